@@ -1,0 +1,47 @@
+// The `slipway` command: picks the subcommand and maps failures to the contract's exit codes.
+import { EXIT_USAGE, processIO, UsageError, type CliIO, type Command } from './io.js';
+
+const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  init: { summary: 'write a slipway.yaml for this repository', load: async () => (await import('./init.js')).init },
+  validate: { summary: 'check a pipeline file', load: async () => (await import('./validate.js')).validate },
+  run: { summary: 'run the pipeline here, like the server would', load: async () => (await import('./run.js')).run },
+  registry: { summary: 'the OCI registry alone: serve, gc', load: async () => (await import('./registry.js')).registry },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: slipway <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n'slipway <command> --help' shows a command's options.\n`;
+}
+
+export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(usage());
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+  if (name === '--version' || name === 'version') {
+    io.stdout.write(`slipway ${await version()}\n`);
+    return 0;
+  }
+  const entry = commands[name];
+  if (!entry) {
+    io.stderr.write(`slipway: unknown command '${name}'\n\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  try {
+    return await (await entry.load())(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`slipway ${name}: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+}
+
+async function version(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}

@@ -1,0 +1,184 @@
+// The typed Pipeline the rest of Slipway runs: what a slipway.yaml means once it is parsed and
+// validated. Nothing past src/spec reads raw YAML; everything reads these types.
+
+/** Where something stands in the pipeline file (1-based line and column). */
+export interface SourcePosition {
+  file: string;
+  line: number;
+  col: number;
+}
+
+/**
+ * A string from the file that may hold `${{ expression }}` parts, already parsed and checked.
+ * Render it with `renderTemplate` from the spec module once the context is known.
+ */
+export interface Template {
+  readonly source: string;
+  readonly position: SourcePosition;
+  /** true when the string has no `${{ }}` part: `source` is the value */
+  readonly isLiteral: boolean;
+}
+
+/** An `if:` condition, parsed and checked; evaluate it with `evaluateCondition`. */
+export interface Condition {
+  readonly source: string;
+  readonly position: SourcePosition;
+}
+
+/** What `${{ }}` expressions can read while a run goes on. */
+export interface ExpressionContext {
+  branch: string;
+  event: string;
+  commit: string;
+  env: Record<string, string>;
+  /** outputs of finished jobs: `jobs.image.image`, `jobs.image.digest`, `jobs.test.result` */
+  jobs: Record<string, JobOutputs>;
+}
+
+export interface JobOutputs {
+  result: 'success' | 'failure' | 'skipped' | 'cancelled';
+  [output: string]: string;
+}
+
+export interface Pipeline {
+  /** the file as it was named to the loader */
+  file: string;
+  version: 1;
+  name: string;
+  triggers: Triggers;
+  env: Record<string, Template>;
+  /** names only; values come from the CLI or the server */
+  secrets: string[];
+  /** in file order */
+  jobs: Job[];
+}
+
+export interface Triggers {
+  /** absent: no push trigger declared; `branches` undefined: every branch */
+  push?: { branches?: string[]; tags?: string[] };
+}
+
+export type Job = StepsJob | BuildJob | DeployJob;
+
+interface JobBase {
+  name: string;
+  position: SourcePosition;
+  needs: string[];
+  if?: Condition;
+  /** `manual`: waits for `slipway approve` */
+  when: 'auto' | 'manual';
+  env: Record<string, Template>;
+  timeoutMs: number;
+  /** extra attempts after a failure (0 = run once) */
+  retry: number;
+}
+
+export interface StepsJob extends JobBase {
+  kind: 'steps';
+  image: Template;
+  services: Service[];
+  steps: Step[];
+  cache?: Cache;
+  /** workspace-relative paths handed to the jobs that need this one */
+  artifacts: string[];
+}
+
+export interface BuildJob extends JobBase {
+  kind: 'build';
+  build: BuildSpec;
+}
+
+export interface DeployJob extends JobBase {
+  kind: 'deploy';
+  deploy: DeploySpec;
+}
+
+export interface Step {
+  /** given, or derived from the first line of `run` */
+  name: string;
+  run: Template;
+  env: Record<string, Template>;
+  position: SourcePosition;
+}
+
+export interface Service {
+  /** the host name the job's steps reach it by */
+  name: string;
+  image: Template;
+  env: Record<string, Template>;
+  /** overrides the image's command */
+  command?: string[];
+  health?: ServiceHealth;
+  position: SourcePosition;
+}
+
+export interface ServiceHealth {
+  /** run with `sh -c` inside the service container; exit 0 = healthy */
+  cmd: string;
+  intervalMs: number;
+  timeoutMs: number;
+  retries: number;
+}
+
+export interface Cache {
+  /** workspace-relative files whose content hash keys the cache (e.g. package-lock.json) */
+  keyFiles: string[];
+  /** workspace-relative paths restored before the steps and saved after success */
+  paths: string[];
+}
+
+export interface BuildSpec {
+  context: string;
+  dockerfile: string;
+  repository: string;
+  tags: string[];
+  args: Record<string, Template>;
+  target?: string;
+}
+
+export interface DeployHealth {
+  path?: string;
+  tcp?: boolean;
+  cmd?: string;
+  intervalMs: number;
+  timeoutMs: number;
+  healthy: number;
+  unhealthy: number;
+  startPeriodMs: number;
+}
+
+export interface DeployStrategy {
+  maxSurge: number;
+  maxUnavailable: number;
+  progressDeadlineMs: number;
+  autoRollback: boolean;
+}
+
+export interface DeploySpec {
+  environment: string;
+  target: 'docker' | 'kubernetes';
+  image: Template;
+  replicas: number;
+  port: number;
+  publish?: number;
+  health: DeployHealth;
+  strategy: DeployStrategy;
+  kubernetes?: { namespace: string; manifests?: string };
+}
+
+/** One problem found in a pipeline file. */
+export interface Diagnostic {
+  /** stable, e.g. SPEC_UNKNOWN_KEY, SPEC_NEEDS_CYCLE */
+  code: string;
+  severity: 'error' | 'warning';
+  message: string;
+  file: string;
+  line: number;
+  col: number;
+}
+
+export interface LoadResult {
+  /** present only when there is no error-severity diagnostic */
+  pipeline?: Pipeline;
+  diagnostics: Diagnostic[];
+}
