@@ -71,8 +71,12 @@ export class RegistryRoutes {
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://registry.invalid');
-    const pathname = url.pathname;
+    // The raw path, not a WHATWG URL: URL parsing resolves `..`, and a name containing `..`
+    // must reach the name check (and fail it) rather than be quietly re-pointed elsewhere.
+    const raw = req.url ?? '/';
+    const queryAt = raw.indexOf('?');
+    const pathname = queryAt < 0 ? raw : raw.slice(0, queryAt);
+    const url = { searchParams: new URLSearchParams(queryAt < 0 ? '' : raw.slice(queryAt + 1)) };
     const method = req.method ?? 'GET';
 
     if (pathname === '/v2' || pathname === '/v2/') {

@@ -1,0 +1,26 @@
+// The spec's grammar for names, tags and digests, and that nothing path-like slips through.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isValidName, isValidTag, parseReference, tryParseDigest } from './names.js';
+
+test('repository names follow the spec grammar', () => {
+  for (const ok of ['a', 'library/busybox', 'a.b_c__d-e--f/g0', 'x/y/z']) assert.ok(isValidName(ok), ok);
+  for (const bad of ['', 'A', 'a/', '/a', 'a//b', '..', 'a/../b', 'a/./b', '-a', 'a-', 'a___b', '_layers', 'a/_manifests', 'a'.repeat(256)]) {
+    assert.ok(!isValidName(bad), bad);
+  }
+});
+
+test('tags follow the spec grammar and can never be a relative path', () => {
+  for (const ok of ['latest', 'v1.2.3', '_x', 'A-b.c_d', 'a'.repeat(128)]) assert.ok(isValidTag(ok), ok);
+  for (const bad of ['', '.', '..', '.hidden', '-x', 'a/b', 'a'.repeat(129)]) assert.ok(!isValidTag(bad), bad);
+});
+
+test('digests: sha256 and sha512 with lower-case hex of the right length', () => {
+  assert.equal(tryParseDigest(`sha256:${'a'.repeat(64)}`)?.hex, 'a'.repeat(64));
+  assert.equal(tryParseDigest(`sha512:${'b'.repeat(128)}`)?.algorithm, 'sha512');
+  for (const bad of [`sha256:${'a'.repeat(63)}`, `sha256:${'A'.repeat(64)}`, `md5:${'a'.repeat(32)}`, 'sha256:../../x', 'nocolon']) {
+    assert.equal(tryParseDigest(bad), undefined, bad);
+  }
+  assert.equal(parseReference('v1').kind, 'tag');
+  assert.throws(() => parseReference('sha256:short'), { code: 'DIGEST_INVALID' });
+});
