@@ -70,6 +70,13 @@ if ! docker image inspect node:20-slipway >/dev/null 2>&1; then
 fi
 say "image node:20-slipway ready"
 
+# --- Registry clients and peer -----------------------------------------------------------------
+# skopeo for the registry tests and bench; Debian's docker-registry (CNCF distribution) is the
+# bench's peer, started by the bench itself on a loopback port (never as a system service).
+command -v skopeo >/dev/null 2>&1 || apt_install skopeo
+command -v docker-registry >/dev/null 2>&1 || apt_install docker-registry
+say "skopeo and docker-registry ready"
+
 # --- Node dependencies and build --------------------------------------------------------------
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "npm ci"
