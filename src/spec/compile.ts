@@ -1,0 +1,209 @@
+// Turns a validated slipway.yaml into the typed Pipeline: defaults applied, durations in
+// milliseconds, strings with expressions made into Templates, and positions kept for later errors.
+// It runs only after validation found no error, so it may trust the raw shapes.
+import type { BuildJob, Cache, DeployJob, Job, Pipeline, Service, SourcePosition, Step, StepsJob, Template, Triggers } from './model.js';
+import { parseDuration } from './durations.js';
+import { makeCondition, makeTemplate } from './expressions.js';
+import { defaults, type RawJob, type RawPipeline, type RawService, type RawStep } from './schema.js';
+import type { YamlPath, YamlSource } from './yaml-source.js';
+
+/** Step names derived from `run` stop here, so logs and the UI stay on one line. */
+export const MAX_DERIVED_STEP_NAME = 60;
+
+export function compilePipeline(src: YamlSource): Pipeline {
+  const raw = src.doc.toJS() as RawPipeline;
+  const c = new Compiler(src);
+  return {
+    file: src.file,
+    version: 1,
+    name: raw.name,
+    triggers: compileTriggers(raw),
+    env: c.envMap(raw.env, ['env']),
+    secrets: raw.secrets ?? [],
+    jobs: Object.entries(raw.jobs).map(([name, job]) => c.job(name, job)),
+  };
+}
+
+function compileTriggers(raw: RawPipeline): Triggers {
+  // No `on` at all: every push runs, as the contract says; `on: {}` declares no trigger.
+  if (raw.on === undefined) return { push: {} };
+  if (raw.on.push === undefined) return {};
+  const push = raw.on.push ?? {};
+  return { push: { ...(push.branches ? { branches: push.branches } : {}), ...(push.tags ? { tags: push.tags } : {}) } };
+}
+
+/** The name a step without one gets: the first non-empty line of its script. */
+export function deriveStepName(run: string): string {
+  const line = run.split('\n').map((l) => l.trim()).find((l) => l.length > 0) ?? 'step';
+  return line.length > MAX_DERIVED_STEP_NAME ? `${line.slice(0, MAX_DERIVED_STEP_NAME - 1)}…` : line;
+}
+
+/** A string, or a command line split as a shell would (quotes group, backslash escapes). */
+export function splitCommand(command: string | string[]): string[] {
+  if (Array.isArray(command)) return command;
+  const words: string[] = [];
+  let word: string | undefined;
+  let quote: string | undefined;
+  for (let i = 0; i < command.length; i++) {
+    const ch = command[i] ?? '';
+    if (quote) {
+      if (ch === quote) quote = undefined;
+      else if (ch === '\\' && quote === '"' && i + 1 < command.length) word = (word ?? '') + command[++i];
+      else word = (word ?? '') + ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      word ??= '';
+    } else if (ch === '\\' && i + 1 < command.length) {
+      word = (word ?? '') + command[++i];
+    } else if (/\s/.test(ch)) {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+    } else {
+      word = (word ?? '') + ch;
+    }
+  }
+  if (word !== undefined) words.push(word);
+  return words;
+}
+
+function ms(text: string | undefined, fallback: string): number {
+  return parseDuration(text ?? fallback) ?? 0;
+}
+
+class Compiler {
+  constructor(private readonly src: YamlSource) {}
+
+  private pos(path: YamlPath, part: 'key' | 'value' = 'value'): SourcePosition {
+    const at = part === 'key' ? this.src.keyAt(path) : this.src.valueAt(path);
+    return { file: this.src.file, line: at.line, col: at.col };
+  }
+
+  template(value: string | number | boolean, path: YamlPath): Template {
+    return makeTemplate(String(value), this.pos(path));
+  }
+
+  envMap(env: Record<string, string | number | boolean> | undefined, path: YamlPath): Record<string, Template> {
+    const out: Record<string, Template> = {};
+    for (const [name, value] of Object.entries(env ?? {})) out[name] = this.template(value, [...path, name]);
+    return out;
+  }
+
+  job(name: string, raw: RawJob): Job {
+    const path = ['jobs', name];
+    const base = {
+      name,
+      position: this.pos(path, 'key'),
+      needs: typeof raw.needs === 'string' ? [raw.needs] : [...new Set(raw.needs ?? [])],
+      ...(raw.if !== undefined ? { if: makeCondition(String(raw.if), this.pos([...path, 'if'])) } : {}),
+      when: raw.when ?? defaults.when,
+      env: this.envMap(raw.env, [...path, 'env']),
+      timeoutMs: ms(raw.timeout, defaults.timeout),
+      retry: raw.retry ?? defaults.retry,
+    };
+    if (raw.build) {
+      const b = raw.build;
+      const job: BuildJob = {
+        ...base,
+        kind: 'build',
+        build: {
+          context: b.context ?? defaults.build.context,
+          dockerfile: b.dockerfile ?? defaults.build.dockerfile,
+          repository: b.repository,
+          tags: b.tags ?? [],
+          args: this.envMap(b.args, [...path, 'build', 'args']),
+          ...(b.target !== undefined ? { target: b.target } : {}),
+        },
+      };
+      return job;
+    }
+    if (raw.deploy) {
+      const d = raw.deploy;
+      const h = d.health ?? {};
+      const s = d.strategy ?? {};
+      const target = d.target ?? defaults.deploy.target;
+      const hasCheck = h.path !== undefined || h.tcp !== undefined || h.cmd !== undefined;
+      const job: DeployJob = {
+        ...base,
+        kind: 'deploy',
+        deploy: {
+          environment: d.environment,
+          target,
+          image: this.template(d.image, [...path, 'deploy', 'image']),
+          replicas: d.replicas ?? defaults.deploy.replicas,
+          port: d.port,
+          ...(d.publish !== undefined ? { publish: d.publish } : {}),
+          health: {
+            // No check named: the port accepting connections is the least a replica must do.
+            ...(h.path !== undefined ? { path: h.path } : {}),
+            ...(h.tcp !== undefined || !hasCheck ? { tcp: h.tcp ?? true } : {}),
+            ...(h.cmd !== undefined ? { cmd: h.cmd } : {}),
+            intervalMs: ms(h.interval, defaults.health.interval),
+            timeoutMs: ms(h.timeout, defaults.health.timeout),
+            healthy: h.healthy ?? defaults.health.healthy,
+            unhealthy: h.unhealthy ?? defaults.health.unhealthy,
+            startPeriodMs: ms(h.startPeriod, defaults.health.startPeriod),
+          },
+          strategy: {
+            maxSurge: s.maxSurge ?? defaults.strategy.maxSurge,
+            maxUnavailable: s.maxUnavailable ?? defaults.strategy.maxUnavailable,
+            progressDeadlineMs: ms(s.progressDeadline, defaults.strategy.progressDeadline),
+            autoRollback: s.autoRollback ?? defaults.strategy.autoRollback,
+          },
+          ...(target === 'kubernetes' || d.kubernetes
+            ? {
+                kubernetes: {
+                  namespace: d.kubernetes?.namespace ?? defaults.kubernetes.namespace,
+                  ...(d.kubernetes?.manifests !== undefined ? { manifests: d.kubernetes.manifests } : {}),
+                },
+              }
+            : {}),
+        },
+      };
+      return job;
+    }
+    const job: StepsJob = {
+      ...base,
+      kind: 'steps',
+      // Validation guarantees a steps job has an image.
+      image: this.template(raw.image ?? '', [...path, 'image']),
+      services: Object.entries(raw.services ?? {}).map(([serviceName, service]) => this.service(serviceName, service, [...path, 'services', serviceName])),
+      steps: (raw.steps ?? []).map((step, index) => this.step(step, [...path, 'steps', index])),
+      ...(raw.cache ? { cache: compileCache(raw.cache) } : {}),
+      artifacts: raw.artifacts ?? [],
+    };
+    return job;
+  }
+
+  step(raw: RawStep, path: YamlPath): Step {
+    return {
+      name: raw.name ?? deriveStepName(raw.run),
+      run: this.template(raw.run, [...path, 'run']),
+      env: this.envMap(raw.env, [...path, 'env']),
+      position: this.pos(path),
+    };
+  }
+
+  service(name: string, raw: RawService, path: YamlPath): Service {
+    return {
+      name,
+      image: this.template(raw.image, [...path, 'image']),
+      env: this.envMap(raw.env, [...path, 'env']),
+      ...(raw.command !== undefined ? { command: splitCommand(raw.command) } : {}),
+      ...(raw.health
+        ? {
+            health: {
+              cmd: raw.health.cmd,
+              intervalMs: ms(raw.health.interval, defaults.serviceHealth.interval),
+              timeoutMs: ms(raw.health.timeout, defaults.serviceHealth.timeout),
+              retries: raw.health.retries ?? defaults.serviceHealth.retries,
+            },
+          }
+        : {}),
+      position: this.pos(path, 'key'),
+    };
+  }
+}
+
+function compileCache(raw: { key: string | string[]; paths: string[] }): Cache {
+  return { keyFiles: typeof raw.key === 'string' ? [raw.key] : raw.key, paths: raw.paths };
+}

@@ -1,0 +1,450 @@
+// `${{ expression }}` in strings and `if:` conditions: a tokenizer and a precedence-climbing parser
+// into a small AST, the load-time checks (names that exist, jobs that are really upstream), and
+// evaluation with GitHub Actions' coercion and truthiness, which most users already know.
+import type { Condition, ExpressionContext, SourcePosition, Template } from './model.js';
+import { closest } from './suggest.js';
+
+export type Value = string | number | boolean | null;
+
+/** Offsets are indexes into the string the expression was written in. */
+export type Expr =
+  | { kind: 'literal'; value: Value; start: number; end: number }
+  | { kind: 'path'; parts: string[]; partStarts: number[]; start: number; end: number }
+  | { kind: 'not'; operand: Expr; start: number; end: number }
+  | { kind: 'binary'; op: '==' | '!=' | '&&' | '||'; left: Expr; right: Expr; start: number; end: number }
+  | { kind: 'call'; name: string; args: Expr[]; start: number; end: number };
+
+export type TemplatePart = { literal: string } | { expr: Expr };
+
+/** A problem in an expression; `offset` indexes the string the expression sits in. */
+export class ExpressionError extends Error {
+  constructor(message: string, readonly offset: number) {
+    super(message);
+  }
+}
+
+export const ROOTS = ['branch', 'event', 'commit', 'env', 'jobs'] as const;
+export const FUNCTIONS: Record<string, number> = { startsWith: 2, endsWith: 2, contains: 2 };
+export const JOB_OUTPUTS = ['image', 'digest', 'tags', 'result'] as const;
+
+type Token =
+  | { type: 'string'; value: string; start: number; end: number }
+  | { type: 'number'; value: number; start: number; end: number }
+  | { type: 'ident'; value: string; start: number; end: number }
+  | { type: 'punct'; value: string; start: number; end: number }
+  | { type: 'end'; value: ''; start: number; end: number };
+
+const PUNCT = ['==', '!=', '&&', '||', '!', '(', ')', ',', '.'];
+
+function tokenize(text: string, from: number, to: number): Token[] {
+  const tokens: Token[] = [];
+  let i = from;
+  while (i < to) {
+    const ch = text[i] ?? '';
+    if (/\s/.test(ch)) {
+      i++;
+      continue;
+    }
+    const start = i;
+    if (ch === "'" || ch === '"') {
+      // '…' escapes its quote by doubling it (as GitHub Actions does); "…" uses backslashes.
+      let value = '';
+      i++;
+      for (;;) {
+        if (i >= to) throw new ExpressionError(`unterminated string: add the closing ${ch}`, start);
+        const c = text[i] ?? '';
+        if (c === ch) {
+          if (ch === "'" && text[i + 1] === "'") {
+            value += "'";
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        if (ch === '"' && c === '\\' && i + 1 < to) {
+          const next = text[i + 1] ?? '';
+          value += next === 'n' ? '\n' : next === 't' ? '\t' : next;
+          i += 2;
+          continue;
+        }
+        value += c;
+        i++;
+      }
+      tokens.push({ type: 'string', value, start, end: i });
+      continue;
+    }
+    const number = /^[0-9]+(\.[0-9]+)?/.exec(text.slice(i, to));
+    if (number) {
+      i += number[0].length;
+      tokens.push({ type: 'number', value: Number(number[0]), start, end: i });
+      continue;
+    }
+    // Job names may hold '-', so identifiers do too (there is no minus operator to confuse).
+    const ident = /^[A-Za-z_][A-Za-z0-9_-]*/.exec(text.slice(i, to));
+    if (ident) {
+      i += ident[0].length;
+      tokens.push({ type: 'ident', value: ident[0], start, end: i });
+      continue;
+    }
+    const punct = PUNCT.find((p) => text.startsWith(p, i) && i + p.length <= to);
+    if (punct) {
+      i += punct.length;
+      tokens.push({ type: 'punct', value: punct, start, end: i });
+      continue;
+    }
+    const hint = ch === '=' ? " (use '==' to compare)" : ch === '&' || ch === '|' ? ` (use '${ch}${ch}')` : '';
+    throw new ExpressionError(`unexpected character '${ch}'${hint}`, start);
+  }
+  tokens.push({ type: 'end', value: '', start: to, end: to });
+  return tokens;
+}
+
+const BINARY_PRECEDENCE: Record<string, number> = { '||': 1, '&&': 2, '==': 3, '!=': 3 };
+
+/** Parses `text.slice(from, to)` as one expression; positions stay relative to `text`. */
+export function parseExpression(text: string, from = 0, to = text.length): Expr {
+  const tokens = tokenize(text, from, to);
+  let pos = 0;
+  const peek = (): Token => tokens[pos] ?? tokens[tokens.length - 1]!;
+  const next = (): Token => tokens[pos++] ?? tokens[tokens.length - 1]!;
+  const describe = (t: Token): string => (t.type === 'end' ? 'the end of the expression' : `'${text.slice(t.start, t.end)}'`);
+  const expect = (value: string, what: string): Token => {
+    const t = next();
+    if (t.type !== 'punct' || t.value !== value) throw new ExpressionError(`expected ${what}, found ${describe(t)}`, t.start);
+    return t;
+  };
+
+  function primary(): Expr {
+    const t = next();
+    if (t.type === 'string' || t.type === 'number') return { kind: 'literal', value: t.value, start: t.start, end: t.end };
+    if (t.type === 'punct' && t.value === '!') {
+      const operand = unary();
+      return { kind: 'not', operand, start: t.start, end: operand.end };
+    }
+    if (t.type === 'punct' && t.value === '(') {
+      const inner = binary(0);
+      const close = expect(')', "')'");
+      return { ...inner, start: t.start, end: close.end };
+    }
+    if (t.type === 'ident') {
+      if (t.value === 'true' || t.value === 'false') return { kind: 'literal', value: t.value === 'true', start: t.start, end: t.end };
+      if (t.value === 'null') return { kind: 'literal', value: null, start: t.start, end: t.end };
+      if (peek().type === 'punct' && peek().value === '(') {
+        next();
+        const args: Expr[] = [];
+        if (!(peek().type === 'punct' && peek().value === ')')) {
+          for (;;) {
+            args.push(binary(0));
+            if (peek().type === 'punct' && peek().value === ',') {
+              next();
+              continue;
+            }
+            break;
+          }
+        }
+        const close = expect(')', `',' or ')' in the arguments of ${t.value}()`);
+        return { kind: 'call', name: t.value, args, start: t.start, end: close.end };
+      }
+      const parts = [t.value];
+      const partStarts = [t.start];
+      let end = t.end;
+      while (peek().type === 'punct' && peek().value === '.') {
+        next();
+        const part = next();
+        if (part.type !== 'ident' && part.type !== 'number') throw new ExpressionError(`expected a name after '.', found ${describe(part)}`, part.start);
+        parts.push(String(part.value));
+        partStarts.push(part.start);
+        end = part.end;
+      }
+      return { kind: 'path', parts, partStarts, start: t.start, end };
+    }
+    throw new ExpressionError(t.type === 'end' ? 'the expression ends too early: a value is missing' : `expected a value, found ${describe(t)}`, t.start);
+  }
+
+  function unary(): Expr {
+    return primary();
+  }
+
+  function binary(minPrecedence: number): Expr {
+    let left = unary();
+    for (;;) {
+      const t = peek();
+      const precedence = t.type === 'punct' ? BINARY_PRECEDENCE[t.value] : undefined;
+      if (precedence === undefined || precedence <= minPrecedence) return left;
+      next();
+      const right = binary(precedence);
+      left = { kind: 'binary', op: t.value as '==' | '!=' | '&&' | '||', left, right, start: left.start, end: right.end };
+    }
+  }
+
+  if (peek().type === 'end') throw new ExpressionError('empty expression', from);
+  const expr = binary(0);
+  const rest = peek();
+  if (rest.type !== 'end') {
+    const hint = rest.type === 'punct' && rest.value === ')' ? " (an extra ')')" : ': join conditions with && or ||';
+    throw new ExpressionError(`unexpected ${describe(rest)} after a complete expression${hint}`, rest.start);
+  }
+  return expr;
+}
+
+/** Splits a string into literal text and `${{ }}` expressions. */
+export function parseTemplate(text: string): TemplatePart[] {
+  const parts: TemplatePart[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const open = text.indexOf('${{', i);
+    if (open < 0) {
+      parts.push({ literal: text.slice(i) });
+      break;
+    }
+    if (open > i) parts.push({ literal: text.slice(i, open) });
+    // The closing braces are the first '}}' outside a string literal.
+    let j = open + 3;
+    let quote: string | undefined;
+    for (; j < text.length; j++) {
+      const ch = text[j];
+      if (quote) {
+        if (ch === '\\' && quote === '"') j++;
+        else if (ch === quote) quote = undefined;
+      } else if (ch === "'" || ch === '"') quote = ch;
+      else if (ch === '}' && text[j + 1] === '}') break;
+    }
+    if (j >= text.length) throw new ExpressionError("'${{' is never closed: add '}}'", open);
+    parts.push({ expr: parseExpression(text, open + 3, j) });
+    i = j + 2;
+  }
+  return parts;
+}
+
+/**
+ * An `if:` is one expression, written bare (`branch == 'main'`) or wrapped whole
+ * (`${{ branch == 'main' }}`). Returns the expression.
+ */
+export function parseCondition(text: string): Expr {
+  const trimmed = text.trim();
+  if (trimmed.includes('${{')) {
+    const parts = parseTemplate(text);
+    const exprs = parts.filter((p): p is { expr: Expr } => 'expr' in p);
+    const onlySpaceAround = parts.every((p) => 'expr' in p || p.literal.trim() === '');
+    if (exprs.length === 1 && onlySpaceAround && exprs[0]) return exprs[0].expr;
+    throw new ExpressionError("write the condition as one expression, bare or wrapped whole in '${{ }}', e.g. branch == 'main' && event == 'push'", text.indexOf('${{'));
+  }
+  return parseExpression(text);
+}
+
+/** What an expression may read at one place of the file. */
+export interface ExpressionScope {
+  /** every job of the pipeline, with its kind */
+  jobs: ReadonlyMap<string, 'steps' | 'build' | 'deploy' | undefined>;
+  /** the job the expression belongs to; undefined at the pipeline level */
+  job?: string;
+  /** the jobs it transitively needs */
+  upstream: ReadonlySet<string>;
+}
+
+export interface ExpressionIssue {
+  message: string;
+  offset: number;
+  severity: 'error' | 'warning';
+}
+
+/** Load-time checks: known names and functions, argument counts, jobs that are upstream. */
+export function checkExpression(expr: Expr, scope: ExpressionScope): ExpressionIssue[] {
+  const issues: ExpressionIssue[] = [];
+  const error = (message: string, offset: number): void => void issues.push({ message, offset, severity: 'error' });
+  const visit = (e: Expr): void => {
+    switch (e.kind) {
+      case 'literal':
+        return;
+      case 'not':
+        return visit(e.operand);
+      case 'binary':
+        visit(e.left);
+        return visit(e.right);
+      case 'call': {
+        const arity = FUNCTIONS[e.name];
+        if (arity === undefined) {
+          const guess = closest(e.name, Object.keys(FUNCTIONS));
+          error(`unknown function '${e.name}'${guess ? ` (did you mean '${guess}'?)` : `; the functions are ${Object.keys(FUNCTIONS).join(', ')}`}`, e.start);
+        } else if (e.args.length !== arity) {
+          error(`${e.name}() takes ${arity} arguments, got ${e.args.length}`, e.start);
+        }
+        e.args.forEach(visit);
+        return;
+      }
+      case 'path':
+        return checkPath(e, scope, issues);
+    }
+  };
+  visit(expr);
+  return issues;
+}
+
+function checkPath(e: Extract<Expr, { kind: 'path' }>, scope: ExpressionScope, issues: ExpressionIssue[]): void {
+  const [root, ...rest] = e.parts;
+  const at = (i: number): number => e.partStarts[i] ?? e.start;
+  const error = (message: string, offset: number): void => void issues.push({ message, offset, severity: 'error' });
+  if (root === undefined) return;
+  if (!(ROOTS as readonly string[]).includes(root)) {
+    const guess = closest(root, ROOTS);
+    error(`unknown name '${root}'${guess ? ` (did you mean '${guess}'?)` : ''}; expressions read ${ROOTS.join(', ')} (strings are quoted: '${root}')`, e.start);
+    return;
+  }
+  if (root === 'branch' || root === 'event' || root === 'commit') {
+    if (rest.length > 0) error(`'${root}' is a string and has no '.${rest[0]}'`, at(1));
+    return;
+  }
+  if (root === 'env') {
+    if (rest.length !== 1) error(rest.length === 0 ? "'env' needs a variable name: env.NAME" : `env.${rest[0]} is a string and has no '.${rest[1]}'`, rest.length === 0 ? e.end : at(2));
+    return;
+  }
+  // jobs.<name>.<output>
+  const [job, output, extra] = rest;
+  if (job === undefined || output === undefined) {
+    error(`'jobs' needs a job and an output: jobs.<job>.${JOB_OUTPUTS.join('|')}`, e.start);
+    return;
+  }
+  if (scope.job === undefined) {
+    error(`pipeline-level values cannot read jobs.${job}: no job has run when they are set; move it into the job's own env`, e.start);
+    return;
+  }
+  if (!scope.jobs.has(job)) {
+    const guess = closest(job, scope.jobs.keys());
+    error(`unknown job '${job}'${guess ? ` (did you mean '${guess}'?)` : ''}`, at(1));
+    return;
+  }
+  if (job === scope.job) {
+    error(`job '${scope.job}' cannot read its own outputs (jobs.${job}.${output}): they exist only once it has finished`, at(1));
+    return;
+  }
+  if (!scope.upstream.has(job)) {
+    error(`job '${scope.job}' reads jobs.${job} but does not need it; add it to needs`, at(1));
+    return;
+  }
+  if (!(JOB_OUTPUTS as readonly string[]).includes(output)) {
+    const guess = closest(output, JOB_OUTPUTS);
+    error(`unknown output '${output}' of job '${job}'${guess ? ` (did you mean '${guess}'?)` : ''}; jobs have ${JOB_OUTPUTS.join(', ')}`, at(2));
+    return;
+  }
+  if (extra !== undefined) {
+    error(`jobs.${job}.${output} is a string and has no '.${extra}'`, at(3));
+    return;
+  }
+  if (output !== 'result' && scope.jobs.get(job) !== 'build') {
+    issues.push({ message: `jobs.${job}.${output} is only set by build jobs, and '${job}' is not one: it will be empty`, offset: at(2), severity: 'warning' });
+  }
+}
+
+// ---- evaluation ----
+
+function toNumber(v: Value): number {
+  if (v === null) return 0;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'number') return v;
+  return v.trim() === '' ? 0 : Number(v);
+}
+
+/** How a value reads inside a string: null is empty, as an unknown value must not print 'null'. */
+export function valueToString(v: Value): string {
+  if (v === null) return '';
+  return String(v);
+}
+
+/** GitHub Actions truthiness: false, 0, NaN, '' and null are false. */
+export function isTruthy(v: Value): boolean {
+  if (v === null || v === false || v === '') return false;
+  if (typeof v === 'number') return v !== 0 && !Number.isNaN(v);
+  return true;
+}
+
+function looseEquals(a: Value, b: Value): boolean {
+  // Same types compare as they are (strings case-sensitively: branch names are); mixed types as numbers.
+  if (a === null || b === null) return a === b || toNumber(a) === toNumber(b);
+  if (typeof a === typeof b) return a === b;
+  return toNumber(a) === toNumber(b);
+}
+
+function lookup(parts: string[], ctx: ExpressionContext): Value {
+  const [root, a, b] = parts;
+  switch (root) {
+    case 'branch':
+      return ctx.branch ?? null;
+    case 'event':
+      return ctx.event ?? null;
+    case 'commit':
+      return ctx.commit ?? null;
+    case 'env':
+      return a !== undefined ? ctx.env?.[a] ?? null : null;
+    case 'jobs':
+      return a !== undefined && b !== undefined ? ctx.jobs?.[a]?.[b] ?? null : null;
+    default:
+      return null;
+  }
+}
+
+export function evaluate(e: Expr, ctx: ExpressionContext): Value {
+  switch (e.kind) {
+    case 'literal':
+      return e.value;
+    case 'path':
+      return lookup(e.parts, ctx);
+    case 'not':
+      return !isTruthy(evaluate(e.operand, ctx));
+    case 'binary': {
+      const left = evaluate(e.left, ctx);
+      // && and || return an operand, not a boolean, so `a || 'default'` works as in Actions.
+      if (e.op === '&&') return isTruthy(left) ? evaluate(e.right, ctx) : left;
+      if (e.op === '||') return isTruthy(left) ? left : evaluate(e.right, ctx);
+      const equal = looseEquals(left, evaluate(e.right, ctx));
+      return e.op === '==' ? equal : !equal;
+    }
+    case 'call': {
+      const [a, b] = e.args.map((arg) => valueToString(evaluate(arg, ctx)));
+      if (a === undefined || b === undefined) return null;
+      if (e.name === 'startsWith') return a.startsWith(b);
+      if (e.name === 'endsWith') return a.endsWith(b);
+      if (e.name === 'contains') return a.includes(b);
+      return null;
+    }
+  }
+}
+
+// ---- the model's Template and Condition, with their parsed form kept aside ----
+
+// Keyed by object so a Template that went through JSON (and lost this) is simply parsed again.
+const compiledTemplates = new WeakMap<Template, TemplatePart[]>();
+const compiledConditions = new WeakMap<Condition, Expr>();
+
+export function makeTemplate(source: string, position: SourcePosition, parts: TemplatePart[] = parseTemplate(source)): Template {
+  const template: Template = { source, position, isLiteral: parts.every((p) => 'literal' in p) };
+  compiledTemplates.set(template, parts);
+  return template;
+}
+
+export function makeCondition(source: string, position: SourcePosition, expr: Expr = parseCondition(source)): Condition {
+  const condition: Condition = { source, position };
+  compiledConditions.set(condition, expr);
+  return condition;
+}
+
+/** The string with every `${{ }}` replaced by its value; unknown values render as ''. */
+export function renderTemplate(t: Template, ctx: ExpressionContext): string {
+  if (t.isLiteral) return t.source;
+  let parts = compiledTemplates.get(t);
+  if (!parts) {
+    parts = parseTemplate(t.source);
+    compiledTemplates.set(t, parts);
+  }
+  return parts.map((p) => ('literal' in p ? p.literal : valueToString(evaluate(p.expr, ctx)))).join('');
+}
+
+/** Whether the condition holds, with GitHub Actions' truthiness. */
+export function evaluateCondition(c: Condition, ctx: ExpressionContext): boolean {
+  let expr = compiledConditions.get(c);
+  if (!expr) {
+    expr = parseCondition(c.source);
+    compiledConditions.set(c, expr);
+  }
+  return isTruthy(evaluate(expr, ctx));
+}

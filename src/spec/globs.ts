@@ -1,0 +1,57 @@
+// Branch and tag patterns of `on.push`: checked when the file loads (a pattern that can never
+// match is a bug in the file), matched with picomatch so `*` stops at `/` and `**` does not.
+import picomatch from 'picomatch';
+
+/** Why `pattern` is not a usable glob, or undefined when it is fine. */
+export function checkGlob(pattern: string): string | undefined {
+  if (pattern.trim().length === 0) return 'empty pattern: it matches nothing; remove it or write a pattern like "release/*"';
+  const closers: Record<string, string> = { '[': ']', '{': '}', '(': ')' };
+  const stack: string[] = [];
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i] ?? '';
+    if (ch === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      // Inside [...] every character but the closing bracket is literal.
+      if (ch === ']' && pattern[i - 1] !== '[' && !(pattern[i - 1] === '!' && pattern[i - 2] === '[')) {
+        inClass = false;
+        stack.pop();
+      }
+      continue;
+    }
+    if (ch === '[') {
+      inClass = true;
+      stack.push('[');
+    } else if (ch === '{' || ch === '(') {
+      stack.push(ch);
+    } else if (ch === '}' || ch === ')') {
+      const open = stack.pop();
+      if (open === undefined || closers[open] !== ch) return `'${ch}' has no matching opening bracket`;
+    }
+  }
+  const open = stack.pop();
+  if (open !== undefined) return `'${open}' is never closed: add '${closers[open] ?? ''}' or escape it as '\\${open}'`;
+  try {
+    picomatch.makeRe(pattern);
+  } catch (err) {
+    return `not a valid pattern: ${(err as Error).message}`;
+  }
+  return undefined;
+}
+
+const matchers = new Map<string, (value: string) => boolean>();
+
+/** true when `value` matches one of `patterns`. */
+export function matchesAny(patterns: readonly string[], value: string): boolean {
+  return patterns.some((pattern) => {
+    let isMatch = matchers.get(pattern);
+    if (!isMatch) {
+      isMatch = picomatch(pattern, { dot: true });
+      matchers.set(pattern, isMatch);
+    }
+    return isMatch(value);
+  });
+}

@@ -1,0 +1,265 @@
+// The one definition of what a slipway.yaml may contain, in TypeBox: the raw TypeScript types
+// (Static), the published JSON Schema, and the key lists, types and defaults the validator walks.
+// Annotations starting with `x-` steer our own validator and are stripped from the published schema:
+//   x-check     a semantic check the validator runs on the value (duration, glob, template, …)
+//   x-code      the diagnostic code for a bad value here (default SPEC_TYPE / SPEC_VALUE)
+//   x-expected  how to describe a good value in a message
+//   x-key-code / x-key-expected   the same for the keys of a record
+import { Type, type Static, type TString } from '@sinclair/typebox';
+import { DURATION_PATTERN } from './durations.js';
+
+export const SCHEMA_ID = 'https://slipway.dev/schema/slipway.schema.json';
+
+/** Defaults, stated once: in the schema (editors show them) and applied by the compiler. */
+export const defaults = {
+  timeout: '60m',
+  retry: 0,
+  when: 'auto',
+  serviceHealth: { interval: '1s', timeout: '5s', retries: 30 },
+  build: { context: '.', dockerfile: 'Dockerfile' },
+  deploy: { target: 'docker', replicas: 1 },
+  health: { interval: '1s', timeout: '5s', healthy: 2, unhealthy: 3, startPeriod: '0s' },
+  strategy: { maxSurge: 1, maxUnavailable: 0, progressDeadline: '60s', autoRollback: true },
+  kubernetes: { namespace: 'default' },
+} as const;
+
+export const MAX_RETRY = 10;
+export const JOB_NAME_PATTERN = '^[a-zA-Z][a-zA-Z0-9_-]*$';
+export const SECRET_NAME_PATTERN = '^[A-Z_][A-Z0-9_]*$';
+export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+export const SERVICE_NAME_PATTERN = '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$';
+// Docker's reference grammar: lower-case path components separated by '/', '.', '_' or '-'.
+export const REPOSITORY_PATTERN = '^[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*$';
+export const TAG_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$';
+
+const duration = (description: string, def?: string, allowZero = false) =>
+  Type.String({
+    description: `${description} A Go-style duration: 500ms, 10s, 1m30s, 2h.`,
+    pattern: DURATION_PATTERN,
+    ...(def !== undefined ? { default: def } : {}),
+    'x-check': allowZero ? 'durationOrZero' : 'duration',
+    'x-code': 'SPEC_DURATION',
+  });
+
+/** A string that may hold `${{ }}` expressions; numbers and booleans are taken as their text. */
+const template = (description: string) =>
+  Type.String({ description: `${description} May hold \${{ expressions }}.`, 'x-check': 'template' });
+const scalarTemplate = (description: string) =>
+  Type.Union([template(description), Type.Number(), Type.Boolean()], { description, 'x-check': 'template' });
+
+const relativePath = (description: string, def?: string) =>
+  Type.String({ description, minLength: 1, ...(def !== undefined ? { default: def } : {}), 'x-check': 'relativePath' });
+
+const envMap = (description: string) =>
+  Type.Record(Type.String({ pattern: ENV_NAME_PATTERN }), scalarTemplate('The value of the variable.'), {
+    description,
+    additionalProperties: false,
+    'x-key-code': 'SPEC_NAME',
+    'x-key-expected': 'a variable name (letters, digits and _, not starting with a digit)',
+  });
+
+const stringList = <T extends TString>(description: string, item: T) => Type.Array(item, { description });
+
+const glob = Type.String({ description: 'A glob: * stays within one path segment, ** crosses them, {a,b} and [a-z] work.', 'x-check': 'glob', 'x-code': 'SPEC_GLOB' });
+
+export const PushTriggerSchema = Type.Object(
+  {
+    branches: Type.Optional(Type.Array(glob, { description: 'Branch patterns that start a run. Omitted: every branch.' })),
+    tags: Type.Optional(Type.Array(glob, { description: 'Tag patterns that start a run. Omitted: no tag does.' })),
+  },
+  { additionalProperties: false, description: 'Run on a git push.' },
+);
+
+export const TriggersSchema = Type.Object(
+  { push: Type.Optional(Type.Union([PushTriggerSchema, Type.Null()], { description: 'Run on a git push (empty: every branch).' })) },
+  { additionalProperties: false, description: 'What starts a run. Omitted: a push to any branch. `on: {}`: only manual runs.' },
+);
+
+export const StepSchema = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, description: 'Shown in logs and the UI. Default: the first line of `run`.' })),
+    run: template('A shell script, run with `sh -e` in the job container, in the workspace.'),
+    env: Type.Optional(envMap('Variables for this step only.')),
+  },
+  { additionalProperties: false, description: 'One command of the job.' },
+);
+
+export const ServiceHealthSchema = Type.Object(
+  {
+    cmd: Type.String({ minLength: 1, description: 'Run with `sh -c` in the service container; exit 0 means ready.' }),
+    interval: Type.Optional(duration('Time between checks.', defaults.serviceHealth.interval)),
+    timeout: Type.Optional(duration('Time one check may take.', defaults.serviceHealth.timeout)),
+    retries: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: defaults.serviceHealth.retries, description: 'Failed checks before the job fails.' })),
+  },
+  { additionalProperties: false, description: 'The steps start once this check passes.' },
+);
+
+export const ServiceSchema = Type.Object(
+  {
+    image: template('The image of the sidecar container.'),
+    env: Type.Optional(envMap('Variables of the service container.')),
+    command: Type.Optional(
+      Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String())], {
+        description: "Overrides the image's command: a list, or a string split like a shell would.",
+      }),
+    ),
+    health: Type.Optional(ServiceHealthSchema),
+  },
+  { additionalProperties: false, description: 'A sidecar container, reachable from the steps by its name.' },
+);
+
+export const CacheSchema = Type.Object(
+  {
+    key: Type.Union([relativePath('A file whose content keys the cache.'), Type.Array(relativePath('A file whose content keys the cache.'), { minItems: 1 })], {
+      description: 'The file (or files) whose content keys the cache, e.g. package-lock.json.',
+    }),
+    paths: Type.Array(relativePath('A workspace path to cache.'), { minItems: 1, description: 'Workspace paths restored before the steps and saved after success.' }),
+  },
+  { additionalProperties: false, description: 'Restored before the steps, saved after success.' },
+);
+
+export const BuildSchema = Type.Object(
+  {
+    context: Type.Optional(relativePath('The build context, relative to the repository root.', defaults.build.context)),
+    dockerfile: Type.Optional(relativePath('The Dockerfile, relative to the repository root.', defaults.build.dockerfile)),
+    repository: Type.String({
+      pattern: REPOSITORY_PATTERN,
+      description: 'The image repository pushed to: <registry>/<repository>:<commit sha>.',
+      'x-expected': 'a lower-case image repository name like hello-web or team/api',
+    }),
+    tags: Type.Optional(stringList('Extra tags besides the commit sha.', Type.String({ pattern: TAG_PATTERN, 'x-expected': 'an image tag (letters, digits, _ . -, at most 128)' }))),
+    args: Type.Optional(
+      Type.Record(Type.String({ pattern: ENV_NAME_PATTERN }), scalarTemplate('The value of the build argument.'), {
+        description: 'Build arguments (ARG in the Dockerfile).',
+        additionalProperties: false,
+        'x-key-code': 'SPEC_NAME',
+        'x-key-expected': 'a build argument name (letters, digits and _)',
+      }),
+    ),
+    target: Type.Optional(Type.String({ minLength: 1, description: 'The stage of a multi-stage Dockerfile to build.' })),
+  },
+  { additionalProperties: false, description: 'Builds an image with the Docker engine and pushes it to the registry.' },
+);
+
+export const DeployHealthSchema = Type.Object(
+  {
+    path: Type.Optional(Type.String({ pattern: '^/', description: 'HTTP GET this path; 2xx/3xx is healthy.', 'x-expected': 'an HTTP path starting with /' })),
+    tcp: Type.Optional(Type.Boolean({ description: 'Healthy when the port accepts a connection (the default check).' })),
+    cmd: Type.Optional(Type.String({ minLength: 1, description: 'Run with `sh -c` in the replica; exit 0 is healthy.' })),
+    interval: Type.Optional(duration('Time between checks.', defaults.health.interval)),
+    timeout: Type.Optional(duration('Time one check may take.', defaults.health.timeout)),
+    healthy: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: defaults.health.healthy, description: 'Passed checks in a row to be healthy.' })),
+    unhealthy: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: defaults.health.unhealthy, description: 'Failed checks in a row to be unhealthy.' })),
+    startPeriod: Type.Optional(duration('Failures in this time after start do not count.', defaults.health.startPeriod, true)),
+  },
+  { additionalProperties: false, description: 'How a replica is checked: one of path, tcp, cmd (default: tcp).' },
+);
+
+export const StrategySchema = Type.Object(
+  {
+    maxSurge: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, default: defaults.strategy.maxSurge, description: 'Replicas above the desired count during a rollout.' })),
+    maxUnavailable: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, default: defaults.strategy.maxUnavailable, description: 'Replicas below the desired count during a rollout.' })),
+    progressDeadline: Type.Optional(duration('A rollout making no progress this long has failed.', defaults.strategy.progressDeadline)),
+    autoRollback: Type.Optional(Type.Boolean({ default: defaults.strategy.autoRollback, description: 'Restore the previous revision when a rollout fails.' })),
+  },
+  { additionalProperties: false, description: 'The rolling update.' },
+);
+
+export const KubernetesSchema = Type.Object(
+  {
+    namespace: Type.Optional(Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', default: defaults.kubernetes.namespace, description: 'The namespace deployed to.', 'x-expected': 'a Kubernetes namespace name (lower-case letters, digits, -)' })),
+    manifests: Type.Optional(relativePath('A file or folder of your own manifests; the image is substituted.')),
+  },
+  { additionalProperties: false, description: 'Settings of the kubernetes target.' },
+);
+
+export const DeploySchema = Type.Object(
+  {
+    environment: Type.String({ pattern: '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$', description: 'The environment rolled out to (e.g. staging, production).', 'x-expected': 'an environment name (lower-case letters, digits, -)' }),
+    target: Type.Optional(Type.Union([Type.Literal('docker'), Type.Literal('kubernetes')], { default: defaults.deploy.target, description: 'docker: one host, Slipway’s proxy; kubernetes: a Deployment and Service.' })),
+    image: template('The image to run, usually ${{ jobs.<build job>.image }}.'),
+    replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: defaults.deploy.replicas, description: 'How many containers serve the app.' })),
+    port: Type.Integer({ minimum: 1, maximum: 65535, description: 'The port the app listens on inside its container.' }),
+    publish: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'docker target: the host port of the environment’s proxy. Omitted: one is chosen and kept.' })),
+    health: Type.Optional(DeployHealthSchema),
+    strategy: Type.Optional(StrategySchema),
+    kubernetes: Type.Optional(KubernetesSchema),
+  },
+  { additionalProperties: false, description: 'Rolls an image out to an environment.' },
+);
+
+// One object with every key rather than a union of three job shapes: editors then complete all
+// keys, and the validator says "a job is one of steps, build, deploy" instead of three failures.
+export const JobSchema = Type.Object(
+  {
+    needs: Type.Optional(
+      Type.Union([Type.String(), Type.Array(Type.String())], { description: 'Jobs that must succeed before this one starts.' }),
+    ),
+    if: Type.Optional(Type.Union([Type.String(), Type.Boolean()], { description: "Run only when this holds, e.g. branch == 'main'. Bare or wrapped in ${{ }}.", 'x-check': 'condition' })),
+    when: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('manual')], { default: defaults.when, description: 'manual: wait for `slipway approve`.' })),
+    env: Type.Optional(envMap('Variables for every step of the job.')),
+    timeout: Type.Optional(duration('The job fails when it runs longer.', defaults.timeout)),
+    retry: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_RETRY, default: defaults.retry, description: 'Extra attempts after a failure.' })),
+    image: Type.Optional(template('Steps jobs: the container image the steps run in.')),
+    services: Type.Optional(
+      Type.Record(Type.String({ pattern: SERVICE_NAME_PATTERN }), ServiceSchema, {
+        description: 'Steps jobs: sidecar containers, by host name.',
+        additionalProperties: false,
+        'x-key-code': 'SPEC_NAME',
+        'x-key-expected': 'a host name (lower-case letters, digits and -)',
+      }),
+    ),
+    steps: Type.Optional(Type.Array(StepSchema, { minItems: 1, description: 'Steps jobs: the commands, in order, in one container.' })),
+    cache: Type.Optional(CacheSchema),
+    artifacts: Type.Optional(stringList('Steps jobs: workspace paths handed to the jobs that need this one.', relativePath('A workspace path.'))),
+    build: Type.Optional(BuildSchema),
+    deploy: Type.Optional(DeploySchema),
+  },
+  { additionalProperties: false, description: 'A job is exactly one of: steps (with image), build, deploy.' },
+);
+
+export const PipelineSchema = Type.Object(
+  {
+    version: Type.Literal(1, { description: 'The file format version: 1.', 'x-code': 'SPEC_VERSION' }),
+    name: Type.String({ pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]*$', description: 'The project name.', 'x-expected': 'a name of letters, digits, _ . -' }),
+    on: Type.Optional(TriggersSchema),
+    env: Type.Optional(envMap('Variables for every job; a job or step may override them.')),
+    secrets: Type.Optional(
+      Type.Array(Type.String({ pattern: SECRET_NAME_PATTERN, 'x-code': 'SPEC_SECRET_NAME', 'x-expected': 'a secret name like API_TOKEN (A-Z, 0-9, _)' }), {
+        description: 'Names of the secrets the jobs use; values come from the server or the CLI.',
+      }),
+    ),
+    jobs: Type.Record(Type.String({ pattern: JOB_NAME_PATTERN }), JobSchema, {
+      description: 'The jobs, by name; `needs` makes them a graph.',
+      additionalProperties: false,
+      minProperties: 1,
+      'x-key-code': 'SPEC_NAME',
+      'x-key-expected': 'a job name (a letter, then letters, digits, _ or -)',
+    }),
+  },
+  {
+    $id: SCHEMA_ID,
+    title: 'Slipway pipeline',
+    description: 'slipway.yaml: the pipeline of a repository. https://slipway.dev/docs/pipeline-file',
+    additionalProperties: false,
+  },
+);
+
+export type RawPipeline = Static<typeof PipelineSchema>;
+export type RawJob = Static<typeof JobSchema>;
+export type RawStep = Static<typeof StepSchema>;
+export type RawService = Static<typeof ServiceSchema>;
+export type RawBuild = Static<typeof BuildSchema>;
+export type RawDeploy = Static<typeof DeploySchema>;
+
+/** The published JSON Schema: the TypeBox schema without our x- annotations. */
+export function pipelineJsonSchema(): Record<string, unknown> {
+  const strip = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(strip);
+    if (value === null || typeof value !== 'object') return value;
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) if (!key.startsWith('x-')) out[key] = strip(inner);
+    return out;
+  };
+  return { $schema: 'http://json-schema.org/draft-07/schema#', ...(strip(PipelineSchema) as Record<string, unknown>) };
+}

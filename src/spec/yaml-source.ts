@@ -1,0 +1,190 @@
+// The YAML layer: parses text into a document whose every node knows its place, with the limits
+// that keep hostile files cheap, and answers "where is this node / this character" for diagnostics.
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
+import type { DiagnosticList } from './diagnostics.js';
+
+/** Files above this are refused before they are parsed (the loader checks the size on disk first). */
+export const MAX_FILE_BYTES = 1024 * 1024;
+/** Aliases the file may hold; yaml's own guard also caps how far they expand. */
+export const MAX_ALIAS_COUNT = 100;
+/** Nodes the file may hold, aliases expanded: far above any real pipeline, far below a bomb. */
+export const MAX_NODES = 200_000;
+
+export interface Position {
+  line: number;
+  col: number;
+}
+
+export type YamlPath = ReadonlyArray<string | number>;
+
+export class YamlSource {
+  private readonly lines: LineCounter;
+
+  constructor(
+    readonly file: string,
+    readonly text: string,
+    readonly doc: Document.Parsed,
+    lines: LineCounter,
+  ) {
+    this.lines = lines;
+  }
+
+  at(offset: number): Position {
+    const { line, col } = this.lines.linePos(offset);
+    return { line, col };
+  }
+
+  /** Where a node starts; the start of the file for a node without a range. */
+  start(node: Node | null | undefined): Position {
+    return this.at(node?.range?.[0] ?? 0);
+  }
+
+  /** Follows an alias to the node it names (the anchor). */
+  resolve(node: unknown): Node | null {
+    if (isAlias(node)) return (node.resolve(this.doc) as Node | undefined) ?? null;
+    return (node as Node | null | undefined) ?? null;
+  }
+
+  /** The pair of `key` in a mapping node (the last one, as YAML readers keep the last). */
+  pair(map: Node | null, key: string): Pair<Node, Node | null> | undefined {
+    const resolved = this.resolve(map);
+    if (!isMap(resolved)) return undefined;
+    let found: Pair<Node, Node | null> | undefined;
+    for (const item of (resolved as YAMLMap<Node, Node | null>).items) {
+      if (isPair(item) && isScalar(item.key) && String(item.key.value) === key) found = item;
+    }
+    return found;
+  }
+
+  /** The node at a path of keys and list indexes, aliases followed. */
+  node(path: YamlPath): Node | null {
+    let node: Node | null = this.resolve(this.doc.contents);
+    for (const step of path) {
+      if (typeof step === 'number') {
+        node = isSeq(node) ? this.resolve(node.items[step]) : null;
+      } else {
+        node = this.resolve(this.pair(node, step)?.value);
+      }
+      if (!node) return null;
+    }
+    return node;
+  }
+
+  /** Where the key of the last path step stands (the value, for a list index). */
+  keyAt(path: YamlPath): Position {
+    const last = path[path.length - 1];
+    if (typeof last === 'string') {
+      const pair = this.pair(this.node(path.slice(0, -1)), last);
+      if (pair) return this.start(pair.key);
+    }
+    return this.start(this.node(path));
+  }
+
+  valueAt(path: YamlPath): Position {
+    return this.start(this.node(path));
+  }
+
+  /**
+   * Where the character `index` of a scalar's value stands in the file. Exact for plain and
+   * quoted one-line strings and for block scalars; for the rest (folded text, escapes) it finds
+   * the text near the index, else falls back to the scalar's start.
+   */
+  charAt(node: Node, index: number): Position {
+    const range = node.range;
+    if (!range || !isScalar(node)) return this.start(node);
+    const raw = this.text.slice(range[0], range[1]);
+    const value = String((node as Scalar).value);
+    const lineStart = value.lastIndexOf('\n', index - 1) + 1;
+    const lineNumber = value.slice(0, lineStart).split('\n').length - 1;
+    const valueLines = value.split('\n');
+    let searchFrom = 0;
+    for (let n = 0; n <= lineNumber; n++) {
+      const text = valueLines[n] ?? '';
+      const found = text.length ? raw.indexOf(text, searchFrom) : -1;
+      if (found < 0) {
+        searchFrom = -1;
+        break;
+      }
+      if (n === lineNumber) return this.at(range[0] + found + (index - lineStart));
+      searchFrom = found + text.length;
+    }
+    const near = value.slice(index, index + 16);
+    const found = near ? raw.indexOf(near) : -1;
+    return found >= 0 ? this.at(range[0] + found) : this.start(node);
+  }
+}
+
+/**
+ * Parses `text`; reports syntax errors, duplicate keys and alias bombs into `diags`. Returns no
+ * source when the document cannot be walked safely (syntax errors, bombs); duplicate keys alone
+ * still let the walk go on, so the user sees every other problem too.
+ */
+export function parseYaml(text: string, file: string, diags: DiagnosticList): YamlSource | undefined {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_FILE_BYTES) {
+    diags.error('SPEC_TOO_LARGE', `the file is ${(bytes / 1048576).toFixed(1)} MiB; a pipeline file may be at most 1 MiB`, { line: 0, col: 0 });
+    return undefined;
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, version: '1.2' });
+  const source = new YamlSource(file, text, doc, lines);
+  let fatal = false;
+  for (const error of doc.errors) {
+    const at = source.at(error.pos[0]);
+    if (error.code === 'DUPLICATE_KEY') {
+      const key = /^("[^"]*"|'[^']*'|[^:\s]+)/.exec(text.slice(error.pos[0]))?.[0] ?? 'this key';
+      diags.error('SPEC_DUPLICATE_KEY', `duplicate key '${key}': it is already set above in the same mapping; keep one`, at);
+    } else if (error.code === 'MULTIPLE_DOCS') {
+      fatal = true;
+      diags.error('SPEC_YAML_SYNTAX', "the file holds several YAML documents ('---'); a pipeline file is one document", at);
+    } else {
+      fatal = true;
+      diags.error('SPEC_YAML_SYNTAX', `invalid YAML: ${error.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '')}`, at);
+    }
+  }
+  if (fatal) return undefined;
+  for (const warning of doc.warnings) {
+    diags.warning('SPEC_YAML_SYNTAX', warning.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, ''), source.at(warning.pos[0]));
+  }
+  // Aliases are what makes a small file huge: count them and their expansion before any walk.
+  let aliases = 0;
+  let firstAlias: Node | undefined;
+  let nodes = 0;
+  const stack: unknown[] = [doc.contents];
+  while (stack.length) {
+    const node = stack.pop();
+    if (++nodes > MAX_NODES) {
+      diags.error('SPEC_TOO_LARGE', `the file holds more than ${MAX_NODES} YAML nodes`, { line: 1, col: 1 });
+      return undefined;
+    }
+    if (isAlias(node)) {
+      aliases++;
+      if (!firstAlias || (node.range?.[0] ?? 0) < (firstAlias.range?.[0] ?? 0)) firstAlias = node;
+    } else if (isMap(node) || isSeq(node)) {
+      for (const item of node.items) {
+        if (isPair(item)) stack.push(item.key, item.value);
+        else stack.push(item);
+      }
+    }
+  }
+  if (aliases > 0) {
+    let bomb = aliases > MAX_ALIAS_COUNT;
+    if (!bomb) {
+      try {
+        doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+      } catch (err) {
+        if (!(err instanceof ReferenceError)) throw err;
+        bomb = true;
+      }
+    }
+    if (bomb) {
+      diags.error(
+        'SPEC_ALIAS_LIMIT',
+        `YAML aliases (*name) here would expand this file far beyond its size (at most ${MAX_ALIAS_COUNT} aliases, each expanded a bounded number of times); write the values out`,
+        source.start(firstAlias),
+      );
+      return undefined;
+    }
+  }
+  return source;
+}

@@ -1,0 +1,66 @@
+// The corpus of broken pipeline files: each test/spec-corpus/NAME.yaml has NAME.expected listing
+// its exact diagnostics, one per line: `line:col severity CODE message`. Every code the spec front
+// end emits appears in at least one file (checked below). SLIPWAY_BLESS=1 rewrites the .expected
+// files from the current output — review the diff before committing it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { repoRoot } from './support/paths.js';
+import { loadPipeline, specCodes, type Diagnostic } from '../src/spec/index.js';
+
+const corpusDir = path.join(repoRoot, 'test', 'spec-corpus');
+const files = readdirSync(corpusDir).filter((f) => f.endsWith('.yaml')).sort();
+const bless = process.env.SLIPWAY_BLESS === '1';
+
+function render(list: Diagnostic[]): string {
+  return list.map((d) => `${d.line}:${d.col} ${d.severity} ${d.code} ${d.message}`).join('\n');
+}
+
+const seenCodes = new Set<string>();
+
+test('the corpus holds at least 35 broken files', () => {
+  assert.ok(files.length >= 35, `only ${files.length} files`);
+});
+
+for (const name of files) {
+  test(`corpus ${name} gives exactly its expected diagnostics`, async () => {
+    const file = path.join(corpusDir, name);
+    const result = await loadPipeline(file, { displayName: name });
+    const actual = render(result.diagnostics);
+    const expectedFile = file.replace(/\.yaml$/, '.expected');
+    if (bless) writeFileSync(expectedFile, `${actual}\n`);
+    const expected = readFileSync(expectedFile, 'utf8').trimEnd();
+    assert.equal(actual, expected);
+    for (const d of result.diagnostics) seenCodes.add(d.code);
+    const hasError = result.diagnostics.some((d) => d.severity === 'error');
+    assert.equal(result.pipeline === undefined, hasError, 'a pipeline comes back exactly when there is no error');
+  });
+}
+
+test('a file above 1 MiB is refused before parsing, quickly, even at 50 MB', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'slipway-spec-'));
+  try {
+    const big = path.join(dir, 'slipway.yaml');
+    await writeFile(big, `version: 1\nname: app\n# ${'x'.repeat(50 * 1024 * 1024)}\n`);
+    const started = performance.now();
+    const result = await loadPipeline(big, { displayName: 'slipway.yaml' });
+    const elapsedMs = performance.now() - started;
+    assert.deepEqual(result.diagnostics.map((d) => d.code), ['SPEC_TOO_LARGE']);
+    assert.ok(elapsedMs < 100, `took ${elapsedMs} ms`);
+    seenCodes.add('SPEC_TOO_LARGE');
+    const missing = await loadPipeline(path.join(dir, 'nope.yaml'));
+    assert.deepEqual(missing.diagnostics.map((d) => [d.code, d.line]), [['SPEC_FILE', 0]]);
+    seenCodes.add('SPEC_FILE');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+// Runs last (node:test keeps file order within a file): every registered code has a broken file.
+test('every diagnostic code is exercised by the corpus', () => {
+  const missing = Object.keys(specCodes).filter((code) => !seenCodes.has(code));
+  assert.deepEqual(missing, []);
+});
