@@ -17,6 +17,7 @@ export async function run(cmd: string, args: string[], options: { env?: Record<s
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
   child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  child.stdin.on('error', () => undefined); // a command that does not read its input is not a failure
   child.stdin.end(options.input ?? '');
   const code = await new Promise<number>((resolve, reject) => {
     child.once('error', reject);
