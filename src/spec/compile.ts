@@ -4,7 +4,8 @@
 import type { BuildJob, Cache, DeployJob, Job, Pipeline, Service, SourcePosition, Step, StepsJob, Template, Triggers } from './model.js';
 import { parseDuration } from './durations.js';
 import { makeCondition, makeTemplate } from './expressions.js';
-import { defaults, type RawJob, type RawPipeline, type RawService, type RawStep } from './schema.js';
+import { defaults } from './defaults.js';
+import type { RawJob, RawPipeline, RawService, RawStep } from './schema.js';
 import type { YamlPath, YamlSource } from './yaml-source.js';
 
 /** Step names derived from `run` stop here, so logs and the UI stay on one line. */

@@ -72,7 +72,7 @@ export interface FormatOptions {
 /** Diagnostics as a terminal shows them: the line form, then (with `source`) a frame with a caret. */
 export function formatDiagnostics(list: readonly Diagnostic[], options: FormatOptions = {}): string {
   const paint = (code: string, text: string): string => (options.color ? `\x1b[${code}m${text}\x1b[0m` : text);
-  const lines = options.source?.split(/\r?\n/);
+  const lines = options.source?.replace(/\r?\n$/, '').split(/\r?\n/);
   const out: string[] = [];
   for (const d of list) {
     const where = d.line > 0 ? `${d.file}:${d.line}:${d.col}` : d.file;

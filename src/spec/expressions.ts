@@ -36,12 +36,20 @@ type Token =
 
 const PUNCT = ['==', '!=', '&&', '||', '!', '(', ')', ',', '.'];
 
+const NUMBER = /[0-9]+(?:\.[0-9]+)?/y;
+const IDENT = /[A-Za-z_][A-Za-z0-9_-]*/y;
+
+function isSpace(code: number): boolean {
+  return code === 32 || code === 9 || code === 10 || code === 13;
+}
+
+/** Sticky regexes and char codes, not slices: expressions are tokenized on every load. */
 function tokenize(text: string, from: number, to: number): Token[] {
   const tokens: Token[] = [];
   let i = from;
   while (i < to) {
     const ch = text[i] ?? '';
-    if (/\s/.test(ch)) {
+    if (isSpace(text.charCodeAt(i))) {
       i++;
       continue;
     }
@@ -74,17 +82,19 @@ function tokenize(text: string, from: number, to: number): Token[] {
       tokens.push({ type: 'string', value, start, end: i });
       continue;
     }
-    const number = /^[0-9]+(\.[0-9]+)?/.exec(text.slice(i, to));
-    if (number) {
-      i += number[0].length;
+    NUMBER.lastIndex = i;
+    const number = NUMBER.exec(text);
+    if (number && NUMBER.lastIndex <= to) {
+      i = NUMBER.lastIndex;
       tokens.push({ type: 'number', value: Number(number[0]), start, end: i });
       continue;
     }
     // Job names may hold '-', so identifiers do too (there is no minus operator to confuse).
-    const ident = /^[A-Za-z_][A-Za-z0-9_-]*/.exec(text.slice(i, to));
+    IDENT.lastIndex = i;
+    const ident = IDENT.exec(text);
     if (ident) {
-      i += ident[0].length;
-      tokens.push({ type: 'ident', value: ident[0], start, end: i });
+      i = Math.min(IDENT.lastIndex, to);
+      tokens.push({ type: 'ident', value: text.slice(start, i), start, end: i });
       continue;
     }
     const punct = PUNCT.find((p) => text.startsWith(p, i) && i + p.length <= to);
@@ -188,8 +198,27 @@ export function parseExpression(text: string, from = 0, to = text.length): Expr 
   return expr;
 }
 
+// Parsed forms by source text: pipelines repeat the same expressions, and the validator and the
+// compiler both parse each one. ASTs are never mutated, so sharing them is safe.
+const templateCache = new Map<string, TemplatePart[]>();
+const conditionCache = new Map<string, Expr>();
+const CACHE_LIMIT = 5000;
+
+function remember<T>(cache: Map<string, T>, key: string, value: T): T {
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(key, value);
+  return value;
+}
+
 /** Splits a string into literal text and `${{ }}` expressions. */
 export function parseTemplate(text: string): TemplatePart[] {
+  const cached = templateCache.get(text);
+  if (cached) return cached;
+  if (!text.includes('${{')) return remember(templateCache, text, [{ literal: text }]);
+  return remember(templateCache, text, parseTemplateText(text));
+}
+
+function parseTemplateText(text: string): TemplatePart[] {
   const parts: TemplatePart[] = [];
   let i = 0;
   while (i < text.length) {
@@ -210,7 +239,12 @@ export function parseTemplate(text: string): TemplatePart[] {
       } else if (ch === "'" || ch === '"') quote = ch;
       else if (ch === '}' && text[j + 1] === '}') break;
     }
-    if (j >= text.length) throw new ExpressionError("'${{' is never closed: add '}}'", open);
+    if (j >= text.length) {
+      // An open quote swallowed the '}}': parse up to the first one so the error names the quote.
+      const plain = quote ? text.indexOf('}}', open + 3) : -1;
+      if (plain < 0) throw new ExpressionError("'${{' is never closed: add '}}'", open);
+      j = plain;
+    }
     parts.push({ expr: parseExpression(text, open + 3, j) });
     i = j + 2;
   }
@@ -222,6 +256,10 @@ export function parseTemplate(text: string): TemplatePart[] {
  * (`${{ branch == 'main' }}`). Returns the expression.
  */
 export function parseCondition(text: string): Expr {
+  return conditionCache.get(text) ?? remember(conditionCache, text, parseConditionText(text));
+}
+
+function parseConditionText(text: string): Expr {
   const trimmed = text.trim();
   if (trimmed.includes('${{')) {
     const parts = parseTemplate(text);

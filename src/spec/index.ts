@@ -12,7 +12,8 @@ export type * from './model.js';
 export { renderTemplate, evaluateCondition } from './expressions.js';
 export { formatDiagnostic, formatDiagnostics, specCodes, type FormatOptions, type SpecCode } from './diagnostics.js';
 export { parseDuration, formatDuration } from './durations.js';
-export { pipelineJsonSchema, SCHEMA_ID } from './schema.js';
+export { pipelineJsonSchema } from './json-schema.js';
+export { SCHEMA_ID } from './defaults.js';
 
 /** Parses and checks pipeline text; `file` is the name diagnostics and positions carry. */
 export function parsePipeline(text: string, file: string): LoadResult {

@@ -1,5 +1,7 @@
 // The one definition of what a slipway.yaml may contain, in TypeBox: the raw TypeScript types
 // (Static), the published JSON Schema, and the key lists, types and defaults the validator walks.
+// Loading TypeBox costs ~200 ms of start-up, so the validator walks a snapshot of this schema
+// (schema.generated.ts, written by write-schema.ts; a test fails when the two differ).
 // Annotations starting with `x-` steer our own validator and are stripped from the published schema:
 //   x-check     a semantic check the validator runs on the value (duration, glob, template, …)
 //   x-code      the diagnostic code for a bad value here (default SPEC_TYPE / SPEC_VALUE)
@@ -7,30 +9,7 @@
 //   x-key-code / x-key-expected   the same for the keys of a record
 import { Type, type Static, type TString } from '@sinclair/typebox';
 import { DURATION_PATTERN } from './durations.js';
-
-export const SCHEMA_ID = 'https://slipway.dev/schema/slipway.schema.json';
-
-/** Defaults, stated once: in the schema (editors show them) and applied by the compiler. */
-export const defaults = {
-  timeout: '60m',
-  retry: 0,
-  when: 'auto',
-  serviceHealth: { interval: '1s', timeout: '5s', retries: 30 },
-  build: { context: '.', dockerfile: 'Dockerfile' },
-  deploy: { target: 'docker', replicas: 1 },
-  health: { interval: '1s', timeout: '5s', healthy: 2, unhealthy: 3, startPeriod: '0s' },
-  strategy: { maxSurge: 1, maxUnavailable: 0, progressDeadline: '60s', autoRollback: true },
-  kubernetes: { namespace: 'default' },
-} as const;
-
-export const MAX_RETRY = 10;
-export const JOB_NAME_PATTERN = '^[a-zA-Z][a-zA-Z0-9_-]*$';
-export const SECRET_NAME_PATTERN = '^[A-Z_][A-Z0-9_]*$';
-export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
-export const SERVICE_NAME_PATTERN = '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$';
-// Docker's reference grammar: lower-case path components separated by '/', '.', '_' or '-'.
-export const REPOSITORY_PATTERN = '^[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*$';
-export const TAG_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$';
+import { defaults, ENV_NAME_PATTERN, JOB_NAME_PATTERN, MAX_RETRY, REPOSITORY_PATTERN, SCHEMA_ID, SECRET_NAME_PATTERN, SERVICE_NAME_PATTERN, TAG_PATTERN } from './defaults.js';
 
 const duration = (description: string, def?: string, allowZero = false) =>
   Type.String({
@@ -251,15 +230,3 @@ export type RawStep = Static<typeof StepSchema>;
 export type RawService = Static<typeof ServiceSchema>;
 export type RawBuild = Static<typeof BuildSchema>;
 export type RawDeploy = Static<typeof DeploySchema>;
-
-/** The published JSON Schema: the TypeBox schema without our x- annotations. */
-export function pipelineJsonSchema(): Record<string, unknown> {
-  const strip = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(strip);
-    if (value === null || typeof value !== 'object') return value;
-    const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value)) if (!key.startsWith('x-')) out[key] = strip(inner);
-    return out;
-  };
-  return { $schema: 'http://json-schema.org/draft-07/schema#', ...(strip(PipelineSchema) as Record<string, unknown>) };
-}

@@ -3,17 +3,17 @@
 // paths), then the whole-file rules (job kinds, the needs graph, what expressions may read).
 // It collects every problem; nothing stops at the first.
 import { isMap, isPair, isScalar, isSeq, type Node, type Scalar } from 'yaml';
-import type { TSchema } from '@sinclair/typebox';
 import type { DiagnosticList, SpecCode } from './diagnostics.js';
 import { parseDuration } from './durations.js';
 import { checkExpression, ExpressionError, parseCondition, parseTemplate, type Expr, type ExpressionScope } from './expressions.js';
 import { checkGlob } from './globs.js';
-import { JobSchema, PipelineSchema } from './schema.js';
+import { annotatedPipelineSchema } from './schema.generated.js';
+import type { SchemaNode } from './schema-node.js';
 import { closest, didYouMean } from './suggest.js';
 import type { Position, YamlPath, YamlSource } from './yaml-source.js';
 
 type Kind = 'mapping' | 'list' | 'string' | 'number' | 'boolean' | 'null';
-type Schema = TSchema & Record<string, unknown>;
+type Schema = SchemaNode;
 
 /** A value holding expressions, kept for the checks that need the whole job graph. */
 interface ExpressionSite {
@@ -36,7 +36,7 @@ export function validatePipeline(src: YamlSource, diags: DiagnosticList): boolea
     diags.error('SPEC_TYPE', `the file must be a mapping with version, name and jobs at the top level, not ${describeNode(root)}`, src.start(root));
     return false;
   }
-  new SchemaWalker(src, diags, sites).walk(PipelineSchema as Schema, root, [], undefined);
+  new SchemaWalker(src, diags, sites).walk(annotatedPipelineSchema, root, [], undefined);
   checkGraph(src, diags, sites);
   return !diags.hasErrors;
 }
@@ -395,7 +395,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-const JOB_KEYS = JobSchema.properties;
+// The keys a job may have, from the schema: jobs is a record whose one pattern maps to the job.
+const JOB_KEYS = ((Object.values((annotatedPipelineSchema.properties as Record<string, SchemaNode>).jobs?.patternProperties as Record<string, SchemaNode>)[0]?.properties ?? {}) as Record<string, SchemaNode>);
 const STEPS_ONLY_KEYS = ['image', 'services', 'steps', 'cache', 'artifacts'] as const;
 
 /** The kind a job's keys make it, for the rules and for the expression checks. */

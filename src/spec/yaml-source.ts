@@ -45,15 +45,23 @@ export class YamlSource {
     return (node as Node | null | undefined) ?? null;
   }
 
+  // Key → pair per mapping, built on first use: lookups by path are frequent (every position the
+  // compiler keeps) and a scan of a 200-job mapping for each would be quadratic.
+  private readonly pairIndex = new WeakMap<YAMLMap, Map<string, Pair<Node, Node | null>>>();
+
   /** The pair of `key` in a mapping node (the last one, as YAML readers keep the last). */
   pair(map: Node | null, key: string): Pair<Node, Node | null> | undefined {
     const resolved = this.resolve(map);
     if (!isMap(resolved)) return undefined;
-    let found: Pair<Node, Node | null> | undefined;
-    for (const item of (resolved as YAMLMap<Node, Node | null>).items) {
-      if (isPair(item) && isScalar(item.key) && String(item.key.value) === key) found = item;
+    let index = this.pairIndex.get(resolved);
+    if (!index) {
+      index = new Map();
+      for (const item of (resolved as YAMLMap<Node, Node | null>).items) {
+        if (isPair(item) && isScalar(item.key)) index.set(String(item.key.value), item);
+      }
+      this.pairIndex.set(resolved, index);
     }
-    return found;
+    return index.get(key);
   }
 
   /** The node at a path of keys and list indexes, aliases followed. */

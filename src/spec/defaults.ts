@@ -1,0 +1,27 @@
+// Defaults and name patterns of the pipeline file, stated once and shared by the TypeBox schema
+// (which publishes them to editors) and the compiler (which applies them). No TypeBox here: this
+// module is on the start-up path of `slipway validate`.
+
+export const SCHEMA_ID = 'https://slipway.dev/schema/slipway.schema.json';
+
+/** Defaults, stated once: in the schema (editors show them) and applied by the compiler. */
+export const defaults = {
+  timeout: '60m',
+  retry: 0,
+  when: 'auto',
+  serviceHealth: { interval: '1s', timeout: '5s', retries: 30 },
+  build: { context: '.', dockerfile: 'Dockerfile' },
+  deploy: { target: 'docker', replicas: 1 },
+  health: { interval: '1s', timeout: '5s', healthy: 2, unhealthy: 3, startPeriod: '0s' },
+  strategy: { maxSurge: 1, maxUnavailable: 0, progressDeadline: '60s', autoRollback: true },
+  kubernetes: { namespace: 'default' },
+} as const;
+
+export const MAX_RETRY = 10;
+export const JOB_NAME_PATTERN = '^[a-zA-Z][a-zA-Z0-9_-]*$';
+export const SECRET_NAME_PATTERN = '^[A-Z_][A-Z0-9_]*$';
+export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+export const SERVICE_NAME_PATTERN = '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$';
+// Docker's reference grammar: lower-case path components separated by '/', '.', '_' or '-'.
+export const REPOSITORY_PATTERN = '^[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*$';
+export const TAG_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$';
