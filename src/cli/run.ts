@@ -1,0 +1,163 @@
+// `slipway run`: runs the pipeline on this machine, like the server would, with the workspace
+// taken from the git work tree as it is on disk.
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, type CliIO, type Command } from './io.js';
+import { formatDiagnostic, loadPipeline } from '../spec/index.js';
+import { executeRun, RunStorage, slipwayHome, snapshotWorkspace, WorkspaceError } from '../engine/index.js';
+import { DockerExecutor, ExecutorError } from '../executors/index.js';
+import { palette, PlainReporter, TreeReporter, type Reporter } from './progress.js';
+
+const HELP = `usage: slipway run [options]
+
+Runs the pipeline of this repository here, in containers of the local Docker engine, the way the
+server runs it. The workspace is the pipeline file's folder as it is on disk (tracked and
+untracked files git does not ignore).
+
+options:
+  -f, --file FILE        the pipeline file (default: slipway.yaml)
+  -j, --job NAME         run only this job and the jobs it needs (repeatable)
+  -s, --secret K=V       a secret's value (repeatable); also SLIPWAY_SECRET_<K> from the environment
+  -e, --env K=V          set an environment variable for every step, over the file's (repeatable)
+      --concurrency N    jobs at once (default: the number of cores)
+      --plain            plain timestamped lines even on a terminal
+  -h, --help             this help
+
+exit codes: 0 the run passed, 1 it failed or was cancelled, 2 bad usage or an invalid pipeline file
+`;
+
+function parseAssignments(values: string[], flag: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    if (eq <= 0) throw new UsageError(`${flag} takes KEY=VALUE, got '${value}'`);
+    const key = value.slice(0, eq);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new UsageError(`${flag}: '${key}' is not a valid variable name`);
+    result[key] = value.slice(eq + 1);
+  }
+  return result;
+}
+
+function newRunId(): string {
+  return `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+export const run: Command = async (argv: string[], io: CliIO): Promise<number> => {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        file: { type: 'string', short: 'f' },
+        job: { type: 'string', short: 'j', multiple: true },
+        secret: { type: 'string', short: 's', multiple: true },
+        env: { type: 'string', short: 'e', multiple: true },
+        concurrency: { type: 'string' },
+        plain: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: false,
+      strict: true,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const flags = parsed.values;
+  if (flags.help) {
+    io.stdout.write(HELP);
+    return EXIT_OK;
+  }
+  const concurrency = flags.concurrency === undefined ? os.cpus().length : Number(flags.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency takes a whole number ≥ 1, got '${flags.concurrency}'`);
+  const envOverrides = parseAssignments(flags.env ?? [], '--env');
+  const givenSecrets = parseAssignments(flags.secret ?? [], '--secret');
+
+  const file = path.resolve(io.cwd, flags.file ?? 'slipway.yaml');
+  const loaded = await loadPipeline(file);
+  const shownFile = path.relative(io.cwd, file) || file;
+  for (const d of loaded.diagnostics) io.stderr.write(formatDiagnostic({ ...d, file: shownFile }) + '\n');
+  const pipeline = loaded.pipeline;
+  if (!pipeline) {
+    io.stderr.write(`slipway run: ${shownFile} is not valid; nothing was run\n`);
+    return EXIT_USAGE;
+  }
+  for (const name of flags.job ?? []) {
+    if (!pipeline.jobs.some((j) => j.name === name)) {
+      const names = pipeline.jobs.map((j) => j.name).join(', ');
+      throw new UsageError(`--job ${name}: there is no such job in ${shownFile} (jobs: ${names})`);
+    }
+  }
+
+  const secrets: Record<string, string> = {};
+  for (const name of pipeline.secrets) {
+    const value = givenSecrets[name] ?? io.env[`SLIPWAY_SECRET_${name}`];
+    if (value !== undefined) secrets[name] = value;
+  }
+  for (const [name, value] of Object.entries(givenSecrets)) secrets[name] = value;
+
+  const isTTY = Boolean(io.stdout.isTTY) && !flags.plain && io.env.TERM !== 'dumb';
+  const colors = palette(isTTY && io.env.NO_COLOR === undefined);
+  const reporter: Reporter = isTTY ? new TreeReporter(io.stdout, colors) : new PlainReporter(io.stdout, colors);
+  for (const name of pipeline.secrets) {
+    if (secrets[name] === undefined) reporter.note(`secret ${name} has no value (give --secret ${name}=… or SLIPWAY_SECRET_${name}); steps see it unset`);
+  }
+
+  const runId = newRunId();
+  const storage = new RunStorage(slipwayHome(io.env), runId);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupts++;
+    if (interrupts === 1) {
+      reporter.note(`${signal}: cancelling the run and removing its containers (again to quit at once)`);
+      controller.abort(new Error(`cancelled by ${signal}`));
+    } else {
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    const executor = await DockerExecutor.connect();
+    const reaped = await executor.reapOrphans();
+    const total = reaped.containers + reaped.networks + reaped.volumes;
+    if (total > 0) {
+      reporter.note(`removed what killed runs left behind: ${reaped.containers} containers, ${reaped.networks} networks, ${reaped.volumes} volumes`);
+    }
+    await storage.prepare();
+    const source = await snapshotWorkspace(path.dirname(file), storage.sourceTarPath);
+    const result = await executeRun({
+      runId,
+      pipeline,
+      trigger: { event: 'local', branch: source.branch, commit: source.commit },
+      source,
+      executor,
+      storage,
+      secrets,
+      envOverrides,
+      ...(flags.job ? { only: flags.job } : {}),
+      concurrency,
+      signal: controller.signal,
+      onEvent: (event) => reporter.onEvent(event),
+    });
+    reporter.finish(result);
+    return result.status === 'success' ? EXIT_OK : EXIT_FAILED;
+  } catch (err) {
+    if (err instanceof WorkspaceError) {
+      io.stderr.write(`slipway run: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (err instanceof ExecutorError) {
+      io.stderr.write(`slipway run: ${err.message}\n`);
+      return EXIT_FAILED;
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await storage.cleanup();
+  }
+};

@@ -1,0 +1,7 @@
+// The engine: Pipeline + Trigger → Run. Public face for the CLI and the server.
+export { executeRun, selectJobs, builtinEnv, type RunOptions, type RunResult, type JobSummary, type Trigger } from './run.js';
+export type { RunEvent, RunEventListener, JobStatus, RunStatus, JobPlanView } from './events.js';
+export { snapshotWorkspace, isGitWorkTree, WorkspaceError, type SourceSnapshot } from './workspace.js';
+export { RunStorage, slipwayHome } from './storage.js';
+export { SecretMasker, secretPatterns, MASK } from './secrets.js';
+export { formatMs } from './job-runner.js';

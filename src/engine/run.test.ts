@@ -1,0 +1,190 @@
+// The scheduling rules of the engine, with an in-memory executor: which jobs run, in what order,
+// how many at once, and what is skipped or cancelled and why. (Real containers: test/engine/.)
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import { makeCondition, makeTemplate } from '../spec/expressions.js';
+import type { Job, Pipeline, StepsJob } from '../spec/model.js';
+import type { ExecOutput, Executor, Sandbox, SandboxSpec } from '../executors/index.js';
+import { executeRun } from './run.js';
+import { RunStorage } from './storage.js';
+import type { RunEvent } from './events.js';
+
+const at = { file: 'slipway.yaml', line: 1, col: 1 };
+
+function stepsJob(name: string, scripts: string[], extra: Partial<StepsJob> = {}): StepsJob {
+  return {
+    kind: 'steps',
+    name,
+    position: at,
+    needs: [],
+    when: 'auto',
+    env: {},
+    timeoutMs: 60_000,
+    retry: 0,
+    image: makeTemplate('busybox:latest', at),
+    services: [],
+    steps: scripts.map((s) => ({ name: s, run: makeTemplate(s, at), env: {}, position: at })),
+    artifacts: [],
+    ...extra,
+  };
+}
+
+function pipelineOf(jobs: Job[]): Pipeline {
+  return { file: 'slipway.yaml', version: 1, name: 'unit', triggers: {}, env: {}, secrets: [], jobs };
+}
+
+/** Runs each script as: "ok", "fail", "wait" (until the signal), with a log of calls. */
+class FakeExecutor implements Executor {
+  readonly name = 'fake';
+  running = 0;
+  maxRunning = 0;
+  readonly calls: string[] = [];
+
+  async createSandbox(spec: SandboxSpec): Promise<Sandbox> {
+    this.running++;
+    this.maxRunning = Math.max(this.maxRunning, this.running);
+    const calls = this.calls;
+    let destroyed = false;
+    return {
+      workspace: '/workspace',
+      putArchive: async (tar) => {
+        (tar as NodeJS.ReadableStream & { destroy(): void }).destroy();
+      },
+      getArchive: async () => undefined,
+      exec: async (script: string, _env, output: ExecOutput, signal: AbortSignal) => {
+        calls.push(`${spec.jobName}:${script}`);
+        (output.stdout as Writable).write(`ran ${script}\n`);
+        await new Promise((r) => setTimeout(r, 5));
+        if (script === 'wait') {
+          await new Promise((_r, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+        }
+        return script === 'fail' ? 1 : 0;
+      },
+      destroy: async () => {
+        if (!destroyed) this.running--;
+        destroyed = true;
+      },
+    };
+  }
+
+  async reapOrphans() {
+    return { containers: 0, networks: 0, volumes: 0 };
+  }
+}
+
+async function runWith(jobs: Job[], options: { concurrency?: number; only?: string[]; abortAfterMs?: number } = {}) {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'slipway-unit-'));
+  const storage = new RunStorage(home, 'r1');
+  await storage.prepare();
+  writeFileSync(storage.sourceTarPath, '');
+  const executor = new FakeExecutor();
+  const events: RunEvent[] = [];
+  const controller = new AbortController();
+  if (options.abortAfterMs !== undefined) setTimeout(() => controller.abort(), options.abortAfterMs);
+  try {
+    const result = await executeRun({
+      runId: 'r1',
+      pipeline: pipelineOf(jobs),
+      trigger: { event: 'push', branch: 'main', commit: 'abc' },
+      source: { dir: home, tarPath: storage.sourceTarPath, commit: 'abc', branch: 'main', isDirty: false, isGit: true },
+      executor,
+      storage,
+      secrets: {},
+      envOverrides: {},
+      concurrency: options.concurrency ?? 4,
+      ...(options.only ? { only: options.only } : {}),
+      signal: controller.signal,
+      onEvent: (e) => void events.push(e),
+    });
+    const byName = Object.fromEntries(result.jobs.map((j) => [j.name, j]));
+    return { result, byName, executor, events };
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+test('jobs run after their needs; a failure skips dependents transitively but not independent jobs', async () => {
+  const { result, byName, executor } = await runWith([
+    stepsJob('a', ['ok']),
+    stepsJob('b', ['fail', 'never'], { needs: ['a'] }),
+    stepsJob('c', ['ok'], { needs: ['b'] }),
+    stepsJob('d', ['ok'], { needs: ['c'] }),
+    stepsJob('e', ['ok']),
+  ]);
+  assert.equal(result.status, 'failure');
+  assert.equal(byName.a?.status, 'success');
+  assert.equal(byName.b?.status, 'failure');
+  assert.equal(byName.b?.reason, "step 'fail' exited with code 1");
+  assert.equal(byName.c?.status, 'skipped');
+  assert.equal(byName.c?.reason, 'needs b, which failed');
+  assert.equal(byName.d?.reason, 'needs c, which was skipped');
+  assert.equal(byName.e?.status, 'success');
+  assert.ok(!executor.calls.includes('b:never'));
+  assert.ok(executor.calls.indexOf('b:fail') > executor.calls.indexOf('a:ok'));
+});
+
+test('the concurrency limit holds', async () => {
+  const jobs = Array.from({ length: 6 }, (_, i) => stepsJob(`j${i}`, ['ok', 'ok']));
+  const { executor, result } = await runWith(jobs, { concurrency: 2 });
+  assert.equal(result.status, 'success');
+  assert.equal(executor.maxRunning, 2);
+});
+
+test('if: false, when: manual, build and deploy jobs are skipped with their reason', async () => {
+  const build: Job = {
+    kind: 'build', name: 'image', position: at, needs: [], when: 'auto', env: {}, timeoutMs: 1000, retry: 0,
+    build: { context: '.', dockerfile: 'Dockerfile', repository: 'x', tags: [], args: {} },
+  };
+  const { byName, result } = await runWith([
+    stepsJob('only-release', ['ok'], { if: makeCondition("branch == 'release'", at) }),
+    stepsJob('on-main', ['ok'], { if: makeCondition("branch == 'main'", at) }),
+    stepsJob('approve', ['ok'], { when: 'manual' }),
+    build,
+    stepsJob('smoke', ['ok'], { needs: ['image'] }),
+  ]);
+  assert.equal(result.status, 'success');
+  assert.equal(byName['only-release']?.status, 'skipped');
+  assert.match(byName['only-release']?.reason ?? '', /condition .* is false/);
+  assert.equal(byName['on-main']?.status, 'success');
+  assert.match(byName.approve?.reason ?? '', /when: manual/);
+  assert.match(byName.image?.reason ?? '', /build jobs are not run/);
+  assert.equal(byName.smoke?.reason, 'needs image, which was skipped');
+});
+
+test('retry runs a failed job again; the summary counts attempts', async () => {
+  const { byName, executor } = await runWith([stepsJob('flaky', ['fail'], { retry: 2 })]);
+  assert.equal(byName.flaky?.status, 'failure');
+  assert.equal(byName.flaky?.attempts, 3);
+  assert.equal(executor.calls.filter((c) => c === 'flaky:fail').length, 3);
+});
+
+test('only: runs the named jobs and what they need, nothing else', async () => {
+  const { result, executor } = await runWith(
+    [stepsJob('a', ['ok']), stepsJob('b', ['ok'], { needs: ['a'] }), stepsJob('c', ['ok'])],
+    { only: ['b'] },
+  );
+  assert.deepEqual(result.jobs.map((j) => j.name), ['a', 'b']);
+  assert.ok(!executor.calls.some((c) => c.startsWith('c:')));
+});
+
+test('cancelling stops running jobs, cancels pending ones and destroys every sandbox', async () => {
+  const { result, byName, executor } = await runWith(
+    [stepsJob('long', ['wait']), stepsJob('after', ['ok'], { needs: ['long'] })],
+    { abortAfterMs: 50 },
+  );
+  assert.equal(result.status, 'cancelled');
+  assert.equal(byName.long?.status, 'cancelled');
+  assert.equal(byName.after?.status, 'cancelled');
+  assert.equal(executor.running, 0);
+});
+
+test('a job timeout fails the attempt and destroys its sandbox', async () => {
+  const { byName, executor } = await runWith([stepsJob('slow', ['wait'], { timeoutMs: 50 })]);
+  assert.equal(byName.slow?.status, 'failure');
+  assert.match(byName.slow?.reason ?? '', /timed out after 50ms/);
+  assert.equal(executor.running, 0);
+});

@@ -1,0 +1,225 @@
+// Runs a Pipeline: walks the job graph, starts every job whose needs are met (up to a concurrency
+// limit), skips what cannot run and says why, and reports everything as RunEvents. The same
+// engine runs under `slipway run` and, later, inside the server; its side effects come in through
+// the Executor and RunStorage it is given.
+import type { ExpressionContext, Job, JobOutputs, Pipeline } from '../spec/model.js';
+import { evaluateCondition, renderTemplate } from '../spec/index.js';
+import type { Executor } from '../executors/index.js';
+import { isTerminal, type JobStatus, type RunEvent, type RunEventListener, type RunStatus } from './events.js';
+import type { SourceSnapshot } from './workspace.js';
+import type { RunStorage } from './storage.js';
+import { runStepsJob, type JobAttemptResult } from './job-runner.js';
+
+export interface Trigger {
+  event: 'push' | 'manual' | 'local';
+  branch: string;
+  commit: string;
+}
+
+export interface RunOptions {
+  runId: string;
+  pipeline: Pipeline;
+  trigger: Trigger;
+  source: SourceSnapshot;
+  executor: Executor;
+  storage: RunStorage;
+  /** values of the pipeline's secrets, by name */
+  secrets: Record<string, string>;
+  /** `--env K=V`: the strongest environment */
+  envOverrides: Record<string, string>;
+  /** run only these jobs (and the jobs they need); undefined = all */
+  only?: string[];
+  concurrency: number;
+  registry?: string;
+  signal: AbortSignal;
+  onEvent: RunEventListener;
+}
+
+export interface JobSummary {
+  name: string;
+  status: JobStatus;
+  reason?: string;
+  attempts: number;
+  durationMs: number;
+}
+
+export interface RunResult {
+  runId: string;
+  status: RunStatus;
+  durationMs: number;
+  jobs: JobSummary[];
+}
+
+/** The jobs to run for `only`: the named ones and, transitively, every job they need. */
+export function selectJobs(pipeline: Pipeline, only: string[] | undefined): Set<string> {
+  if (!only) return new Set(pipeline.jobs.map((j) => j.name));
+  const byName = new Map(pipeline.jobs.map((j) => [j.name, j]));
+  const selected = new Set<string>();
+  const visit = (name: string): void => {
+    if (selected.has(name)) return;
+    const job = byName.get(name);
+    if (!job) return;
+    selected.add(name);
+    job.needs.forEach(visit);
+  };
+  only.forEach(visit);
+  return selected;
+}
+
+export function builtinEnv(options: Pick<RunOptions, 'runId' | 'pipeline' | 'trigger' | 'registry'>): Record<string, string> {
+  return {
+    CI: 'true',
+    SLIPWAY: 'true',
+    SLIPWAY_COMMIT_SHA: options.trigger.commit,
+    SLIPWAY_BRANCH: options.trigger.branch,
+    SLIPWAY_RUN_ID: options.runId,
+    SLIPWAY_EVENT: options.trigger.event,
+    SLIPWAY_REGISTRY: options.registry ?? '',
+    SLIPWAY_PROJECT: options.pipeline.name,
+  };
+}
+
+export async function executeRun(options: RunOptions): Promise<RunResult> {
+  const { pipeline, trigger, signal } = options;
+  const started = Date.now();
+  const emit = (event: RunEvent): void | Promise<void> => options.onEvent(event);
+  const selected = selectJobs(pipeline, options.only);
+  const jobs = pipeline.jobs.filter((j) => selected.has(j.name));
+
+  const status = new Map<string, JobStatus>(jobs.map((j) => [j.name, 'pending']));
+  const summaries = new Map<string, JobSummary>(
+    jobs.map((j) => [j.name, { name: j.name, status: 'pending', attempts: 0, durationMs: 0 }]),
+  );
+  const outputs: Record<string, JobOutputs> = {};
+
+  const baseEnv = builtinEnv(options);
+  const context: ExpressionContext = { branch: trigger.branch, event: trigger.event, commit: trigger.commit, env: {}, jobs: outputs };
+  // pipeline env may refer to expressions of its own; render it once against the trigger
+  const pipelineEnv: Record<string, string> = { ...baseEnv };
+  context.env = pipelineEnv;
+  for (const [key, template] of Object.entries(pipeline.env)) pipelineEnv[key] = renderTemplate(template, context);
+  Object.assign(pipelineEnv, options.envOverrides);
+
+  emit({
+    type: 'run.started',
+    runId: options.runId,
+    pipeline: pipeline.name,
+    branch: trigger.branch,
+    commit: trigger.commit,
+    at: started,
+    jobs: jobs.map((j) => ({
+      name: j.name,
+      kind: j.kind,
+      needs: j.needs.filter((n) => selected.has(n)),
+      steps: j.kind === 'steps' ? j.steps.map((s) => s.name) : [],
+    })),
+  });
+
+  const finish = (job: Job, jobStatus: JobStatus, reason: string | undefined, attempt: number, durationMs = 0): void => {
+    status.set(job.name, jobStatus);
+    outputs[job.name] = { ...(outputs[job.name] ?? {}), result: jobStatus === 'pending' || jobStatus === 'running' ? 'failure' : jobStatus } as JobOutputs;
+    summaries.set(job.name, { name: job.name, status: jobStatus, ...(reason ? { reason } : {}), attempts: attempt, durationMs });
+    emit({ type: 'job.status', job: job.name, status: jobStatus, attempt, ...(reason ? { reason } : {}), durationMs, at: Date.now() });
+  };
+
+  /** Why a job whose needs are all finished must not run, or undefined when it may. */
+  const reasonToSkip = (job: Job): string | undefined => {
+    const unmet = job.needs.filter((n) => status.get(n) !== 'success');
+    if (unmet.length > 0) {
+      return unmet.map((n) => `needs ${n}, which ${describeOutcome(status.get(n))}`).join('; ');
+    }
+    if (job.if) {
+      const jobContext = { ...context, env: { ...pipelineEnv } };
+      if (!evaluateCondition(job.if, jobContext)) return `condition ${job.if.source} is false`;
+    }
+    if (job.when === 'manual') return `waits for approval (when: manual); run it here with --job ${job.name}`;
+    if (job.kind === 'build') return 'build jobs are not run by this version of slipway run yet (image builds land with the registry)';
+    if (job.kind === 'deploy') return 'deploy jobs are not run by this version of slipway run yet (rollouts land with the docker deploy target)';
+    return undefined;
+  };
+
+  const running = new Map<string, Promise<void>>();
+  const runJob = async (job: Job): Promise<void> => {
+    if (job.kind !== 'steps') return;
+    const jobStarted = Date.now();
+    let result: JobAttemptResult = { status: 'failure', reason: 'not run' };
+    let attempt = 0;
+    for (attempt = 1; attempt <= job.retry + 1; attempt++) {
+      status.set(job.name, 'running');
+      emit({ type: 'job.status', job: job.name, status: 'running', attempt, at: Date.now() });
+      result = await runStepsJob({
+        job,
+        attempt,
+        runId: options.runId,
+        pipeline,
+        context: { ...context, env: { ...pipelineEnv } },
+        pipelineEnv,
+        envOverrides: options.envOverrides,
+        secrets: options.secrets,
+        source: options.source,
+        executor: options.executor,
+        storage: options.storage,
+        signal,
+        emit,
+      });
+      if (result.status !== 'failure' || signal.aborted) break;
+      if (attempt <= job.retry) {
+        emit({ type: 'log', job: job.name, stream: 'system', line: `attempt ${attempt} failed (${result.reason}); retrying`, at: Date.now() });
+      }
+    }
+    finish(job, signal.aborted ? 'cancelled' : result.status, result.reason, Math.min(attempt, job.retry + 1), Date.now() - jobStarted);
+  };
+
+  const schedule = (): void => {
+    for (const job of jobs) {
+      if (status.get(job.name) !== 'pending' || running.has(job.name)) continue;
+      if (signal.aborted) {
+        finish(job, 'cancelled', 'the run was cancelled', 0);
+        continue;
+      }
+      if (!job.needs.every((n) => !selected.has(n) || isTerminal(status.get(n) ?? 'pending'))) continue;
+      const skip = reasonToSkip(job);
+      if (skip) {
+        finish(job, 'skipped', skip, 0);
+        continue;
+      }
+      if (running.size >= options.concurrency) continue;
+      const promise = runJob(job).finally(() => running.delete(job.name));
+      running.set(job.name, promise);
+    }
+  };
+
+  // a skip can unblock further skips, so schedule until nothing changes, then wait for a job
+  for (;;) {
+    let before: string;
+    do {
+      before = [...status.values()].join();
+      schedule();
+    } while ([...status.values()].join() !== before);
+    if (running.size === 0) break;
+    await Promise.race(running.values());
+  }
+
+  const all = [...status.values()];
+  const runStatus: RunStatus = signal.aborted
+    ? 'cancelled'
+    : all.some((s) => s === 'failure' || s === 'cancelled')
+      ? 'failure'
+      : 'success';
+  const durationMs = Date.now() - started;
+  emit({ type: 'run.finished', runId: options.runId, status: runStatus, durationMs, at: Date.now() });
+  return { runId: options.runId, status: runStatus, durationMs, jobs: jobs.map((j) => summaries.get(j.name)!) };
+}
+
+function describeOutcome(status: JobStatus | undefined): string {
+  switch (status) {
+    case 'failure':
+      return 'failed';
+    case 'skipped':
+      return 'was skipped';
+    case 'cancelled':
+      return 'was cancelled';
+    default:
+      return 'did not run';
+  }
+}

@@ -1,0 +1,67 @@
+// The one interface every executor offers the engine: a Sandbox per job attempt (its container,
+// workspace and services), and a way to reap what a killed process left behind. The engine decides
+// what runs in which order; an executor only knows how to run one command in a sandbox.
+import type { Writable } from 'node:stream';
+
+export interface ServiceSpec {
+  name: string;
+  image: string;
+  env: Record<string, string>;
+  command?: string[];
+  health?: { cmd: string; intervalMs: number; timeoutMs: number; retries: number };
+}
+
+export interface SandboxSpec {
+  runId: string;
+  jobName: string;
+  attempt: number;
+  image: string;
+  /** environment of every command run in the sandbox (secrets are not here: they go per exec) */
+  env: Record<string, string>;
+  services: ServiceSpec[];
+}
+
+/** Where a command's output goes; writes honour backpressure. */
+export interface ExecOutput {
+  stdout: Writable;
+  stderr: Writable;
+}
+
+/**
+ * One job attempt's isolated place: a container whose working directory is the workspace.
+ * Methods may be called one at a time only (the engine runs a job's steps in order).
+ */
+export interface Sandbox {
+  /** the workspace path inside the sandbox */
+  readonly workspace: string;
+  /** unpacks a tar stream into `dir` (relative to the workspace; created if missing) */
+  putArchive(tar: NodeJS.ReadableStream, dir: string): Promise<void>;
+  /** a tar stream of `path` (relative to the workspace), or undefined when it does not exist */
+  getArchive(path: string): Promise<NodeJS.ReadableStream | undefined>;
+  /** runs `script` with `sh -e -c` in the workspace; resolves with its exit code */
+  exec(script: string, env: Record<string, string>, output: ExecOutput, signal: AbortSignal): Promise<number>;
+  /** stops and removes everything the sandbox created; safe to call twice */
+  destroy(): Promise<void>;
+}
+
+export interface SandboxProgress {
+  /** a line of what the executor is doing (starting a service, waiting for its health) */
+  info(message: string): void;
+}
+
+export interface Executor {
+  readonly name: string;
+  createSandbox(spec: SandboxSpec, progress: SandboxProgress, signal: AbortSignal): Promise<Sandbox>;
+  /** removes containers, networks and volumes of runs whose owning process is gone */
+  reapOrphans(): Promise<{ containers: number; networks: number; volumes: number }>;
+}
+
+/** A failure of the executor itself (not a step's non-zero exit): image missing, engine down. */
+export class ExecutorError extends Error {
+  constructor(
+    readonly code: 'EXECUTOR_IMAGE_NOT_FOUND' | 'EXECUTOR_ENGINE_UNREACHABLE' | 'EXECUTOR_SERVICE_UNHEALTHY' | 'EXECUTOR_FAILED',
+    message: string,
+  ) {
+    super(message);
+  }
+}
