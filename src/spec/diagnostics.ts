@@ -46,9 +46,20 @@ export class DiagnosticList {
     return this.items.some((d) => d.severity === 'error');
   }
 
-  /** In file order, so output reads top to bottom. */
+  /**
+   * In file order, so output reads top to bottom; each problem once, as a mapping merged into
+   * several places (`<<: *defaults`) is checked at each of them.
+   */
   sorted(): Diagnostic[] {
-    return [...this.items].sort((a, b) => a.line - b.line || a.col - b.col);
+    const seen = new Set<string>();
+    return [...this.items]
+      .sort((a, b) => a.line - b.line || a.col - b.col)
+      .filter((d) => {
+        const key = `${d.line}:${d.col}:${d.code}:${d.message}`;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      });
   }
 }
 

@@ -349,7 +349,7 @@ function checkPath(e: Extract<Expr, { kind: 'path' }>, scope: ExpressionScope, i
   }
   if (!scope.jobs.has(job)) {
     const guess = closest(job, scope.jobs.keys());
-    error(`unknown job '${job}'${guess ? ` (did you mean '${guess}'?)` : ''}`, at(1));
+    error(`unknown job '${job}'${guess ? ` (did you mean '${guess}'?)` : `; the jobs are ${[...scope.jobs.keys()].join(', ')}`}`, at(1));
     return;
   }
   if (job === scope.job) {

@@ -5,6 +5,9 @@ import type { SchemaNode } from './schema-node.js';
 export const annotatedPipelineSchema: SchemaNode = {
   "$id": "https://slipway.dev/schema/slipway.schema.json",
   "title": "Slipway pipeline",
+  "patternProperties": {
+    "^x-": {}
+  },
   "description": "slipway.yaml: the pipeline of a repository. https://slipway.dev/docs/pipeline-file",
   "additionalProperties": false,
   "type": "object",

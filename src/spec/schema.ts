@@ -219,6 +219,8 @@ export const PipelineSchema = Type.Object(
   {
     $id: SCHEMA_ID,
     title: 'Slipway pipeline',
+    // x- keys are free, for anchors shared through `<<: *name` (as docker compose allows).
+    patternProperties: { '^x-': {} },
     description: 'slipway.yaml: the pipeline of a repository. https://slipway.dev/docs/pipeline-file',
     additionalProperties: false,
   },

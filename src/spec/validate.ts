@@ -2,7 +2,7 @@
 // ranges, with did-you-mean), the leaf checks the schema names (durations, globs, expressions,
 // paths), then the whole-file rules (job kinds, the needs graph, what expressions may read).
 // It collects every problem; nothing stops at the first.
-import { isMap, isPair, isScalar, isSeq, type Node, type Scalar } from 'yaml';
+import { isMap, isScalar, isSeq, type Node, type Scalar } from 'yaml';
 import type { DiagnosticList, SpecCode } from './diagnostics.js';
 import { parseDuration } from './durations.js';
 import { checkExpression, ExpressionError, parseCondition, parseTemplate, type Expr, type ExpressionScope } from './expressions.js';
@@ -197,6 +197,8 @@ class SchemaWalker {
       }
       return;
     }
+    // An empty schema ({}) accepts anything: the x- extension keys that hold anchors.
+    if (s.type === undefined && s.anyOf === undefined && s.const === undefined) return;
     const kinds = schemaKinds(s);
     if (!kinds.includes(kind)) {
       this.typeError(s, node, path, at);
@@ -247,8 +249,7 @@ class SchemaWalker {
     const seen = new Set<string>();
     // Keys an unknown key's did-you-mean already names: no "missing key" for them on top.
     const suggested = new Set<string>();
-    for (const pair of node.items) {
-      if (!isPair(pair)) continue;
+    for (const pair of this.src.pairs(node)) {
       const keyNode = pair.key as Node | null;
       if (!isScalar(keyNode) || keyNode.value === null || typeof keyNode.value === 'object') {
         this.diags.error('SPEC_TYPE', `keys must be plain names ${placeOf(path)}`, this.src.start(keyNode));
@@ -262,6 +263,11 @@ class SchemaWalker {
         const child = properties[key];
         if (child) {
           this.walk(child, pair.value as Node | null, childPath, keyAt);
+          continue;
+        }
+        const extension = patterns && Object.entries(patterns).find(([pattern]) => new RegExp(pattern).test(key));
+        if (extension) {
+          this.walk(extension[1], pair.value as Node | null, childPath, keyAt);
           continue;
         }
         const guess = this.unknownKey(key, Object.keys(properties), path, keyAt, pair.value as Node | null);

@@ -56,12 +56,40 @@ export class YamlSource {
     let index = this.pairIndex.get(resolved);
     if (!index) {
       index = new Map();
-      for (const item of (resolved as YAMLMap<Node, Node | null>).items) {
-        if (isPair(item) && isScalar(item.key)) index.set(String(item.key.value), item);
-      }
       this.pairIndex.set(resolved, index);
+      for (const pair of this.pairs(resolved)) index.set(String((pair.key as Scalar).value), pair);
     }
     return index.get(key);
+  }
+
+  /**
+   * The pairs of a mapping with `<<` merge keys expanded, as a YAML reader sees them: the merged
+   * mappings' pairs first, then the mapping's own (which win). Pairs keep their own positions.
+   */
+  pairs(map: Node, depth = 0): Array<Pair<Node, Node | null>> {
+    if (!isMap(map) || depth > 20) return [];
+    const byKey = new Map<unknown, Pair<Node, Node | null>>();
+    const own: Array<Pair<Node, Node | null>> = [];
+    for (const item of (map as YAMLMap<Node, Node | null>).items) {
+      if (!isPair(item)) continue;
+      if (isMergeKey(item.key)) {
+        const sources = isSeq(item.value) ? item.value.items : [item.value];
+        for (const source of sources) {
+          for (const pair of this.pairs(this.resolve(source) as Node, depth + 1)) {
+            const key = isScalar(pair.key) ? pair.key.value : pair.key;
+            if (!byKey.has(key)) byKey.set(key, pair); // the first merged mapping wins, as in YAML
+          }
+        }
+      } else {
+        own.push(item);
+      }
+    }
+    for (const item of own) {
+      const key = isScalar(item.key) ? item.key.value : item.key;
+      byKey.delete(key);
+      byKey.set(key, item);
+    }
+    return [...byKey.values()];
   }
 
   /** The node at a path of keys and list indexes, aliases followed. */
@@ -116,10 +144,17 @@ export class YamlSource {
       if (n === lineNumber) return this.at(range[0] + found + (index - lineStart));
       searchFrom = found + text.length;
     }
-    const near = value.slice(index, index + 16);
+    // Folded text joins lines: look for the word at the index instead.
+    const near = /^\S+/.exec(value.slice(index))?.[0] ?? '';
     const found = near ? raw.indexOf(near) : -1;
     return found >= 0 ? this.at(range[0] + found) : this.start(node);
   }
+}
+
+/** The `<<` key of a YAML merge (the yaml package marks it with a MergeValue scalar). */
+export function isMergeKey(key: unknown): boolean {
+  // With `merge: true` the yaml package reads the key as Symbol('<<').
+  return isScalar(key) && (typeof key.value === 'symbol' || key.value === '<<');
 }
 
 /**
@@ -134,7 +169,8 @@ export function parseYaml(text: string, file: string, diags: DiagnosticList): Ya
     return undefined;
   }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, version: '1.2' });
+  // merge: `<<: *defaults` is how CI files share settings between jobs (YAML 1.1's merge key).
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, version: '1.2', merge: true });
   const source = new YamlSource(file, text, doc, lines);
   let fatal = false;
   for (const error of doc.errors) {
