@@ -1,6 +1,15 @@
 // Branch and tag patterns of `on.push`: checked when the file loads (a pattern that can never
 // match is a bug in the file), matched with picomatch so `*` stops at `/` and `**` does not.
-import picomatch from 'picomatch';
+import { createRequire } from 'node:module';
+import type Picomatch from 'picomatch';
+
+// Loaded on first use (picomatch is CommonJS, so a synchronous require works): most loads of a
+// pipeline file never match a branch, and `slipway validate` should start fast.
+let loaded: typeof Picomatch | undefined;
+function picomatch(): typeof Picomatch {
+  loaded ??= createRequire(import.meta.url)('picomatch') as typeof Picomatch;
+  return loaded;
+}
 
 /** Why `pattern` is not a usable glob, or undefined when it is fine. */
 export function checkGlob(pattern: string): string | undefined {
@@ -35,7 +44,7 @@ export function checkGlob(pattern: string): string | undefined {
   const open = stack.pop();
   if (open !== undefined) return `'${open}' is never closed: add '${closers[open] ?? ''}' or escape it as '\\${open}'`;
   try {
-    picomatch.makeRe(pattern);
+    picomatch().makeRe(pattern);
   } catch (err) {
     return `not a valid pattern: ${(err as Error).message}`;
   }
@@ -49,7 +58,7 @@ export function matchesAny(patterns: readonly string[], value: string): boolean 
   return patterns.some((pattern) => {
     let isMatch = matchers.get(pattern);
     if (!isMatch) {
-      isMatch = picomatch(pattern, { dot: true });
+      isMatch = picomatch()(pattern, { dot: true });
       matchers.set(pattern, isMatch);
     }
     return isMatch(value);

@@ -179,17 +179,28 @@ test('an invalid file gives no pipeline and every problem, in file order', () =>
   assert.deepEqual(diagnostics.map((d) => `${d.line}:${d.col} ${d.code}`), ['5:5 SPEC_UNKNOWN_KEY', '6:12 SPEC_VALUE']);
 });
 
-// A guard against quadratic work, not a benchmark: a warm parse takes ~40 ms; quadratic code would
-// take seconds. (The cold CLI figure is measured separately: see the spec module's report.)
-test('a 200-job pipeline validates in well under a budget', () => {
-  const jobs = Array.from({ length: 200 }, (_, i) =>
-    `  job${i}:\n    needs: [${i > 0 ? `job${i - 1}` : ''}]\n    image: \${{ env.IMAGE }}\n    if: branch == 'main'\n    steps:\n      - run: echo ${i}\n      - run: make test\n`,
-  ).join('');
-  const text = `version: 1\nname: big\nenv: { IMAGE: node:20 }\njobs:\n${jobs}`;
-  parsePipeline(text, 'warm-up.yaml');
-  const started = performance.now();
-  const result = parsePipeline(text, 'big.yaml');
-  const elapsedMs = performance.now() - started;
-  assert.equal(result.pipeline?.jobs.length, 200);
-  assert.ok(elapsedMs < 400, `took ${elapsedMs.toFixed(0)} ms`);
+// A guard against quadratic work, not a benchmark (timings on a shared machine are noisy; the
+// cold CLI figure is measured separately): 8× the jobs must cost far less than 64× the time.
+test('validation time grows linearly with the number of jobs', () => {
+  const pipelineOf = (count: number): string => {
+    const jobs = Array.from({ length: count }, (_, i) =>
+      `  job${i}:\n    needs: [${i > 0 ? `job${i - 1}` : ''}]\n    image: \${{ env.IMAGE }}\n    if: branch == 'job${i}'\n    steps:\n      - run: echo ${i}\n      - run: make test\n`,
+    ).join('');
+    return `version: 1\nname: big\nenv: { IMAGE: node:20 }\njobs:\n${jobs}`;
+  };
+  const fastest = (text: string, jobs: number): number => {
+    let best = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const started = performance.now();
+      const result = parsePipeline(text, 'big.yaml');
+      best = Math.min(best, performance.now() - started);
+      assert.equal(result.pipeline?.jobs.length, jobs);
+    }
+    return best;
+  };
+  const small = pipelineOf(50);
+  const large = pipelineOf(400);
+  fastest(small, 50); // warm-up
+  const ratio = fastest(large, 400) / fastest(small, 50);
+  assert.ok(ratio < 24, `400 jobs took ${ratio.toFixed(1)}× the time of 50`);
 });
