@@ -12,7 +12,7 @@ import type { YamlPath, YamlSource } from './yaml-source.js';
 export const MAX_DERIVED_STEP_NAME = 60;
 
 export function compilePipeline(src: YamlSource): Pipeline {
-  const raw = src.doc.toJS() as RawPipeline;
+  const raw = src.toJS() as RawPipeline;
   const c = new Compiler(src);
   return {
     file: src.file,

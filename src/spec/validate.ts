@@ -420,7 +420,7 @@ function needsOf(job: Record<string, unknown>): Array<{ name: string; path: Yaml
 }
 
 function checkGraph(src: YamlSource, diags: DiagnosticList, sites: ExpressionSite[]): void {
-  const raw: unknown = src.doc.toJS({ maxAliasCount: -1 });
+  const raw: unknown = src.toJS();
   if (!isRecord(raw)) return;
   const jobs = isRecord(raw.jobs) ? raw.jobs : {};
   const names = Object.keys(jobs);

@@ -20,6 +20,19 @@ export type YamlPath = ReadonlyArray<string | number>;
 export class YamlSource {
   private readonly lines: LineCounter;
 
+  private plain: unknown;
+  private hasPlain = false;
+
+  /** The document as plain data (merges applied), computed once: validation and compile share it. */
+  toJS(): unknown {
+    if (!this.hasPlain) {
+      // Alias expansion was bounded when the file was parsed, so no further limit here.
+      this.plain = this.doc.toJS({ maxAliasCount: -1 });
+      this.hasPlain = true;
+    }
+    return this.plain;
+  }
+
   constructor(
     readonly file: string,
     readonly text: string,
