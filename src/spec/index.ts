@@ -9,7 +9,8 @@ import { validatePipeline } from './validate.js';
 import { MAX_FILE_BYTES, parseYaml } from './yaml-source.js';
 
 export type * from './model.js';
-export { renderTemplate, evaluateCondition } from './expressions.js';
+// makeTemplate / makeCondition build model values in code (tests, the engine's own jobs).
+export { renderTemplate, evaluateCondition, makeTemplate, makeCondition } from './expressions.js';
 export { formatDiagnostic, formatDiagnostics, specCodes, type FormatOptions, type SpecCode } from './diagnostics.js';
 export { parseDuration, formatDuration } from './durations.js';
 export { pipelineJsonSchema } from './json-schema.js';
