@@ -7,7 +7,9 @@ import path from 'node:path';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, type CliIO, type Command } from './io.js';
 import { formatDiagnostic, loadPipeline } from '../spec/index.js';
 import { executeRun, RunStorage, slipwayHome, snapshotWorkspace, WorkspaceError } from '../engine/index.js';
-import { DockerExecutor, ExecutorError } from '../executors/index.js';
+import { connectDocker, DockerExecutor, ExecutorError } from '../executors/index.js';
+import { DockerImageBuilder } from '../build/index.js';
+import type { RegistryTarget } from '../engine/build-runner.js';
 import { palette, PlainReporter, TreeReporter, type Reporter } from './progress.js';
 
 const HELP = `usage: slipway run [options]
@@ -21,6 +23,8 @@ options:
   -j, --job NAME         run only this job and the jobs it needs (repeatable)
   -s, --secret K=V       a secret's value (repeatable); also SLIPWAY_SECRET_<K> from the environment
   -e, --env K=V          set an environment variable for every step, over the file's (repeatable)
+      --registry HOST    push built images to this registry (default: $SLIPWAY_REGISTRY, or the
+                         host of $SLIPWAY_URL; none: images stay in the local engine)
       --concurrency N    jobs at once (default: the number of cores)
       --plain            plain timestamped lines even on a terminal
   -h, --help             this help
@@ -44,6 +48,25 @@ function newRunId(): string {
   return `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
+/** The registry built images go to: --registry, SLIPWAY_REGISTRY, or the server's. */
+function registryTarget(flag: string | undefined, env: NodeJS.ProcessEnv): RegistryTarget | undefined {
+  let host = flag ?? env.SLIPWAY_REGISTRY;
+  if (!host && env.SLIPWAY_URL) {
+    try {
+      host = new URL(env.SLIPWAY_URL).host;
+    } catch {
+      throw new UsageError(`SLIPWAY_URL '${env.SLIPWAY_URL}' is not a URL`);
+    }
+  }
+  if (!host) return undefined;
+  if (!/^[a-zA-Z0-9.-]+(:[0-9]+)?(\/[a-z0-9._/-]+)?$/.test(host)) throw new UsageError(`--registry '${host}' is not a registry host (HOST[:PORT])`);
+  const password = env.SLIPWAY_REGISTRY_TOKEN ?? env.SLIPWAY_TOKEN;
+  return {
+    host,
+    ...(password ? { credentials: { username: env.SLIPWAY_REGISTRY_USER ?? 'slipway', password, serveraddress: host } } : {}),
+  };
+}
+
 export const run: Command = async (argv: string[], io: CliIO): Promise<number> => {
   let parsed;
   try {
@@ -55,6 +78,7 @@ export const run: Command = async (argv: string[], io: CliIO): Promise<number> =
         secret: { type: 'string', short: 's', multiple: true },
         env: { type: 'string', short: 'e', multiple: true },
         concurrency: { type: 'string' },
+        registry: { type: 'string' },
         plain: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -121,7 +145,9 @@ export const run: Command = async (argv: string[], io: CliIO): Promise<number> =
   process.on('SIGTERM', onSignal);
 
   try {
-    const executor = await DockerExecutor.connect();
+    const docker = await connectDocker();
+    const executor = new DockerExecutor(docker);
+    const registry = registryTarget(flags.registry, io.env);
     const reaped = await executor.reapOrphans();
     const total = reaped.containers + reaped.networks + reaped.volumes;
     if (total > 0) {
@@ -140,6 +166,8 @@ export const run: Command = async (argv: string[], io: CliIO): Promise<number> =
       envOverrides,
       ...(flags.job ? { only: flags.job } : {}),
       concurrency,
+      builder: new DockerImageBuilder(docker),
+      ...(registry ? { registry } : {}),
       signal: controller.signal,
       onEvent: (event) => reporter.onEvent(event),
     });

@@ -32,6 +32,8 @@ export interface JobAttemptInput {
 export interface JobAttemptResult {
   status: 'success' | 'failure' | 'cancelled';
   reason?: string;
+  /** what later jobs read as `jobs.<name>.<output>` */
+  outputs?: Record<string, string>;
 }
 
 class JobTimeout extends Error {}

@@ -9,6 +9,8 @@ import { isTerminal, type JobStatus, type RunEvent, type RunEventListener, type 
 import type { SourceSnapshot } from './workspace.js';
 import type { RunStorage } from './storage.js';
 import { runStepsJob, type JobAttemptResult } from './job-runner.js';
+import { buildStepNames, runBuildJob, type RegistryTarget } from './build-runner.js';
+import type { ImageBuilder } from '../build/index.js';
 
 export interface Trigger {
   event: 'push' | 'manual' | 'local';
@@ -30,7 +32,10 @@ export interface RunOptions {
   /** run only these jobs (and the jobs they need); undefined = all */
   only?: string[];
   concurrency: number;
-  registry?: string;
+  /** builds the images of build jobs; without one they are skipped */
+  builder?: ImageBuilder;
+  /** where built images are pushed; without one they stay in the local engine */
+  registry?: RegistryTarget;
   signal: AbortSignal;
   onEvent: RunEventListener;
 }
@@ -74,7 +79,7 @@ export function builtinEnv(options: Pick<RunOptions, 'runId' | 'pipeline' | 'tri
     SLIPWAY_BRANCH: options.trigger.branch,
     SLIPWAY_RUN_ID: options.runId,
     SLIPWAY_EVENT: options.trigger.event,
-    SLIPWAY_REGISTRY: options.registry ?? '',
+    SLIPWAY_REGISTRY: options.registry?.host ?? '',
     SLIPWAY_PROJECT: options.pipeline.name,
   };
 }
@@ -111,7 +116,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
       name: j.name,
       kind: j.kind,
       needs: j.needs.filter((n) => selected.has(n)),
-      steps: j.kind === 'steps' ? j.steps.map((s) => s.name) : [],
+      steps: j.kind === 'steps' ? j.steps.map((s) => s.name) : j.kind === 'build' ? buildStepNames(options.registry) : [],
     })),
   });
 
@@ -133,26 +138,38 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
       if (!evaluateCondition(job.if, jobContext)) return `condition ${job.if.source} is false`;
     }
     if (job.when === 'manual') return `waits for approval (when: manual); run it here with --job ${job.name}`;
-    if (job.kind === 'build') return 'build jobs are not run by this version of slipway run yet (image builds land with the registry)';
+    if (job.kind === 'build' && !options.builder) return 'no image builder is available here';
     if (job.kind === 'deploy') return 'deploy jobs are not run by this version of slipway run yet (rollouts land with the docker deploy target)';
     return undefined;
   };
 
   const running = new Map<string, Promise<void>>();
   const runJob = async (job: Job): Promise<void> => {
-    if (job.kind !== 'steps') return;
+    if (job.kind === 'deploy') return;
     const jobStarted = Date.now();
     let result: JobAttemptResult = { status: 'failure', reason: 'not run' };
     let attempt = 0;
     for (attempt = 1; attempt <= job.retry + 1; attempt++) {
       status.set(job.name, 'running');
       emit({ type: 'job.status', job: job.name, status: 'running', attempt, at: Date.now() });
-      result = await runStepsJob({
+      const jobContext = { ...context, env: { ...pipelineEnv } };
+      result = job.kind === 'build'
+        ? await runBuildJob({
+            job,
+            attempt,
+            context: jobContext,
+            source: options.source,
+            builder: options.builder!,
+            ...(options.registry ? { registry: options.registry } : {}),
+            signal,
+            emit,
+          })
+        : await runStepsJob({
         job,
         attempt,
         runId: options.runId,
         pipeline,
-        context: { ...context, env: { ...pipelineEnv } },
+        context: jobContext,
         pipelineEnv,
         envOverrides: options.envOverrides,
         secrets: options.secrets,
@@ -167,6 +184,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
         emit({ type: 'log', job: job.name, stream: 'system', line: `attempt ${attempt} failed (${result.reason}); retrying`, at: Date.now() });
       }
     }
+    if (result.outputs) outputs[job.name] = { result: 'success', ...result.outputs };
     finish(job, signal.aborted ? 'cancelled' : result.status, result.reason, Math.min(attempt, job.retry + 1), Date.now() - jobStarted);
   };
 

@@ -18,6 +18,8 @@ export interface SourceSnapshot {
   /** true when the work tree differs from the commit */
   isDirty: boolean;
   isGit: boolean;
+  /** the `origin` remote, for the image's source label */
+  remoteUrl?: string;
 }
 
 export class WorkspaceError extends Error {
@@ -60,7 +62,8 @@ export async function snapshotWorkspace(dir: string, tarPath: string): Promise<S
     }
   }
   await packFiles(dir, present, tarPath);
-  return { dir, tarPath, commit, branch, isDirty: status.trim().length > 0, isGit: true };
+  const remoteUrl = await git(dir, ['remote', 'get-url', 'origin']).then((s) => s.trim()).catch(() => '');
+  return { dir, tarPath, commit, branch, isDirty: status.trim().length > 0, isGit: true, ...(remoteUrl ? { remoteUrl } : {}) };
 }
 
 function packFiles(dir: string, files: string[], tarPath: string): Promise<void> {
