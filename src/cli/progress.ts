@@ -79,9 +79,18 @@ export class PlainReporter implements Reporter {
     this.out.write(`${this.p.dim(timestamp(at))} ${this.p.bold(`[${prefix}]`)} ${text}\n`);
   }
 
+  private drain?: Promise<void>;
+
+  /** One shared wait per full buffer, however many lines ask. */
   private drained(): Promise<void> | undefined {
     if (!(this.out as { writableNeedDrain?: boolean }).writableNeedDrain) return undefined;
-    return new Promise((resolve) => this.out.once('drain', resolve));
+    this.drain ??= new Promise((resolve) =>
+      this.out.once('drain', () => {
+        this.drain = undefined;
+        resolve();
+      }),
+    );
+    return this.drain;
   }
 
   note(message: string): void {
