@@ -237,7 +237,7 @@ export class TreeReporter implements Reporter {
         });
       }
     });
-    const width = this.out.columns ?? 120;
+    const width = this.out.columns || 120;
     return lines.map((l) => truncateVisible(l, width - 1));
   }
 
