@@ -1,0 +1,89 @@
+// The shared vocabulary of rollouts, the same for every deploy target: a Revision per rollout, an
+// Environment's current state, and the DeployTarget interface the engine, CLI and server use.
+import type { DeploySpec } from '../spec/model.js';
+
+export type RevisionOutcome = 'in-progress' | 'healthy' | 'failed' | 'rolled-back';
+
+/** One rollout of an app to an environment. Numbers start at 1 per (app, environment). */
+export interface Revision {
+  app: string;
+  environment: string;
+  target: 'docker' | 'kubernetes';
+  number: number;
+  /** the exact image reference deployed (by digest where there is one) */
+  image: string;
+  /** the deploy block it was rolled out with, image rendered */
+  config: DeploySpec & { image: string };
+  trigger: { by: string; runId?: string; commit?: string; kind: 'pipeline' | 'deploy' | 'rollback' };
+  /** for rollbacks: the revision whose image and config were restored */
+  restoredFrom?: number;
+  createdAt: string;
+  finishedAt?: string;
+  outcome: RevisionOutcome;
+  /** why it failed or was rolled back: the failing check's output, exit code, last log lines */
+  reason?: string;
+}
+
+export interface EnvironmentStatus {
+  app: string;
+  environment: string;
+  target: 'docker' | 'kubernetes';
+  /** the revision the environment serves (and restores on self-healing) */
+  current?: Revision;
+  /** where users reach it: the proxy's port (docker) or the Service (kubernetes) */
+  endpoint?: string;
+  replicas: { desired: number; ready: number; updated?: number };
+  message?: string;
+}
+
+export interface DeployRequest {
+  app: string;
+  environment: string;
+  spec: DeploySpec;
+  /** the rendered image reference */
+  image: string;
+  trigger: Revision['trigger'];
+  signal: AbortSignal;
+  onProgress: (line: string) => void;
+}
+
+export interface RollbackRequest {
+  app: string;
+  environment: string;
+  /** a revision number; default: the newest healthy revision before the current one */
+  to?: number;
+  by: string;
+  signal: AbortSignal;
+  onProgress: (line: string) => void;
+}
+
+export interface DeployOutcome {
+  revision: Revision;
+  /** `healthy`: the new revision serves; `rolled-back`: it failed and the previous one serves again */
+  outcome: 'healthy' | 'failed' | 'rolled-back';
+  reason?: string;
+}
+
+export interface DeployTarget {
+  readonly name: 'docker' | 'kubernetes';
+  deploy(request: DeployRequest): Promise<DeployOutcome>;
+  rollback(request: RollbackRequest): Promise<DeployOutcome>;
+  history(app: string, environment?: string): Promise<Revision[]>;
+  status(app?: string, environment?: string): Promise<EnvironmentStatus[]>;
+}
+
+/** Rollout failures users see, with stable codes. */
+export class DeployError extends Error {
+  constructor(
+    readonly code:
+      | 'ROLLOUT_PROGRESS_DEADLINE'
+      | 'ROLLOUT_UNHEALTHY'
+      | 'ROLLOUT_NO_REVISION'
+      | 'ROLLOUT_INVALID'
+      | 'ROLLOUT_TARGET_UNREACHABLE'
+      | 'ROLLOUT_FORBIDDEN',
+    message: string,
+  ) {
+    super(message);
+  }
+}
