@@ -151,7 +151,7 @@ test('if: false, when: manual, build and deploy jobs are skipped with their reas
   assert.match(byName['only-release']?.reason ?? '', /condition .* is false/);
   assert.equal(byName['on-main']?.status, 'success');
   assert.match(byName.approve?.reason ?? '', /when: manual/);
-  assert.match(byName.image?.reason ?? '', /build jobs are not run/);
+  assert.match(byName.image?.reason ?? '', /no image builder/);
   assert.equal(byName.smoke?.reason, 'needs image, which was skipped');
 });
 
