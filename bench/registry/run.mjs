@@ -5,7 +5,7 @@
 // of small images — with Slipway's peak RSS during the big push. Writes bench/RESULTS.md's
 // "## registry" section.
 //
-//   node bench/registry/run.mjs [--runs 2] [--keep-images] [--no-write]
+//   node bench/registry/run.mjs [--runs 3] [--keep-images] [--no-write]
 //
 // Needs: a built tree (npm run build), a Docker engine, skopeo, docker-registry.
 import { spawn } from 'node:child_process';
@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
-const runs = Number(args.includes('--runs') ? args[args.indexOf('--runs') + 1] : 2);
+const runs = Number(args.includes('--runs') ? args[args.indexOf('--runs') + 1] : 3);
 const keepImages = args.includes('--keep-images');
 const writeResults = !args.includes('--no-write');
 
@@ -87,6 +87,12 @@ function peakRssMB(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
   return kb / 1024;
+}
+
+/** CPU seconds (user + system) the process has used: a figure background load barely moves. */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
 async function waitFor(check, what, timeoutMs = 20000) {
@@ -177,39 +183,48 @@ async function ensureSmallImages() {
   }
 }
 
-// --- one pass of every row against one registry ---------------------------------------------
+// --- the rows: each measures one workload against one registry --------------------------------
 
-async function measure(reg, dockerConfig, ociLayout) {
+function rowRunners(dockerConfig, ociLayout) {
   const docker = (argv, opts) => sh('docker', ['--config', dockerConfig, ...argv], opts);
-  const creds = (flag) => (reg.creds ? [flag, reg.creds] : []);
-  if (reg.creds) await docker(['login', reg.host, '-u', 'bench', '--password-stdin'], { input: TOKEN });
-  const result = {};
-
-  const bigRef = `${reg.host}/bench/big:1`;
-  await docker(['tag', BIG_IMAGE, bigRef]);
-  result.dockerPush = await timed(() => docker(['push', bigRef]));
-  if (reg.name === 'slipway') result.pushRssMB = peakRssMB(reg.child.pid);
-
-  // remove the image entirely (every tag), so the pull really downloads and extracts every layer
-  const imageId = (await docker(['image', 'inspect', '--format', '{{.Id}}', BIG_IMAGE])).out.trim();
-  await docker(['rmi', '-f', imageId]);
-  result.dockerPull = await timed(() => docker(['pull', bigRef]));
-  await docker(['tag', bigRef, BIG_IMAGE]);
-  await docker(['rmi', bigRef]);
-
-  const skopeoRef = `docker://${reg.host}/bench/skopeo:1`;
-  result.skopeoPush = await timed(() => sh('skopeo', ['copy', '--dest-tls-verify=false', ...creds('--dest-creds'), `oci:${ociLayout}:big`, skopeoRef]));
-  const pulled = await mkdtemp(path.join(os.tmpdir(), 'bench-skopeo-pull-'));
-  result.skopeoPull = await timed(() => sh('skopeo', ['copy', '--src-tls-verify=false', ...creds('--src-creds'), skopeoRef, `dir:${pulled}`]));
-  await rm(pulled, { recursive: true, force: true });
-
-  const smallRefs = Array.from({ length: SMALL_COUNT }, (_, i) => `${reg.host}/bench/small-${i}:1`);
-  for (let i = 0; i < SMALL_COUNT; i++) await docker(['tag', smallImage(i), smallRefs[i]]);
-  result.smallPush = await timed(() => Promise.all(smallRefs.map((ref) => docker(['push', ref]))));
-  await docker(['rmi', ...smallRefs]);
-
-  result.peakRssMB = peakRssMB(reg.child.pid);
-  return result;
+  const creds = (reg, flag) => (reg.creds ? [flag, reg.creds] : []);
+  return {
+    async dockerPush(reg) {
+      const ref = `${reg.host}/bench/big:1`;
+      await docker(['tag', BIG_IMAGE, ref]);
+      const seconds = await timed(() => docker(['push', ref]));
+      await docker(['rmi', ref]);
+      return seconds;
+    },
+    async dockerPull(reg) {
+      // remove the image entirely (every tag), so the pull really downloads and extracts every layer
+      const ref = `${reg.host}/bench/big:1`;
+      const imageId = (await docker(['image', 'inspect', '--format', '{{.Id}}', BIG_IMAGE])).out.trim();
+      await docker(['rmi', '-f', imageId]);
+      const seconds = await timed(() => docker(['pull', ref]));
+      await docker(['tag', ref, BIG_IMAGE]);
+      await docker(['rmi', ref]);
+      return seconds;
+    },
+    async skopeoPush(reg) {
+      return timed(() => sh('skopeo', ['copy', '--dest-tls-verify=false', ...creds(reg, '--dest-creds'), `oci:${ociLayout}:big`, `docker://${reg.host}/bench/skopeo:1`]));
+    },
+    async skopeoPull(reg) {
+      const pulled = await mkdtemp(path.join(os.tmpdir(), 'bench-skopeo-pull-'));
+      try {
+        return await timed(() => sh('skopeo', ['copy', '--src-tls-verify=false', ...creds(reg, '--src-creds'), `docker://${reg.host}/bench/skopeo:1`, `dir:${pulled}`]));
+      } finally {
+        await rm(pulled, { recursive: true, force: true });
+      }
+    },
+    async smallPush(reg) {
+      const refs = Array.from({ length: SMALL_COUNT }, (_, i) => `${reg.host}/bench/small-${i}:1`);
+      for (let i = 0; i < SMALL_COUNT; i++) await docker(['tag', smallImage(i), refs[i]]);
+      const seconds = await timed(() => Promise.all(refs.map((ref) => docker(['push', ref]))));
+      await docker(['rmi', ...refs]);
+      return seconds;
+    },
+  };
 }
 
 // --- main -------------------------------------------------------------------------------------
@@ -235,28 +250,35 @@ async function main() {
   await sh('skopeo', ['copy', `oci:${ociLayout}:big`, `docker-daemon:${BIG_IMAGE}`]);
 
   const best = { slipway: {}, distribution: {} };
+  const cpuBest = { slipway: {}, distribution: {} };
   let pushRssMB = 0;
-  let peakRss = { slipway: 0, distribution: 0 };
+  const peakRss = { slipway: 0, distribution: 0 };
+  const loadBefore = os.loadavg()[0];
+  const rows = rowRunners(dockerConfig, ociLayout);
   try {
     for (let run = 0; run < runs; run++) {
-      // alternate who goes first, so neither always meets a warmer page cache
-      const order = run % 2 === 0 ? [startSlipway, startDistribution] : [startDistribution, startSlipway];
-      for (const start of order) {
-        const reg = await start();
-        log(`run ${run + 1}/${runs}: ${reg.name} at ${reg.host}`);
-        try {
-          const r = await measure(reg, dockerConfig, ociLayout);
-          for (const row of ROWS) {
-            const mbps = row.bytes / 1e6 / r[row.key];
-            log(`  ${row.label}: ${r[row.key].toFixed(2)} s, ${mbps.toFixed(1)} MB/s`);
+      // both registries fresh for every run; each row runs on one then the other, alternating who
+      // goes first, so both see the same page cache and about the same background load
+      const regs = [await startSlipway(), await startDistribution()];
+      try {
+        await sh('docker', ['--config', dockerConfig, 'login', regs[0].host, '-u', 'bench', '--password-stdin'], { input: TOKEN });
+        log(`run ${run + 1}/${runs}: slipway at ${regs[0].host}, distribution at ${regs[1].host}`);
+        for (const [index, row] of ROWS.entries()) {
+          const order = (run + index) % 2 === 0 ? regs : [...regs].reverse();
+          for (const reg of order) {
+            const cpuBefore = cpuSeconds(reg.child.pid);
+            const seconds = await rows[row.key](reg);
+            const cpu = cpuSeconds(reg.child.pid) - cpuBefore;
+            const mbps = row.bytes / 1e6 / seconds;
+            log(`  ${reg.name.padEnd(12)} ${row.label}: ${seconds.toFixed(2)} s, ${mbps.toFixed(1)} MB/s, registry CPU ${cpu.toFixed(2)} s`);
+            cpuBest[reg.name][row.key] = Math.min(cpuBest[reg.name][row.key] ?? Infinity, cpu);
             best[reg.name][row.key] = Math.max(best[reg.name][row.key] ?? 0, mbps);
+            if (reg.name === 'slipway' && row.key === 'dockerPush') pushRssMB = Math.max(pushRssMB, peakRssMB(reg.child.pid));
           }
-          if (r.pushRssMB !== undefined) pushRssMB = Math.max(pushRssMB, r.pushRssMB);
-          peakRss[reg.name] = Math.max(peakRss[reg.name], r.peakRssMB);
-          log(`  peak RSS so far: ${r.peakRssMB.toFixed(0)} MB`);
-        } finally {
-          await stop(reg);
         }
+        for (const reg of regs) peakRss[reg.name] = Math.max(peakRss[reg.name], peakRssMB(reg.child.pid));
+      } finally {
+        for (const reg of regs) await stop(reg);
       }
     }
   } finally {
@@ -265,10 +287,11 @@ async function main() {
       await sh('docker', ['rmi', '-f', BIG_IMAGE, ...Array.from({ length: SMALL_COUNT }, (_, i) => smallImage(i))], { allowFail: true });
     }
   }
+  const loadAfter = os.loadavg()[0];
 
   const lines = [
-    '| workload | Slipway MB/s | distribution MB/s | Slipway / distribution |',
-    '|---|---:|---:|---:|',
+    '| workload | Slipway MB/s | distribution MB/s | Slipway / distribution | registry CPU s, Slipway / distribution |',
+    '|---|---:|---:|---:|---:|',
   ];
   let missed = false;
   for (const row of ROWS) {
@@ -276,7 +299,8 @@ async function main() {
     const d = best.distribution[row.key];
     const ratio = s / d;
     if (ratio < 1) missed = true;
-    lines.push(`| ${row.label} | ${s.toFixed(1)} | ${d.toFixed(1)} | ${ratio.toFixed(2)}${ratio < 1 ? ' (below 1.0)' : ''} |`);
+    const cpu = `${cpuBest.slipway[row.key].toFixed(2)} / ${cpuBest.distribution[row.key].toFixed(2)}`;
+    lines.push(`| ${row.label} | ${s.toFixed(1)} | ${d.toFixed(1)} | ${ratio.toFixed(2)}${ratio < 1 ? ' (below 1.0)' : ''} | ${cpu} |`);
   }
   if (pushRssMB >= RSS_LIMIT_MB) missed = true;
   const table = lines.join('\n');
@@ -287,7 +311,9 @@ async function main() {
   const section = [
     '## registry',
     '',
-    `${date} — ${machine}; loopback; best of ${runs} run(s) per registry, alternating which goes first.`,
+    `${date} — ${machine}; loopback; best of ${runs} runs per registry, each row run on both registries`,
+    `back to back (alternating which goes first); load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after`,
+    '(other work shared the machine).',
     'MB/s = image bytes (uncompressed layer data) / wall time of the client command; docker push and pull',
     'include the engine compressing/decompressing and extracting layers, identical for both registries.',
     'Both registries fsync a blob before it becomes visible; distribution runs without auth, Slipway with',
