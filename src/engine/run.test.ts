@@ -188,3 +188,57 @@ test('a job timeout fails the attempt and destroys its sandbox', async () => {
   assert.match(byName.slow?.reason ?? '', /timed out after 50ms/);
   assert.equal(executor.running, 0);
 });
+
+test('a deploy job hands the rendered image to its target; a rolled-back rollout fails the run with the reason', async () => {
+  const { executeRun: run } = await import('./run.js');
+  const deploy = (name: string, image: string): Job => ({
+    kind: 'deploy', name, position: at, needs: [], when: 'auto', env: {}, timeoutMs: 60_000, retry: 0,
+    deploy: {
+      environment: name, target: 'docker', image: makeTemplate(image, at), replicas: 2, port: 8080,
+      health: { path: '/healthz', intervalMs: 1000, timeoutMs: 5000, healthy: 2, unhealthy: 3, startPeriodMs: 0 },
+      strategy: { maxSurge: 1, maxUnavailable: 0, progressDeadlineMs: 60_000, autoRollback: true },
+    },
+  });
+  const seen: string[] = [];
+  let number = 0;
+  const target = {
+    name: 'docker' as const,
+    deploy: async (request: { image: string; environment: string; app: string }) => {
+      seen.push(`${request.app}/${request.environment}:${request.image}`);
+      number++;
+      const revision = { number } as unknown as import('../deploy/index.js').Revision;
+      return request.image.endsWith(':bad')
+        ? { revision, outcome: 'rolled-back' as const, reason: 'health check /healthz answered 500' }
+        : { revision, outcome: 'healthy' as const };
+    },
+    rollback: async () => { throw new Error('unused'); },
+    history: async () => [],
+    status: async () => [],
+  };
+  const home = mkdtempSync(path.join(os.tmpdir(), 'slipway-unit-'));
+  const storage = new RunStorage(home, 'r2');
+  try {
+    const result = await run({
+      runId: 'r2',
+      pipeline: pipelineOf([deploy('staging', 'app:${{ commit }}'), deploy('production', 'app:bad')]),
+      trigger: { event: 'push', branch: 'main', commit: 'abc' },
+      source: { dir: home, tarPath: storage.sourceTarPath, commit: 'abc', branch: 'main', isDirty: false, isGit: true },
+      executor: new FakeExecutor(),
+      storage,
+      secrets: {},
+      envOverrides: {},
+      concurrency: 1,
+      deployTargets: async () => target,
+      signal: new AbortController().signal,
+      onEvent: () => undefined,
+    });
+    assert.deepEqual(seen, ['unit/staging:app:abc', 'unit/production:app:bad']);
+    const byName = Object.fromEntries(result.jobs.map((j) => [j.name, j]));
+    assert.equal(byName.staging?.status, 'success');
+    assert.equal(byName.production?.status, 'failure');
+    assert.match(byName.production?.reason ?? '', /rolled back: health check \/healthz answered 500/);
+    assert.equal(result.status, 'failure');
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});

@@ -10,6 +10,7 @@ import type { SourceSnapshot } from './workspace.js';
 import type { RunStorage } from './storage.js';
 import { runStepsJob, type JobAttemptResult } from './job-runner.js';
 import { buildStepNames, runBuildJob, type RegistryTarget } from './build-runner.js';
+import { DEPLOY_STEP, runDeployJob, type DeployTargets } from './deploy-runner.js';
 import type { ImageBuilder } from '../build/index.js';
 
 export interface Trigger {
@@ -36,6 +37,8 @@ export interface RunOptions {
   builder?: ImageBuilder;
   /** where built images are pushed; without one they stay in the local engine */
   registry?: RegistryTarget;
+  /** the deploy targets of deploy jobs; without them deploy jobs are skipped */
+  deployTargets?: DeployTargets;
   signal: AbortSignal;
   onEvent: RunEventListener;
 }
@@ -116,7 +119,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
       name: j.name,
       kind: j.kind,
       needs: j.needs.filter((n) => selected.has(n)),
-      steps: j.kind === 'steps' ? j.steps.map((s) => s.name) : j.kind === 'build' ? buildStepNames(options.registry) : [],
+      steps: j.kind === 'steps' ? j.steps.map((s) => s.name) : j.kind === 'build' ? buildStepNames(options.registry) : [DEPLOY_STEP],
     })),
   });
 
@@ -139,13 +142,12 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
     }
     if (job.when === 'manual') return `waits for approval (when: manual); run it here with --job ${job.name}`;
     if (job.kind === 'build' && !options.builder) return 'no image builder is available here';
-    if (job.kind === 'deploy') return 'deploy jobs are not run by this version of slipway run yet (rollouts land with the docker deploy target)';
+    if (job.kind === 'deploy' && !options.deployTargets) return 'no deploy target is available here';
     return undefined;
   };
 
   const running = new Map<string, Promise<void>>();
   const runJob = async (job: Job): Promise<void> => {
-    if (job.kind === 'deploy') return;
     const jobStarted = Date.now();
     let result: JobAttemptResult = { status: 'failure', reason: 'not run' };
     let attempt = 0;
@@ -153,7 +155,18 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
       status.set(job.name, 'running');
       emit({ type: 'job.status', job: job.name, status: 'running', attempt, at: Date.now() });
       const jobContext = { ...context, env: { ...pipelineEnv } };
-      result = job.kind === 'build'
+      result = job.kind === 'deploy'
+        ? await runDeployJob({
+            job,
+            attempt,
+            app: pipeline.name,
+            runId: options.runId,
+            context: jobContext,
+            targets: options.deployTargets!,
+            signal,
+            emit,
+          })
+        : job.kind === 'build'
         ? await runBuildJob({
             job,
             attempt,
