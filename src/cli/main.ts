@@ -1,16 +1,23 @@
 // The `slipway` command: picks the subcommand and maps failures to the contract's exit codes.
 import { EXIT_USAGE, processIO, UsageError, type CliIO, type Command } from './io.js';
 
-const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+const commands: Record<string, { summary: string; load: () => Promise<Command>; hidden?: boolean }> = {
   init: { summary: 'write a slipway.yaml for this repository', load: async () => (await import('./init.js')).init },
   validate: { summary: 'check a pipeline file', load: async () => (await import('./validate.js')).validate },
   run: { summary: 'run the pipeline here, like the server would', load: async () => (await import('./run.js')).run },
   registry: { summary: 'the OCI registry alone: serve, gc', load: async () => (await import('./registry.js')).registry },
+  deploy: { summary: 'roll an image out to an environment (docker target)', load: async () => (await import('./deploy.js')).deploy },
+  rollback: { summary: 'restore the previous (or a named) healthy revision', load: async () => (await import('./rollback.js')).rollback },
+  history: { summary: "an app's revisions: image, trigger, outcome, reason", load: async () => (await import('./history.js')).history },
+  status: { summary: 'what is deployed where, and its health', load: async () => (await import('./status.js')).status },
+  // the long-running deploy agent (proxies, health checks, self-healing); started by the commands above
+  agent: { summary: 'the deploy agent', hidden: true, load: async () => async (argv) => (await import('../deploy/docker/index.js')).runAgent(argv) },
 };
 
 function usage(): string {
-  const width = Math.max(...Object.keys(commands).map((name) => name.length));
-  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  const visible = Object.entries(commands).filter(([, c]) => !c.hidden);
+  const width = Math.max(...visible.map(([name]) => name.length));
+  const lines = visible.map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
   return `usage: slipway <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n'slipway <command> --help' shows a command's options.\n`;
 }
 

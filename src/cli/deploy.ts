@@ -1,0 +1,230 @@
+// `slipway deploy ENV --image REF`: a rollout outside a pipeline, with the docker target. The deploy
+// block of slipway.yaml for ENV (when there is one) gives the defaults; flags override it. Also the
+// helpers the other deploy commands (rollback, history, status) share.
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, type CliIO, type Command } from './io.js';
+import { formatDiagnostic, loadPipeline, makeTemplate, parseDuration, type DeploySpec } from '../spec/index.js';
+import { slipwayHome } from '../engine/index.js';
+import { DeployError, type DeployOutcome } from '../deploy/index.js';
+import { DockerDeployTarget } from '../deploy/docker/index.js';
+
+const HELP = `usage: slipway deploy ENV --image REF [options]
+
+Rolls IMAGE out to environment ENV of an app on this machine (docker target): N replicas behind
+Slipway's proxy on one stable port, a rolling update that waits for health checks, and an
+automatic rollback when the new revision does not become healthy. The deploy block of
+slipway.yaml for ENV gives the defaults; flags override it.
+
+options:
+      --image REF             the image to roll out (required unless slipway.yaml names a fixed one)
+      --app NAME              the app (default: slipway.yaml's name, else this folder's name)
+      --replicas N            replicas to run (default 1)
+      --port P                the container's port (default 8080)
+      --publish P             the proxy's host port (default: chosen once, kept; see slipway status)
+      --health-path PATH      HTTP health check: GET PATH must answer 2xx/3xx
+      --health-tcp            TCP health check: the port accepts connections (the default check)
+      --health-cmd CMD        health check command run in the container with sh -c; exit 0 = healthy
+      --health-interval D     time between checks (default 1s)
+      --health-timeout D      a check's timeout (default 5s)
+      --healthy N             passing checks in a row to be healthy (default 2)
+      --unhealthy N           failing checks in a row to be unhealthy (default 3)
+      --start-period D        failures in this time after start do not count (default 0s)
+      --max-surge N           replicas above the desired count during a rollout (default 1)
+      --max-unavailable N     replicas below it (default 0)
+      --progress-deadline D   roll back when no new replica becomes healthy for this long (default 60s)
+      --no-auto-rollback      on failure, do not report a rollback (the environment still keeps
+                              serving its current revision)
+  -f, --file FILE             the pipeline file to read the deploy block from (default: slipway.yaml)
+      --data DIR              the deploy data directory (default: $SLIPWAY_HOME/deploy)
+      --json                  print the outcome as JSON on stdout
+  -h, --help                  this help
+
+exit codes: 0 the new revision is healthy, 1 the rollout failed (rolled back), 2 bad usage
+`;
+
+const DEFAULT_SPEC: Omit<DeploySpec, 'environment' | 'image'> = {
+  target: 'docker',
+  replicas: 1,
+  port: 8080,
+  health: { tcp: true, intervalMs: 1000, timeoutMs: 5000, healthy: 2, unhealthy: 3, startPeriodMs: 0 },
+  strategy: { maxSurge: 1, maxUnavailable: 0, progressDeadlineMs: 60_000, autoRollback: true },
+};
+
+/** The deploy data directory: --data, else $SLIPWAY_HOME/deploy. */
+export function deployDataDir(flag: string | undefined, io: CliIO): string {
+  return path.resolve(io.cwd, flag ?? path.join(slipwayHome(io.env), 'deploy'));
+}
+
+export function dockerTarget(dataDir: string): DockerDeployTarget {
+  return new DockerDeployTarget({ dataDir });
+}
+
+/** Progress lines: plain and timestamped (a rollout is a list of steps, not a tree). */
+export function progressPrinter(io: CliIO): (line: string) => void {
+  return (line) => {
+    const time = new Date().toISOString().slice(11, 19);
+    io.stdout.write(`${time} ${line}\n`);
+  };
+}
+
+/** An expected failure users see: a message and an exit code, never a stack trace. */
+export function reportDeployError(err: unknown, io: CliIO, command: string): number {
+  if (err instanceof DeployError) {
+    io.stderr.write(`slipway ${command}: ${err.message} (${err.code})\n`);
+    return err.code === 'ROLLOUT_INVALID' || err.code === 'ROLLOUT_NO_REVISION' ? EXIT_USAGE : EXIT_FAILED;
+  }
+  const code = (err as { code?: string }).code;
+  if (code === 'EXECUTOR_ENGINE_UNREACHABLE') {
+    io.stderr.write(`slipway ${command}: ${(err as Error).message}\n`);
+    return EXIT_FAILED;
+  }
+  throw err;
+}
+
+export function reportOutcome(outcome: DeployOutcome, io: CliIO, json: boolean, endpoint?: string): number {
+  const { revision } = outcome;
+  if (json) io.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
+  else if (outcome.outcome === 'healthy') {
+    io.stdout.write(`${revision.app}/${revision.environment}: revision ${revision.number} (${revision.image}) is healthy${endpoint ? ` at ${endpoint}` : ''}\n`);
+  }
+  if (outcome.outcome !== 'healthy') {
+    const what = outcome.outcome === 'rolled-back' ? 'failed and was rolled back' : 'failed';
+    io.stderr.write(`${revision.app}/${revision.environment}: revision ${revision.number} (${revision.image}) ${what}\n${outcome.reason ?? ''}\n`);
+    return EXIT_FAILED;
+  }
+  return EXIT_OK;
+}
+
+function integer(value: string | undefined, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} takes a whole number from ${min} to ${max}, not '${value}'`);
+  return n;
+}
+
+function duration(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new UsageError(`${flag} takes a duration such as 500ms, 2s or 1m, not '${value}'`);
+  return ms;
+}
+
+export const deploy: Command = async (argv, io) => {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        image: { type: 'string' },
+        app: { type: 'string' },
+        replicas: { type: 'string' },
+        port: { type: 'string' },
+        publish: { type: 'string' },
+        'health-path': { type: 'string' },
+        'health-tcp': { type: 'boolean' },
+        'health-cmd': { type: 'string' },
+        'health-interval': { type: 'string' },
+        'health-timeout': { type: 'string' },
+        healthy: { type: 'string' },
+        unhealthy: { type: 'string' },
+        'start-period': { type: 'string' },
+        'max-surge': { type: 'string' },
+        'max-unavailable': { type: 'string' },
+        'progress-deadline': { type: 'string' },
+        'no-auto-rollback': { type: 'boolean' },
+        file: { type: 'string', short: 'f' },
+        data: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${HELP}`);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    io.stdout.write(HELP);
+    return EXIT_OK;
+  }
+  if (parsed.positionals.length !== 1) throw new UsageError(`takes one environment name, got ${parsed.positionals.length}\n\n${HELP}`);
+  const environment = parsed.positionals[0] ?? '';
+
+  // The pipeline file's deploy block for this environment, when there is one.
+  const file = path.resolve(io.cwd, v.file ?? 'slipway.yaml');
+  let base: DeploySpec | undefined;
+  let appName: string | undefined;
+  if (v.file !== undefined || existsSync(file)) {
+    const loaded = await loadPipeline(file, { displayName: v.file ?? 'slipway.yaml' });
+    if (!loaded.pipeline) {
+      io.stderr.write(loaded.diagnostics.map((d) => `${formatDiagnostic(d)}\n`).join(''));
+      return EXIT_USAGE;
+    }
+    appName = loaded.pipeline.name;
+    for (const job of loaded.pipeline.jobs) if (job.kind === 'deploy' && job.deploy.environment === environment) base = job.deploy;
+  }
+  if (base && base.target !== 'docker') throw new UsageError(`the deploy block for '${environment}' targets ${base.target}; slipway deploy drives the docker target`);
+  const image = v.image ?? (base?.image.isLiteral ? base.image.source : undefined);
+  if (!image) throw new UsageError(`--image REF is required${base ? ` (the deploy block's image '${base.image.source}' is rendered only in a pipeline run)` : ''}\n\n${HELP}`);
+  const app = v.app ?? appName ?? path.basename(io.cwd);
+
+  const spec0 = base ?? { ...DEFAULT_SPEC, environment, image: makeTemplate(image, { file: '<flags>', line: 0, col: 0 }) };
+  const healthFlag = v['health-path'] !== undefined || v['health-tcp'] || v['health-cmd'] !== undefined;
+  const health = { ...spec0.health };
+  if (healthFlag) {
+    delete health.path;
+    delete health.tcp;
+    delete health.cmd;
+    if (v['health-path'] !== undefined) {
+      if (!v['health-path'].startsWith('/')) throw new UsageError(`--health-path takes a path starting with /, not '${v['health-path']}'`);
+      health.path = v['health-path'];
+    }
+    if (v['health-cmd'] !== undefined) health.cmd = v['health-cmd'];
+    if (v['health-tcp']) health.tcp = true;
+  }
+  health.intervalMs = duration(v['health-interval'], '--health-interval') ?? health.intervalMs;
+  health.timeoutMs = duration(v['health-timeout'], '--health-timeout') ?? health.timeoutMs;
+  health.startPeriodMs = duration(v['start-period'], '--start-period') ?? health.startPeriodMs;
+  health.healthy = integer(v.healthy, '--healthy', 1, 100) ?? health.healthy;
+  health.unhealthy = integer(v.unhealthy, '--unhealthy', 1, 100) ?? health.unhealthy;
+  const publish = integer(v.publish, '--publish', 1, 65535) ?? spec0.publish;
+  const spec: DeploySpec = {
+    ...spec0,
+    environment,
+    replicas: integer(v.replicas, '--replicas', 1, 100) ?? spec0.replicas,
+    port: integer(v.port, '--port', 1, 65535) ?? spec0.port,
+    ...(publish !== undefined ? { publish } : {}),
+    health,
+    strategy: {
+      maxSurge: integer(v['max-surge'], '--max-surge', 0, 100) ?? spec0.strategy.maxSurge,
+      maxUnavailable: integer(v['max-unavailable'], '--max-unavailable', 0, 100) ?? spec0.strategy.maxUnavailable,
+      progressDeadlineMs: duration(v['progress-deadline'], '--progress-deadline') ?? spec0.strategy.progressDeadlineMs,
+      autoRollback: v['no-auto-rollback'] ? false : spec0.strategy.autoRollback,
+    },
+  };
+
+  const target = dockerTarget(deployDataDir(v.data, io));
+  const controller = new AbortController();
+  const onSigint = (): void => controller.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    const outcome = await target.deploy({
+      app,
+      environment,
+      spec,
+      image,
+      trigger: { by: io.env.USER ?? 'cli', kind: 'deploy' },
+      signal: controller.signal,
+      onProgress: v.json ? () => undefined : progressPrinter(io),
+    });
+    const status = outcome.outcome === 'healthy' ? (await target.status(app, environment))[0] : undefined;
+    return reportOutcome(outcome, io, v.json === true, status?.endpoint);
+  } catch (err) {
+    return reportDeployError(err, io, 'deploy');
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+};

@@ -1,0 +1,75 @@
+// `slipway history APP [--env ENV]`: every rollout of an app as a table — revision, image, trigger,
+// when, outcome, reason.
+import { parseArgs } from 'node:util';
+import { EXIT_OK, UsageError, type Command } from './io.js';
+import { deployDataDir, dockerTarget } from './deploy.js';
+import type { Revision } from '../deploy/index.js';
+
+const HELP = `usage: slipway history APP [--env ENV] [--json]
+
+Lists the revisions of APP (every deploy and rollback), oldest first: number, image, what
+triggered it, when, its outcome and, for a failed one, why.
+
+options:
+  -e, --env ENV   only this environment
+      --data DIR  the deploy data directory (default: $SLIPWAY_HOME/deploy)
+      --json      print the revisions as JSON
+  -h, --help      this help
+`;
+
+export const history: Command = async (argv, io) => {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { env: { type: 'string', short: 'e' }, data: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${HELP}`);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    io.stdout.write(HELP);
+    return EXIT_OK;
+  }
+  if (parsed.positionals.length !== 1) throw new UsageError(`takes one app name, got ${parsed.positionals.length}\n\n${HELP}`);
+  const app = parsed.positionals[0] ?? '';
+  let revisions: Revision[];
+  try {
+    revisions = await dockerTarget(deployDataDir(v.data, io)).history(app, v.env);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (v.json) {
+    io.stdout.write(`${JSON.stringify(revisions, null, 2)}\n`);
+    return EXIT_OK;
+  }
+  if (revisions.length === 0) {
+    io.stdout.write(`no revisions of ${app}${v.env ? ` in ${v.env}` : ''}\n`);
+    return EXIT_OK;
+  }
+  io.stdout.write(formatHistory(revisions, v.env === undefined));
+  return EXIT_OK;
+};
+
+export function formatHistory(revisions: Revision[], showEnvironment: boolean): string {
+  const header = [...(showEnvironment ? ['ENV'] : []), 'REV', 'IMAGE', 'TRIGGER', 'WHEN', 'OUTCOME', 'REASON'];
+  const rows = revisions.map((r) => [
+    ...(showEnvironment ? [r.environment] : []),
+    String(r.number),
+    r.image,
+    `${r.trigger.kind} by ${r.trigger.by}${r.restoredFrom !== undefined ? ` (of ${r.restoredFrom})` : ''}${r.trigger.runId ? ` run ${r.trigger.runId}` : ''}`,
+    r.createdAt.replace('T', ' ').slice(0, 19),
+    r.outcome,
+    (r.reason ?? '').split('\n')[0]?.slice(0, 100) ?? '',
+  ]);
+  return table([header, ...rows]);
+}
+
+export function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n') + '\n';
+}

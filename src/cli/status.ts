@@ -1,0 +1,77 @@
+// `slipway status [APP]`: what is deployed where — environments, current revision, health, replicas,
+// the proxy's port. Asking starts the deploy agent if none runs (that is what brings proxies back).
+import { parseArgs } from 'node:util';
+import { EXIT_OK, UsageError, type Command } from './io.js';
+import { deployDataDir, dockerTarget, reportDeployError } from './deploy.js';
+import { table } from './history.js';
+
+const HELP = `usage: slipway status [APP] [--env ENV] [--json]
+
+Shows every environment deployed from this machine (or those of APP): its current revision and
+image, the proxy's address, replicas ready of desired, and what happened last.
+
+options:
+  -e, --env ENV   only this environment
+  -v, --verbose   list every replica container with its state
+      --data DIR  the deploy data directory (default: $SLIPWAY_HOME/deploy)
+      --json      print the status as JSON
+  -h, --help      this help
+`;
+
+export const status: Command = async (argv, io) => {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        env: { type: 'string', short: 'e' },
+        verbose: { type: 'boolean', short: 'v' },
+        data: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${HELP}`);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    io.stdout.write(HELP);
+    return EXIT_OK;
+  }
+  if (parsed.positionals.length > 1) throw new UsageError(`takes at most one app name\n\n${HELP}`);
+  const app = parsed.positionals[0];
+  try {
+    const environments = await dockerTarget(deployDataDir(v.data, io)).dockerStatus(app, v.env);
+    if (v.json) {
+      io.stdout.write(`${JSON.stringify(environments, null, 2)}\n`);
+      return EXIT_OK;
+    }
+    if (environments.length === 0) {
+      io.stdout.write(app ? `${app} is not deployed\n` : 'nothing is deployed\n');
+      return EXIT_OK;
+    }
+    const rows = environments.map((e) => [
+      e.app,
+      e.environment,
+      e.current ? String(e.current.number) : '-',
+      e.current?.image ?? '-',
+      e.replicas.ready >= e.replicas.desired && e.replicas.desired > 0 ? 'healthy' : e.replicas.ready > 0 ? 'degraded' : 'down',
+      `${e.replicas.ready}/${e.replicas.desired}`,
+      e.endpoint ?? '-',
+      e.message ?? '',
+    ]);
+    io.stdout.write(table([['APP', 'ENV', 'REV', 'IMAGE', 'HEALTH', 'READY', 'ENDPOINT', 'LAST'], ...rows]));
+    if (v.verbose) {
+      for (const e of environments) {
+        io.stdout.write(`\n${e.app}/${e.environment}:\n`);
+        io.stdout.write(table([['REPLICA', 'REV', 'STATE', 'PORT'], ...e.replicaList.map((r) => [r.name, String(r.revision), r.state, `127.0.0.1:${r.hostPort}`])]));
+      }
+    }
+    return EXIT_OK;
+  } catch (err) {
+    return reportDeployError(err, io, 'status');
+  }
+};

@@ -1,0 +1,319 @@
+// The deploy agent: the long-running process that owns a data directory's environments. It serves
+// their proxies, supervises their replicas, runs rollouts, and answers the CLI and the server on a
+// unix socket (DATA/agent.sock). Its state is in DATA/agent-state.json; a restarted agent adopts the
+// replicas it finds by label and re-opens the proxies on their ports without redeploying.
+import { link, mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import { once } from 'node:events';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import { connectDocker } from '../../executors/docker/client.js';
+import { processIdentity } from '../../executors/docker/labels.js';
+import { checkName, RevisionStore } from '../revisions.js';
+import { DeployError, type DeployOutcome, type Revision } from '../types.js';
+import type { DeployBody, RollbackBody, StreamMessage } from './api.js';
+import { Environment, rolloutConfig } from './environment.js';
+import { agentId, LABEL_AGENT, LABEL_APP, LABEL_ENVIRONMENT, LABEL_REVISION } from './labels.js';
+import { adoptReplica } from './replicas.js';
+import { readState, writeState, type AgentState, type EnvironmentState, type RolloutConfig } from './state.js';
+
+export interface AgentOptions {
+  dataDir: string;
+  /** the address proxies listen on; default 127.0.0.1 (SLIPWAY_DEPLOY_HOST) */
+  host?: string;
+  drainMs?: number;
+  superviseIntervalMs?: number;
+  log?: (line: string) => void;
+}
+
+export function socketPath(dataDir: string): string {
+  return path.join(dataDir, 'agent.sock');
+}
+
+export class Agent {
+  private readonly environments = new Map<string, Environment>();
+  private state: AgentState = { version: 1, environments: [] };
+  private readonly api: http.Server;
+  private supervisor: NodeJS.Timeout | undefined;
+  private persisting: Promise<void> = Promise.resolve();
+  private readonly id: string;
+  private readonly store: RevisionStore;
+  private docker!: Docker;
+  readonly closed: Promise<void>;
+  private markClosed!: () => void;
+
+  private constructor(private readonly options: AgentOptions) {
+    this.id = agentId(options.dataDir);
+    this.store = new RevisionStore(options.dataDir);
+    this.api = http.createServer((req, res) => void this.route(req, res));
+    this.closed = new Promise((resolve) => {
+      this.markClosed = resolve;
+    });
+  }
+
+  private log(line: string): void {
+    (this.options.log ?? ((l: string) => process.stdout.write(`${new Date().toISOString()} ${l}\n`)))(line);
+  }
+
+  static async start(options: AgentOptions): Promise<Agent> {
+    const agent = new Agent(options);
+    await agent.boot();
+    return agent;
+  }
+
+  private async boot(): Promise<void> {
+    const { dataDir } = this.options;
+    await mkdir(dataDir, { recursive: true });
+    await this.lock();
+    this.docker = await connectDocker();
+    this.state = await readState(dataDir);
+    // Proxies first: traffic is held (not refused) while replicas are adopted.
+    for (const envState of this.state.environments) {
+      const env = this.environmentFor(envState);
+      await env.listen(envState.port);
+    }
+    await this.adoptContainers();
+    await this.persist();
+    const sock = socketPath(dataDir);
+    await unlink(sock).catch(() => undefined);
+    this.api.listen(sock);
+    await once(this.api, 'listening');
+    for (const env of this.environments.values()) {
+      const interrupted = env.state.rollout;
+      void env.recover(interrupted).catch((err: unknown) => this.log(`${env.key}: recovery failed: ${(err as Error).message}`));
+    }
+    this.supervisor = setInterval(() => {
+      for (const env of this.environments.values()) void env.heal().catch((err: unknown) => this.log(`${env.key}: supervisor: ${(err as Error).message}`));
+    }, this.options.superviseIntervalMs ?? 1000);
+    this.log(`deploy agent ${this.id} (pid ${process.pid}) serving ${this.environments.size} environment(s) from ${dataDir}`);
+  }
+
+  /** One agent per data directory: a lock file naming the live owner, taken atomically with link(2). */
+  private async lock(): Promise<void> {
+    const file = path.join(this.options.dataDir, 'agent.lock');
+    const me = processIdentity(process.pid) ?? String(process.pid);
+    const temp = `${file}.${process.pid}`;
+    await writeFile(temp, me);
+    try {
+      for (let attempt = 0; attempt < 2; attempt += 1) {
+        try {
+          await link(temp, file);
+          return;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          const owner = (await readFile(file, 'utf8').catch(() => '')).trim();
+          const pid = Number(owner.split('/')[1] ?? owner);
+          if (owner && Number.isInteger(pid) && pid > 0 && processIdentity(pid) === owner) {
+            throw new DeployError('ROLLOUT_TARGET_UNREACHABLE', `another deploy agent (pid ${pid}) already serves ${this.options.dataDir}`);
+          }
+          await unlink(file).catch(() => undefined);
+        }
+      }
+      throw new DeployError('ROLLOUT_TARGET_UNREACHABLE', `could not take the agent lock ${file}`);
+    } finally {
+      await unlink(temp).catch(() => undefined);
+    }
+  }
+
+  private environmentFor(envState: EnvironmentState): Environment {
+    const key = `${envState.app}/${envState.environment}`;
+    let env = this.environments.get(key);
+    if (!env) {
+      env = new Environment(envState, {
+        docker: this.docker,
+        agent: this.id,
+        dataDir: this.options.dataDir,
+        store: this.store,
+        host: this.options.host ?? process.env.SLIPWAY_DEPLOY_HOST ?? '127.0.0.1',
+        persist: () => this.persist(),
+        log: (line) => this.log(line),
+        ...(this.options.drainMs !== undefined ? { drainMs: this.options.drainMs } : {}),
+      });
+      this.environments.set(key, env);
+    }
+    return env;
+  }
+
+  /** Running replicas of known environments are adopted; anything else with our label is removed. */
+  private async adoptContainers(): Promise<void> {
+    const containers = await this.docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABEL_AGENT}=${this.id}`] }) });
+    for (const info of containers) {
+      const labels = info.Labels ?? {};
+      const env = this.environments.get(`${labels[LABEL_APP]}/${labels[LABEL_ENVIRONMENT]}`);
+      const revision = Number(labels[LABEL_REVISION]);
+      const config = env && info.State === 'running' ? await this.configOf(env.state, revision) : undefined;
+      const replica = env && config ? await adoptReplica(this.docker, info.Id, config).catch(() => undefined) : undefined;
+      if (env && replica) {
+        env.track(replica);
+        this.log(`${env.key}: adopted replica ${replica.name} (revision ${revision}) on port ${replica.hostPort}`);
+      } else {
+        this.log(`removing orphaned container ${info.Names[0] ?? info.Id} (${info.State})`);
+        await this.docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined);
+      }
+    }
+  }
+
+  private async configOf(envState: EnvironmentState, revision: number): Promise<RolloutConfig | undefined> {
+    if (envState.current?.number === revision) return envState.current.config;
+    if (envState.rollout?.number === revision) return envState.rollout.config;
+    const found = (await this.store.list(envState.app, envState.environment)).find((r) => r.number === revision);
+    return found ? rolloutConfig(found) : undefined;
+  }
+
+  private persist(): Promise<void> {
+    // Serialised: two environments finishing together must not interleave their writes.
+    this.persisting = this.persisting.then(() => writeState(this.options.dataDir, this.state)).catch((err: unknown) => this.log(`could not write the state: ${(err as Error).message}`));
+    return this.persisting;
+  }
+
+  private async environmentForDeploy(app: string, environment: string): Promise<Environment> {
+    const key = `${app}/${environment}`;
+    const existing = this.environments.get(key);
+    if (existing) return existing;
+    const envState: EnvironmentState = { app, environment, port: 0 };
+    const env = this.environmentFor(envState);
+    try {
+      return env;
+    } finally {
+      this.state.environments.push(envState);
+    }
+  }
+
+  // ---- the API -------------------------------------------------------------------------------
+
+  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    try {
+      const url = new URL(req.url ?? '/', 'http://agent');
+      if (req.method === 'GET' && url.pathname === '/ping') return json(res, 200, { pid: process.pid, agent: this.id });
+      if (req.method === 'GET' && url.pathname === '/status') {
+        const app = url.searchParams.get('app') ?? undefined;
+        const environment = url.searchParams.get('environment') ?? undefined;
+        const list = [...this.environments.values()].filter((e) => (!app || e.state.app === app) && (!environment || e.state.environment === environment));
+        return json(res, 200, await Promise.all(list.map((e) => e.status())));
+      }
+      if (req.method !== 'POST') return json(res, 404, { code: 'NOT_FOUND', message: `${req.method} ${url.pathname}` });
+      const body = (await readJson(req)) as Record<string, unknown>;
+      switch (url.pathname) {
+        case '/deploy':
+          return await this.stream(res, () => this.deploy(body as unknown as DeployBody, (line) => write(res, { type: 'progress', line })));
+        case '/rollback':
+          return await this.stream(res, () => this.rollback(body as unknown as RollbackBody, (line) => write(res, { type: 'progress', line })));
+        case '/cancel': {
+          const env = this.environments.get(`${String(body.app)}/${String(body.environment)}`);
+          return json(res, 200, { cancelled: env?.cancel() ?? false });
+        }
+        case '/remove': {
+          const key = `${String(body.app)}/${String(body.environment)}`;
+          const env = this.environments.get(key);
+          if (env) {
+            await env.destroy();
+            this.environments.delete(key);
+            this.state.environments = this.state.environments.filter((e) => `${e.app}/${e.environment}` !== key);
+            await this.persist();
+          }
+          return json(res, 200, { removed: env !== undefined });
+        }
+        case '/shutdown':
+          json(res, 200, { stopping: true });
+          void this.shutdown(body.removeAll === true);
+          return;
+        default:
+          return json(res, 404, { code: 'NOT_FOUND', message: url.pathname });
+      }
+    } catch (err) {
+      const code = err instanceof DeployError ? err.code : 'AGENT_ERROR';
+      if (!res.headersSent) json(res, err instanceof DeployError ? 400 : 500, { code, message: (err as Error).message });
+      else res.end();
+    }
+  }
+
+  private async stream(res: http.ServerResponse, run: () => Promise<DeployOutcome>): Promise<void> {
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    try {
+      write(res, { type: 'outcome', outcome: await run() });
+    } catch (err) {
+      write(res, { type: 'error', code: err instanceof DeployError ? err.code : 'AGENT_ERROR', message: (err as Error).message });
+    }
+    res.end();
+  }
+
+  private async deploy(body: DeployBody, progress: (line: string) => void): Promise<DeployOutcome> {
+    validateNames(body.app, body.environment);
+    const config = body.config;
+    if (!config || typeof config.image !== 'string' || !config.image) throw new DeployError('ROLLOUT_INVALID', 'the deploy request names no image');
+    if (!Number.isInteger(config.replicas) || config.replicas < 1) throw new DeployError('ROLLOUT_INVALID', `replicas must be at least 1, not ${String(config.replicas)}`);
+    if (!Number.isInteger(config.port) || config.port < 1 || config.port > 65535) throw new DeployError('ROLLOUT_INVALID', `port must be 1-65535, not ${String(config.port)}`);
+    await this.ensureImage(config.image);
+    const env = await this.environmentForDeploy(body.app, body.environment);
+    if (env.state.port === 0 || !env.proxy.port) await env.listen(config.publish ?? 0);
+    return env.deploy(config, body.trigger, progress);
+  }
+
+  private async rollback(body: RollbackBody, progress: (line: string) => void): Promise<DeployOutcome> {
+    validateNames(body.app, body.environment);
+    const env = this.environments.get(`${body.app}/${body.environment}`);
+    if (!env) throw new DeployError('ROLLOUT_NO_REVISION', `${body.app}/${body.environment} has never been deployed by this agent`);
+    return env.rollback(body.to, body.by, progress);
+  }
+
+  private async ensureImage(image: string): Promise<void> {
+    try {
+      await this.docker.getImage(image).inspect();
+    } catch {
+      // Not local: pull it (a registry image); a failure is the user's to see.
+      try {
+        const stream = await this.docker.pull(image);
+        await new Promise<void>((resolve, reject) => this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
+      } catch (err) {
+        throw new DeployError('ROLLOUT_INVALID', `image ${image} is neither local nor pullable: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  async shutdown(removeAll = false): Promise<void> {
+    if (this.supervisor) clearInterval(this.supervisor);
+    this.supervisor = undefined;
+    this.log(`deploy agent stopping${removeAll ? ' and removing every environment' : ' (replicas keep running)'}`);
+    for (const env of this.environments.values()) {
+      if (removeAll) await env.destroy().catch(() => undefined);
+      else await env.proxy.close();
+    }
+    if (removeAll) {
+      this.state.environments = [];
+      await this.persist();
+    }
+    await this.persisting;
+    await new Promise<void>((resolve) => this.api.close(() => resolve()));
+    this.api.closeAllConnections();
+    await rm(socketPath(this.options.dataDir), { force: true });
+    await rm(path.join(this.options.dataDir, 'agent.lock'), { force: true });
+    this.markClosed();
+  }
+}
+
+function validateNames(app: unknown, environment: unknown): void {
+  try {
+    checkName('app', String(app));
+    checkName('environment', String(environment));
+  } catch (err) {
+    throw new DeployError('ROLLOUT_INVALID', (err as Error).message);
+  }
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function write(res: http.ServerResponse, message: StreamMessage): void {
+  if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify(message)}\n`);
+}
+
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text ? JSON.parse(text) : {};
+}
+
+export type { Revision };

@@ -1,0 +1,24 @@
+// The registry of deploy targets: `target:` in a deploy block names one. Each entry builds the
+// target from the options the engine, CLI or server have (where data lives).
+import type { DeployTarget } from './types.js';
+
+export interface TargetOptions {
+  /** the deploy data directory (docker: the agent's state, socket, log and revision history) */
+  dataDir: string;
+}
+
+export type TargetName = 'docker' | 'kubernetes';
+
+const factories: Partial<Record<TargetName, (options: TargetOptions) => Promise<DeployTarget>>> = {
+  docker: async (options) => new (await import('./docker/index.js')).DockerDeployTarget({ dataDir: options.dataDir }),
+  // kubernetes: async (options) => new (await import('./kubernetes/index.js')).KubernetesDeployTarget(options),
+};
+
+export async function createTarget(name: TargetName, options: TargetOptions): Promise<DeployTarget> {
+  const factory = factories[name];
+  if (!factory) {
+    const { DeployError } = await import('./types.js');
+    throw new DeployError('ROLLOUT_INVALID', `deploy target '${name}' is not available in this build (known: ${Object.keys(factories).join(', ')})`);
+  }
+  return factory(options);
+}
