@@ -53,15 +53,26 @@ describe('docker target: rolling updates', { timeout: 240_000 }, () => {
     assert.ok(containers.every((c) => c.revision === '2'), JSON.stringify(containers));
   });
 
-  it('rolls back an image that fails its health check past the progress deadline, with the check output as reason', async () => {
+  it('rolls back an image that answers its health check with 503, with the check output as reason', async () => {
     const load = new Load(port, { concurrency: 4 }).start();
-    const outcome = await f.target.deploy(deployRequest(app, IMAGES.unhealthy, testSpec({ strategy: { progressDeadlineMs: 4000 } })));
+    const outcome = await f.target.deploy(deployRequest(app, IMAGES.unhealthy));
     const result = await load.stop();
     assert.equal(outcome.outcome, 'rolled-back');
-    assert.match(outcome.reason ?? '', /made no progress within 4s/);
+    assert.match(outcome.reason ?? '', /turned unhealthy/);
     assert.match(outcome.reason ?? '', /GET \/healthz: HTTP 503/);
     assert.equal(result.failed, 0, result.errors.join('\n'));
     assert.deepEqual(result.versions, ['v2']);
+  });
+
+  it('rolls back an image that never listens once the progress deadline passes', async () => {
+    const load = new Load(port, { concurrency: 4 }).start();
+    const outcome = await f.target.deploy(deployRequest(app, IMAGES.silent, testSpec({ strategy: { progressDeadlineMs: 3000 } })));
+    const result = await load.stop();
+    assert.equal(outcome.outcome, 'rolled-back');
+    assert.match(outcome.reason ?? '', /made no progress within 3s/);
+    assert.match(outcome.reason ?? '', /never passed its health check/);
+    assert.match(outcome.reason ?? '', /waiting for a database that never comes/);
+    assert.equal(result.failed, 0, result.errors.join('\n'));
     const history = await f.target.history(app, 'test');
     assert.deepEqual(
       history.map((r) => [r.number, r.outcome]),
@@ -70,6 +81,7 @@ describe('docker target: rolling updates', { timeout: 240_000 }, () => {
         [2, 'healthy'],
         [3, 'rolled-back'],
         [4, 'rolled-back'],
+        [5, 'rolled-back'],
       ],
     );
   });
@@ -79,13 +91,13 @@ describe('docker target: rolling updates', { timeout: 240_000 }, () => {
     const outcome = await f.target.rollback({ app, environment: 'test', to: 1, by: 'test', signal: new AbortController().signal, onProgress: () => undefined });
     const result = await load.stop();
     assert.equal(outcome.outcome, 'healthy', outcome.reason);
-    assert.equal(outcome.revision.number, 5);
+    assert.equal(outcome.revision.number, 6);
     assert.equal(outcome.revision.restoredFrom, 1);
     assert.equal(outcome.revision.image, IMAGES.v1);
     assert.equal(result.failed, 0, result.errors.join('\n'));
     assert.deepEqual(result.versions.slice(-1), ['v1']);
     const [status] = await f.target.status(app, 'test');
-    assert.equal(status?.current?.number, 5);
+    assert.equal(status?.current?.number, 6);
     await assert.rejects(
       f.target.rollback({ app, environment: 'test', to: 3, by: 'test', signal: new AbortController().signal, onProgress: () => undefined }),
       /never became healthy/,

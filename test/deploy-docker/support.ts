@@ -20,6 +20,8 @@ export const IMAGES = {
   v3: 'slipway-deploy-test/hello:v3',
   unhealthy: 'slipway-deploy-test/hello:unhealthy',
   crash: 'slipway-deploy-test/hello:crash',
+  /** runs, but never listens on its port */
+  silent: 'slipway-deploy-test/hello:silent',
 } as const;
 
 let built: Promise<void> | undefined;
@@ -35,11 +37,13 @@ export function buildImages(): Promise<void> {
     await build(IMAGES.v3, ['--build-arg', 'VERSION=v3']);
     await build(IMAGES.unhealthy, ['--build-arg', 'VERSION=unhealthy', '--build-arg', 'FAIL_HEALTHZ=1']);
     // The crash image: the same app whose command fails at once, with a line on stderr.
-    const dockerfile = `FROM ${IMAGES.v1}\nCMD ["node", "-e", "console.error('boom: missing DATABASE_URL'); process.exit(3)"]\n`;
-    await new Promise<void>((resolve, reject) => {
-      const child = execFile('docker', ['build', '-q', '-t', IMAGES.crash, '-'], { env }, (err) => (err ? reject(err) : resolve()));
-      child.stdin?.end(dockerfile);
-    });
+    const fromStdin = (tag: string, dockerfile: string) =>
+      new Promise<void>((resolve, reject) => {
+        const child = execFile('docker', ['build', '-q', '-t', tag, '-'], { env }, (err) => (err ? reject(err) : resolve()));
+        child.stdin?.end(dockerfile);
+      });
+    await fromStdin(IMAGES.crash, `FROM ${IMAGES.v1}\nCMD ["node", "-e", "console.error('boom: missing DATABASE_URL'); process.exit(3)"]\n`);
+    await fromStdin(IMAGES.silent, `FROM busybox:latest\nCMD ["sh", "-c", "echo 'waiting for a database that never comes'; exec sleep 3600"]\n`);
   })();
   return built;
 }

@@ -113,7 +113,8 @@ export class Environment {
     if (replica.state === 'stopped') return;
     replica.apply({ type: 'retire' });
     await this.proxy.drain(replica.id, this.deps.drainMs ?? DEFAULT_DRAIN_MS);
-    await replica.remove();
+    // One that never served has nothing in flight: no reason to wait 10 s on an app ignoring SIGTERM.
+    await replica.remove(replica.everHealthy || replica.adopted ? 10 : 1);
     this.replicas.delete(replica);
     this.changes.emit('change');
   }

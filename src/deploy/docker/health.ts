@@ -9,6 +9,12 @@ import type { DeployHealth } from '../../spec/model.js';
 
 export interface ProbeResult {
   ok: boolean;
+  /**
+   * the app answered (an HTTP status, a command's exit code) rather than not being reachable: a
+   * starting replica that answers "unhealthy" again and again is failed without waiting for the
+   * progress deadline, one that is not up yet is given until the deadline
+   */
+  answered?: boolean;
   /** what the check saw: status and body start, an error, or the command's output and exit code */
   output: string;
 }
@@ -45,7 +51,7 @@ export function httpProbe(port: number, path: string, timeoutMs: number): Probe 
         });
         res.on('end', () => {
           const status = res.statusCode ?? 0;
-          resolve({ ok: status >= 200 && status < 400, output: clip(`GET ${path}: HTTP ${status} ${body}`) });
+          resolve({ ok: status >= 200 && status < 400, answered: true, output: clip(`GET ${path}: HTTP ${status} ${body}`) });
         });
         res.on('error', (err) => resolve({ ok: false, output: `GET ${path}: ${err.message}` }));
       });
@@ -109,7 +115,7 @@ export function execProbe(container: Docker.Container, cmd: string, timeoutMs: n
       }
       const info = await exec.inspect();
       const code = info.ExitCode ?? -1;
-      return { ok: code === 0, output: clip(`${cmd}: exit code ${code}${output.trim() ? `: ${output}` : ''}`) };
+      return { ok: code === 0, answered: true, output: clip(`${cmd}: exit code ${code}${output.trim() ? `: ${output}` : ''}`) };
     } catch (err) {
       return { ok: false, output: clip(`${cmd}: ${(err as Error).message}`) };
     }

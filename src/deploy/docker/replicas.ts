@@ -59,9 +59,13 @@ export function transition(state: ReplicaState, counters: HealthCounters, event:
         if (state === 'healthy') return { state, counters: next };
         return { state: next.successes >= thresholds.healthy ? 'healthy' : state, counters: next };
       }
-      // Failures during the start period do not count (a slow-starting app is not unhealthy yet).
-      const next = { successes: 0, failures: event.inStartPeriod ? counters.failures : counters.failures + 1 };
-      if (state === 'healthy' && next.failures >= thresholds.unhealthy) return { state: 'unhealthy', counters: next };
+      // Failures during the start period do not count (a slow-starting app is not unhealthy yet),
+      // nor, while starting, probes the app did not answer (it is not up yet: the progress
+      // deadline decides). A starting app that answers "unhealthy" `unhealthy` times in a row is
+      // unhealthy, as Docker's own health checks decide.
+      const counts = !event.inStartPeriod && (state !== 'starting' || event.result.answered === true);
+      const next = { successes: 0, failures: counts ? counters.failures + 1 : counters.failures };
+      if (next.failures >= thresholds.unhealthy) return { state: 'unhealthy', counters: next };
       return { state, counters: next };
     }
   }
@@ -80,6 +84,8 @@ export class Replica extends EventEmitter {
   counters: HealthCounters = { successes: 0, failures: 0 };
   lastProbe?: ProbeResult;
   exitCode?: number;
+  /** it served traffic once: it gets the full grace period to finish in-flight work when stopped */
+  everHealthy = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly probe: Probe;
   private readonly startedAt = Date.now();
@@ -117,6 +123,7 @@ export class Replica extends EventEmitter {
     const previous = this.state;
     this.state = next.state;
     this.counters = next.counters;
+    if (next.state === 'healthy') this.everHealthy = true;
     if (next.state !== previous) this.emit('state', this, previous);
     if (next.state === 'draining' || next.state === 'failed' || next.state === 'stopped') this.stopProbing();
   }
@@ -178,6 +185,7 @@ export class Replica extends EventEmitter {
     const parts = [`replica ${this.name} (revision ${this.revision})`];
     if (this.state === 'failed') parts.push(`exited with code ${this.exitCode ?? '?'}`);
     else if (this.state === 'starting') parts.push('never passed its health check');
+    else if (this.state === 'unhealthy') parts.push(`failed ${this.counters.failures} health checks in a row`);
     else parts.push(`is ${this.state}`);
     if (this.lastProbe) parts.push(`last health check: ${this.lastProbe.output}`);
     const logs = await this.logTail();
