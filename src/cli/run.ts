@@ -10,6 +10,8 @@ import { executeRun, RunStorage, slipwayHome, snapshotWorkspace, WorkspaceError 
 import { connectDocker, DockerExecutor, ExecutorError } from '../executors/index.js';
 import { DockerImageBuilder } from '../build/index.js';
 import type { RegistryTarget } from '../engine/build-runner.js';
+import { createTarget } from '../deploy/targets.js';
+import type { DeployTarget } from '../deploy/index.js';
 import { palette, PlainReporter, TreeReporter, type Reporter } from './progress.js';
 
 const HELP = `usage: slipway run [options]
@@ -64,6 +66,19 @@ function registryTarget(flag: string | undefined, env: NodeJS.ProcessEnv): Regis
   return {
     host,
     ...(password ? { credentials: { username: env.SLIPWAY_REGISTRY_USER ?? 'slipway', password, serveraddress: host } } : {}),
+  };
+}
+
+/** One target of each kind per run, made when a deploy job first needs it. */
+function deployTargets(dataDir: string): (name: 'docker' | 'kubernetes') => Promise<DeployTarget> {
+  const made = new Map<string, Promise<DeployTarget>>();
+  return (name) => {
+    let target = made.get(name);
+    if (!target) {
+      target = createTarget(name, { dataDir });
+      made.set(name, target);
+    }
+    return target;
   };
 }
 
@@ -167,6 +182,7 @@ export const run: Command = async (argv: string[], io: CliIO): Promise<number> =
       ...(flags.job ? { only: flags.job } : {}),
       concurrency,
       builder: new DockerImageBuilder(docker),
+      deployTargets: deployTargets(path.join(slipwayHome(io.env), 'deploy')),
       ...(registry ? { registry } : {}),
       signal: controller.signal,
       onEvent: (event) => reporter.onEvent(event),
