@@ -1,0 +1,126 @@
+// `slipway server`: the API, web hooks, git hosting and registry in one process, running the
+// pipelines that pushes and webhooks queue.
+import { parseArgs } from 'node:util';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { EXIT_OK, EXIT_USAGE, UsageError, type CliIO, type Command } from './io.js';
+import type { ServerConfig } from '../server/index.js';
+
+const HELP = `usage: slipway server [options]
+
+Serves the API (/api/), webhooks (/hooks/github|gitea|gitlab), git hosting (/git/<project>.git),
+the registry (/v2/) and runs the pipelines they trigger.
+
+options (flags beat environment variables, which beat the config file):
+  --port N             port (SLIPWAY_PORT; default 7700)
+  --host ADDR          address to listen on (SLIPWAY_HOST; default 0.0.0.0)
+  --data DIR           data directory (SLIPWAY_DATA; default ./slipway-data)
+  --database URL       postgres://… for PostgreSQL (SLIPWAY_DATABASE_URL; default SQLite in DATA)
+  --concurrency N      runs at once (SLIPWAY_CONCURRENCY; default: the number of cores)
+  --no-auto-create     a push to an unknown project is refused (SLIPWAY_AUTO_CREATE=false)
+  --retry-interrupted  re-queue runs a killed server left unfinished (SLIPWAY_RETRY_INTERRUPTED=true)
+  --registry HOST      the registry host runs push to (SLIPWAY_PUBLIC_REGISTRY; default this server)
+  --config FILE        a YAML or JSON file with the same keys (port, host, data, database, …)
+  -h, --help           this help
+
+On first start it prints an admin token once and keeps it in DATA/admin-token (0600);
+SLIPWAY_ADMIN_TOKEN sets it instead.
+`;
+
+type FileConfig = Partial<Record<'port' | 'host' | 'data' | 'database' | 'concurrency' | 'autoCreate' | 'retryInterrupted' | 'registry', string | number | boolean>>;
+
+function toInt(value: string | number | boolean | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${name} takes a whole number, got '${String(value)}'`);
+  return n;
+}
+
+function toBool(value: string | number | boolean | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  return value === true || value === 'true' || value === '1' || value === 'yes';
+}
+
+export function hideSecrets(url: string | undefined): string {
+  return url ? url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@') : '(SQLite in the data directory)';
+}
+
+export const server: Command = async (argv: string[], io: CliIO): Promise<number> => {
+  let flags;
+  try {
+    flags = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        data: { type: 'string' },
+        database: { type: 'string' },
+        concurrency: { type: 'string' },
+        'no-auto-create': { type: 'boolean' },
+        'retry-interrupted': { type: 'boolean' },
+        registry: { type: 'string' },
+        config: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (flags.help) {
+    io.stdout.write(HELP);
+    return EXIT_OK;
+  }
+  let file: FileConfig = {};
+  if (flags.config) {
+    try {
+      const parsed: unknown = parseYaml(await readFile(path.resolve(io.cwd, flags.config), 'utf8'));
+      if (typeof parsed !== 'object' || parsed === null) throw new Error('not a mapping');
+      file = parsed as FileConfig;
+    } catch (err) {
+      io.stderr.write(`slipway server: --config ${flags.config}: ${(err as Error).message}\n`);
+      return EXIT_USAGE;
+    }
+  }
+  const env = io.env;
+  const pick = <K extends keyof FileConfig>(flag: string | boolean | undefined, envName: string, key: K): string | number | boolean | undefined =>
+    flag ?? env[envName] ?? file[key];
+  const config: ServerConfig = {
+    port: toInt(pick(flags.port, 'SLIPWAY_PORT', 'port'), '--port', 7700),
+    host: String(pick(flags.host, 'SLIPWAY_HOST', 'host') ?? '0.0.0.0'),
+    dataDir: path.resolve(io.cwd, String(pick(flags.data, 'SLIPWAY_DATA', 'data') ?? 'slipway-data')),
+    concurrency: Math.max(1, toInt(pick(flags.concurrency, 'SLIPWAY_CONCURRENCY', 'concurrency'), '--concurrency', os.cpus().length)),
+    allowAutoCreate: flags['no-auto-create'] ? false : toBool(env.SLIPWAY_AUTO_CREATE ?? file.autoCreate, true),
+    retryInterrupted: flags['retry-interrupted'] ? true : toBool(env.SLIPWAY_RETRY_INTERRUPTED ?? file.retryInterrupted, false),
+  };
+  const database = pick(flags.database, 'SLIPWAY_DATABASE_URL', 'database');
+  if (database !== undefined) config.database = String(database);
+  const registry = pick(flags.registry, 'SLIPWAY_PUBLIC_REGISTRY', 'registry');
+  if (registry !== undefined) config.publicRegistry = String(registry);
+
+  const log = (message: string): void => void io.stderr.write(`${new Date().toISOString()} ${message}\n`);
+  log(
+    `config: port=${config.port} host=${config.host} data=${config.dataDir} database=${hideSecrets(config.database)} ` +
+      `concurrency=${config.concurrency} autoCreate=${config.allowAutoCreate} retryInterrupted=${config.retryInterrupted}`,
+  );
+  const { startServer } = await import('../server/index.js');
+  const running = await startServer(config, env, log);
+  if (running.adminToken.created) {
+    io.stdout.write(`admin token (shown once; kept in ${path.join(config.dataDir, 'admin-token')}):\n  ${running.adminToken.secret}\n`);
+  }
+  io.stdout.write(`slipway server listening on ${running.url} (git: ${running.url}/git/<project>.git, registry: ${running.url.replace(/^http:\/\//, '')})\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      log(`${signal}: stopping (running runs are cancelled and marked)`);
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void running.close().then(resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  return EXIT_OK;
+};

@@ -1,0 +1,329 @@
+// The server's HTTP surface in one place: /healthz, /metrics, the registry at /v2/, git hosting at
+// /git/, webhooks at /hooks/<provider>, and the JSON API at /api/ (token auth, SSE for live logs).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createHash } from 'node:crypto';
+import type { Registry } from '../registry/index.js';
+import type { RunState, Store, TokenScope } from '../store/types.js';
+import { TOKEN_SCOPES } from '../store/types.js';
+import type { GitHosting } from './git.js';
+import { authenticate, HttpError, readBody, readJson, sendError, sendJson } from './http.js';
+import type { Runner } from './runner.js';
+import { PROVIDERS, parseWebhook, verifyWebhook, WebhookError, type Provider } from './webhooks.js';
+import { openApiDocument } from './openapi.js';
+import { Metrics } from './metrics.js';
+
+export interface AppContext {
+  store: Store;
+  runner: Runner;
+  git: GitHosting;
+  registry: Registry;
+  metrics: Metrics;
+  /** the remote-fetching resolution of webhook runs is the runner's; this only queues */
+  log: (message: string) => void;
+}
+
+const WEBHOOK_LIMIT_BYTES = 25 * 1024 * 1024;
+const RUN_STATES: readonly RunState[] = ['queued', 'running', 'success', 'failure', 'cancelled', 'interrupted'];
+
+type Handler = (req: IncomingMessage, res: ServerResponse, params: string[], url: URL) => Promise<void>;
+
+export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerResponse) => void {
+  const { store, runner } = ctx;
+  const routes: Array<[string, RegExp, Handler]> = [];
+  const route = (method: string, pattern: RegExp, handler: Handler): void => void routes.push([method, pattern, handler]);
+
+  const projectOf = async (name: string) => {
+    const project = await store.getProject(decodeURIComponent(name));
+    if (!project) throw new HttpError(404, 'PROJECT_NOT_FOUND', `no project '${decodeURIComponent(name)}'`);
+    return project;
+  };
+  const runOf = async (id: string) => {
+    const run = await store.getRunDetail(decodeURIComponent(id));
+    if (!run) throw new HttpError(404, 'RUN_NOT_FOUND', `no run '${decodeURIComponent(id)}'`);
+    return run;
+  };
+
+  route('GET', /^\/api\/openapi\.json$/, async (_req, res) => sendJson(res, 200, openApiDocument()));
+
+  route('GET', /^\/api\/projects$/, async (req, res) => {
+    await authenticate(store, req, 'read');
+    sendJson(res, 200, { projects: await store.listProjects() });
+  });
+  route('POST', /^\/api\/projects$/, async (req, res) => {
+    const token = await authenticate(store, req, 'admin');
+    const body = await readJson(req);
+    if (typeof body.name !== 'string') throw new HttpError(422, 'PROJECT_INVALID', 'name (a string) is required');
+    if (await store.getProject(body.name)) throw new HttpError(409, 'PROJECT_EXISTS', `project '${body.name}' exists`);
+    const project = await store.createProject({ name: body.name, allowAutoCreate: body.allowAutoCreate === true });
+    await store.appendAudit({ actor: token.name, action: 'project.create', subject: project.name });
+    sendJson(res, 201, project);
+  });
+  route('GET', /^\/api\/projects\/([^/]+)$/, async (req, res, [name]) => {
+    await authenticate(store, req, 'read');
+    sendJson(res, 200, await projectOf(name!));
+  });
+  route('PUT', /^\/api\/projects\/([^/]+)\/webhook-secret$/, async (req, res, [name]) => {
+    const token = await authenticate(store, req, 'admin');
+    const project = await projectOf(name!);
+    const body = await readJson(req);
+    if (typeof body.secret !== 'string' || body.secret.length < 8) throw new HttpError(422, 'SECRET_INVALID', 'secret: a string of 8 characters or more');
+    await store.updateProjectSettings(project.id, { webhookSecret: body.secret });
+    await store.appendAudit({ actor: token.name, action: 'project.webhook-secret', subject: project.name });
+    sendJson(res, 200, { ok: true });
+  });
+  route('GET', /^\/api\/projects\/([^/]+)\/secrets$/, async (req, res, [name]) => {
+    await authenticate(store, req, 'admin');
+    sendJson(res, 200, { names: await store.listSecretNames((await projectOf(name!)).id) });
+  });
+  route('PUT', /^\/api\/projects\/([^/]+)\/secrets\/([A-Z_][A-Z0-9_]*)$/, async (req, res, [name, secret]) => {
+    const token = await authenticate(store, req, 'admin');
+    const project = await projectOf(name!);
+    const body = await readJson(req);
+    if (typeof body.value !== 'string') throw new HttpError(422, 'SECRET_INVALID', 'value (a string) is required');
+    await store.setSecret(project.id, secret!, body.value);
+    await store.appendAudit({ actor: token.name, action: 'secret.set', subject: `${project.name}/${secret}` });
+    sendJson(res, 200, { ok: true });
+  });
+
+  route('GET', /^\/api\/runs$/, async (req, res, _p, url) => {
+    await authenticate(store, req, 'read');
+    const projectName = url.searchParams.get('project');
+    const status = url.searchParams.get('status');
+    if (status && !RUN_STATES.includes(status as RunState)) throw new HttpError(422, 'FILTER_INVALID', `status is one of ${RUN_STATES.join(', ')}`);
+    const limit = url.searchParams.has('limit') ? Number(url.searchParams.get('limit')) : undefined;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 500)) throw new HttpError(422, 'FILTER_INVALID', 'limit is 1..500');
+    const page = await store.listRuns({
+      ...(projectName ? { projectId: (await projectOf(projectName)).id } : {}),
+      ...(status ? { status: status as RunState } : {}),
+      ...(url.searchParams.get('branch') ? { branch: url.searchParams.get('branch')! } : {}),
+      ...(limit ? { limit } : {}),
+      ...(url.searchParams.get('cursor') ? { cursor: url.searchParams.get('cursor')! } : {}),
+    });
+    sendJson(res, 200, page);
+  });
+  route('GET', /^\/api\/runs\/([^/]+)$/, async (req, res, [id]) => {
+    await authenticate(store, req, 'read');
+    sendJson(res, 200, await runOf(id!));
+  });
+  route('POST', /^\/api\/runs\/([^/]+)\/cancel$/, async (req, res, [id]) => {
+    const token = await authenticate(store, req, 'run');
+    const run = await runOf(id!);
+    if (run.status === 'queued') await store.updateRunStatus(run.id, 'cancelled', { reason: `cancelled by ${token.name}` });
+    else if (run.status !== 'running' || !runner.cancel(run.id)) throw new HttpError(409, 'RUN_NOT_CANCELLABLE', `run ${run.id} is ${run.status}`);
+    await store.appendAudit({ actor: token.name, action: 'run.cancel', subject: run.id });
+    sendJson(res, 202, { ok: true });
+  });
+  route('POST', /^\/api\/runs\/([^/]+)\/rerun$/, async (req, res, [id]) => {
+    const token = await authenticate(store, req, 'run');
+    const run = await runOf(id!);
+    const body = await readJson(req);
+    const mode = body.mode === 'failed-jobs' ? 'failed-jobs' : 'all';
+    const next = await store.rerun(run.id, mode, token.name);
+    runner.wake();
+    sendJson(res, 201, next);
+  });
+  route('GET', /^\/api\/runs\/([^/]+)\/logs$/, async (req, res, [id], url) => {
+    await authenticate(store, req, 'read');
+    const run = await runOf(id!);
+    const after = Number(req.headers['last-event-id'] ?? url.searchParams.get('after') ?? '0') || 0;
+    if ((req.headers.accept ?? '').includes('text/event-stream')) return streamLogs(ctx, req, res, run.id, after);
+    sendJson(res, 200, { lines: await store.readLogs(run.id, { afterSeq: after, limit: 10_000 }) });
+  });
+
+  route('POST', /^\/api\/tokens$/, async (req, res) => {
+    const token = await authenticate(store, req, 'admin');
+    const body = await readJson(req);
+    const scopes = Array.isArray(body.scopes) ? body.scopes : [];
+    if (typeof body.name !== 'string' || scopes.length === 0 || !scopes.every((s) => TOKEN_SCOPES.includes(s as TokenScope))) {
+      throw new HttpError(422, 'TOKEN_INVALID', `name (a string) and scopes (some of ${TOKEN_SCOPES.join(', ')}) are required`);
+    }
+    const created = await store.createToken({ name: body.name, scopes: scopes as TokenScope[] });
+    await store.appendAudit({ actor: token.name, action: 'token.create', subject: created.token.id });
+    sendJson(res, 201, { ...created.token, secret: created.secret });
+  });
+  route('GET', /^\/api\/tokens$/, async (req, res) => {
+    await authenticate(store, req, 'admin');
+    sendJson(res, 200, { tokens: await store.listTokens() });
+  });
+  route('DELETE', /^\/api\/tokens\/([^/]+)$/, async (req, res, [id]) => {
+    const token = await authenticate(store, req, 'admin');
+    if (!(await store.revokeToken(decodeURIComponent(id!)))) throw new HttpError(404, 'TOKEN_NOT_FOUND', 'no such token');
+    await store.appendAudit({ actor: token.name, action: 'token.revoke', subject: decodeURIComponent(id!) });
+    sendJson(res, 200, { ok: true });
+  });
+
+  route('GET', /^\/api\/dora$/, async (req, res, _p, url) => {
+    await authenticate(store, req, 'read');
+    const days = Number(url.searchParams.get('days') ?? '30');
+    if (!Number.isFinite(days) || days <= 0 || days > 3650) throw new HttpError(422, 'FILTER_INVALID', 'days is 1..3650');
+    const projectName = url.searchParams.get('project');
+    const untilMs = Date.now();
+    sendJson(
+      res,
+      200,
+      await store.doraMetrics({
+        ...(projectName ? { projectId: (await projectOf(projectName)).id } : {}),
+        environment: url.searchParams.get('environment') ?? 'production',
+        sinceMs: untilMs - days * 86_400_000,
+        untilMs,
+      }),
+    );
+  });
+
+  const handleWebhook = async (req: IncomingMessage, res: ServerResponse, provider: Provider, url: URL): Promise<void> => {
+    const body = await readBody(req, WEBHOOK_LIMIT_BYTES);
+    const projectName = url.searchParams.get('project');
+    let event;
+    try {
+      event = parseWebhookEventFor(provider, req, body);
+    } catch (err) {
+      if (err instanceof WebhookError) throw new HttpError(err.status, err.code, err.message);
+      throw err;
+    }
+    const name = projectName ?? (event.kind === 'push' ? event.repository.toLowerCase() : undefined);
+    const project = name ? await store.getProject(name) : undefined;
+    if (!project) throw new HttpError(404, 'PROJECT_NOT_FOUND', `no project '${name ?? ''}' (add ?project=NAME to the webhook URL)`);
+    const secret = await store.getWebhookSecret(project.id);
+    if (!secret) throw new HttpError(401, 'WEBHOOK_SECRET_UNSET', `project '${project.name}' has no webhook secret; set one with the API first`);
+    try {
+      verifyWebhook(provider, req.headers, body, secret);
+    } catch (err) {
+      ctx.metrics.webhookDeliveries.inc({ provider, outcome: 'unauthorized' });
+      if (err instanceof WebhookError) throw new HttpError(err.status, err.code, err.message);
+      throw err;
+    }
+    if (event.kind !== 'push') {
+      ctx.metrics.webhookDeliveries.inc({ provider, outcome: event.kind });
+      return sendJson(res, 200, { ok: true, event: event.kind, message: event.kind === 'ping' ? 'pong' : `event '${(event as { event: string }).event}' is not one Slipway runs on` });
+    }
+    const runs =
+      event.isDeleted || (!event.branch && !event.tag)
+        ? []
+        : [
+            {
+              projectId: project.id,
+              pipeline: { file: 'slipway.yaml', remote: event.cloneUrl ?? '', ref: event.ref },
+              trigger: {
+                event: 'webhook' as const,
+                branch: event.branch ?? event.tag ?? '',
+                commit: event.after,
+                ...(event.commitMessage ? { commitMessage: event.commitMessage.slice(0, 2000) } : {}),
+                ...(event.commitTimestamp && !Number.isNaN(Date.parse(event.commitTimestamp)) ? { commitTimestampMs: Date.parse(event.commitTimestamp) } : {}),
+                deliveryId: event.deliveryId,
+                sender: event.sender,
+              },
+            },
+          ];
+    const accepted = await store.acceptDelivery(
+      { provider, deliveryId: event.deliveryId, projectId: project.id, payloadHash: createHash('sha256').update(body).digest('hex') },
+      runs,
+    );
+    ctx.metrics.webhookDeliveries.inc({ provider, outcome: accepted.outcome });
+    if (accepted.outcome === 'duplicate') return sendJson(res, 200, { ok: true, duplicate: true, message: 'this delivery was already accepted' });
+    runner.wake();
+    sendJson(res, 202, { ok: true, runs: accepted.runs.map((r) => r.id) });
+  };
+
+  return (req, res) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => ctx.metrics.observeRequest(req, res, started));
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (ctx.registry.handle(req, res)) return;
+    if (ctx.git.handle(req, res)) return;
+    const fail = (err: unknown): void => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (err instanceof HttpError) return sendError(res, err);
+      ctx.log(`${req.method} ${url.pathname}: ${(err as Error).stack ?? String(err)}`);
+      sendError(res, new HttpError(500, 'INTERNAL', 'internal error; see the server log'));
+    };
+    if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (url.pathname === '/metrics' && req.method === 'GET') {
+      void ctx.metrics
+        .render(store, runner)
+        .then((text) => {
+          res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' });
+          res.end(text);
+        })
+        .catch(fail);
+      return;
+    }
+    const hook = /^\/hooks\/([a-z]+)$/.exec(url.pathname);
+    if (hook) {
+      const provider = hook[1] as Provider;
+      if (!PROVIDERS.includes(provider)) return sendError(res, new HttpError(404, 'WEBHOOK_PROVIDER_UNKNOWN', `webhooks come from ${PROVIDERS.join(', ')}`));
+      if (req.method !== 'POST') return sendError(res, new HttpError(405, 'METHOD_NOT_ALLOWED', 'webhooks are POSTed'));
+      void handleWebhook(req, res, provider, url).catch(fail);
+      return;
+    }
+    for (const [method, pattern, handler] of routes) {
+      const match = pattern.exec(url.pathname);
+      if (!match) continue;
+      if (req.method !== method) continue;
+      void handler(req, res, match.slice(1), url).catch(fail);
+      return;
+    }
+    const known = routes.some(([, pattern]) => pattern.test(url.pathname));
+    sendError(res, known ? new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed here`) : new HttpError(404, 'NOT_FOUND', `nothing at ${url.pathname}`));
+  };
+}
+
+function parseWebhookEventFor(provider: Provider, req: IncomingMessage, body: Buffer): ReturnType<typeof parseWebhook> {
+  return parseWebhook(provider, req.headers, body);
+}
+
+/** Server-Sent Events of a run's log lines from `after` on, live until the run ends. */
+async function streamLogs(ctx: AppContext, req: IncomingMessage, res: ServerResponse, runId: string, after: number): Promise<void> {
+  res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+  let last = after;
+  const send = (lines: Array<{ seq: number; job: string; step?: number; stream: string; line: string; atMs: number }>): void => {
+    for (const line of lines) {
+      if (line.seq <= last) continue;
+      last = line.seq;
+      res.write(`id: ${line.seq}\nevent: log\ndata: ${JSON.stringify(line)}\n\n`);
+    }
+  };
+  const live: Array<Parameters<typeof send>[0]> = [];
+  let replaying = true;
+  const onLogs = (lines: Parameters<typeof send>[0]): void => {
+    if (replaying) live.push(lines);
+    else send(lines);
+  };
+  let ended = false;
+  const onEnd = (): void => {
+    ended = true;
+  };
+  ctx.runner.hub.on(`logs:${runId}`, onLogs);
+  ctx.runner.hub.once(`end:${runId}`, onEnd);
+  const cleanup = (): void => {
+    ctx.runner.hub.off(`logs:${runId}`, onLogs);
+    ctx.runner.hub.off(`end:${runId}`, onEnd);
+  };
+  req.on('close', cleanup);
+  try {
+    for (;;) {
+      const page = await ctx.store.readLogs(runId, { afterSeq: last, limit: 5000 });
+      send(page);
+      if (page.length < 5000) break;
+    }
+    replaying = false;
+    for (const lines of live.splice(0)) send(lines);
+    for (;;) {
+      const run = await ctx.store.getRun(runId);
+      if (!run || (run.status !== 'queued' && run.status !== 'running') || ended) {
+        send(await ctx.store.readLogs(runId, { afterSeq: last, limit: 100_000 }));
+        res.write(`event: end\ndata: ${JSON.stringify({ status: run?.status ?? 'unknown' })}\n\n`);
+        break;
+      }
+      if (res.destroyed) break;
+      // live lines arrive through the hub; this wait only notices the end (or another replica's lines)
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      send(await ctx.store.readLogs(runId, { afterSeq: last, limit: 5000 }));
+    }
+  } finally {
+    cleanup();
+    res.end();
+  }
+}

@@ -1,0 +1,156 @@
+// `slipway server`: one process serving the API, webhooks, git hosting and the registry, and
+// running the queued runs. Configuration: flags over environment over a config file.
+import { createServer, type Server } from 'node:http';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { openStore, type Store } from '../store/index.js';
+import { createRegistry, type Registry } from '../registry/index.js';
+import { connectDocker, DockerExecutor } from '../executors/index.js';
+import { DockerImageBuilder } from '../build/index.js';
+import { createTarget } from '../deploy/targets.js';
+import type { DeployTarget } from '../deploy/index.js';
+import { GitHosting } from './git.js';
+import { Runner } from './runner.js';
+import { createApp } from './app.js';
+import { Metrics } from './metrics.js';
+import { planPushRuns } from './triggers.js';
+import { repositoryPath } from './git.js';
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** undefined: SQLite in the data directory */
+  database?: string;
+  /** concurrent runs of this server */
+  concurrency: number;
+  /** a push to an unknown project creates it */
+  allowAutoCreate: boolean;
+  retryInterrupted: boolean;
+  /** the registry host runs push built images to; default: this server */
+  publicRegistry?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  adminToken: { secret: string; created: boolean };
+  store: Store;
+  runner: Runner;
+  close(): Promise<void>;
+}
+
+/** The admin token: SLIPWAY_ADMIN_TOKEN, or DATA/admin-token, or a new one written there (0600). */
+async function ensureAdminSecret(dataDir: string, env: NodeJS.ProcessEnv): Promise<{ secret: string; created: boolean }> {
+  if (env.SLIPWAY_ADMIN_TOKEN) return { secret: env.SLIPWAY_ADMIN_TOKEN, created: false };
+  const file = path.join(dataDir, 'admin-token');
+  try {
+    return { secret: (await readFile(file, 'utf8')).trim(), created: false };
+  } catch {
+    const secret = `slw_${randomBytes(24).toString('base64url')}`;
+    await writeFile(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+    await chmod(file, 0o600);
+    return { secret, created: true };
+  }
+}
+
+export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, log: (message: string) => void): Promise<RunningServer> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const store = await openStore(config.database, config.dataDir, { env });
+  const admin = await ensureAdminSecret(config.dataDir, env);
+  if (!(await store.verifyToken(admin.secret))) await store.createToken({ name: 'admin', scopes: ['admin'], secret: admin.secret });
+
+  const reposDir = path.join(config.dataDir, 'git');
+  const registry: Registry = createRegistry({
+    dataDir: path.join(config.dataDir, 'registry'),
+    auth: { verifier: { verify: async (secret: string) => store.verifyToken(secret).then((t) => (t ? { scopes: t.scopes } : undefined)) } },
+    log,
+  });
+  const docker = await connectDocker();
+  const deployTargets = new Map<string, Promise<DeployTarget>>();
+  const server: Server = createServer({ requestTimeout: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, resolve);
+  });
+  const port = (server.address() as { port: number }).port;
+  const registryHost = config.publicRegistry ?? `127.0.0.1:${port}`;
+
+  const runner = new Runner({
+    store,
+    dataDir: config.dataDir,
+    reposDir,
+    executor: new DockerExecutor(docker),
+    builder: new DockerImageBuilder(docker),
+    registry: { host: registryHost, credentials: { username: 'slipway', password: admin.secret, serveraddress: registryHost } },
+    deployTargets: (name) => {
+      let target = deployTargets.get(name);
+      if (!target) {
+        target = createTarget(name, { dataDir: path.join(config.dataDir, 'deploy') });
+        deployTargets.set(name, target);
+      }
+      return target;
+    },
+    concurrency: config.concurrency,
+    workerId: `${os.hostname()}/${process.pid}`,
+    retryInterrupted: config.retryInterrupted,
+    log,
+  });
+
+  const git = new GitHosting({
+    reposDir,
+    authenticate: async (req) => {
+      const header = req.headers.authorization ?? '';
+      const secret = header.startsWith('Basic ')
+        ? Buffer.from(header.slice(6), 'base64').toString('utf8').split(':').slice(1).join(':')
+        : header.startsWith('Bearer ')
+          ? header.slice(7)
+          : undefined;
+      const token = secret ? await store.verifyToken(secret) : undefined;
+      if (!token) return undefined;
+      const canWrite = token.scopes.includes('admin') || token.scopes.includes('run');
+      return { name: token.name, canRead: true, canWrite };
+    },
+    canCreate: async (project, who) => {
+      if (await store.getProject(project)) return true;
+      if (!config.allowAutoCreate) return false;
+      await store.createProject({ name: project, allowAutoCreate: true });
+      await store.appendAudit({ actor: who, action: 'project.create', subject: project, details: { via: 'git push' } });
+      return true;
+    },
+    onPush: async (projectName, updates, who) => {
+      const project = (await store.getProject(projectName)) ?? (await store.createProject({ name: projectName }));
+      const planned = await planPushRuns(repositoryPath(reposDir, projectName), project, updates, { event: 'push', sender: who });
+      for (const skip of planned.skipped) log(`push to ${projectName} ${skip.ref}: nothing to run (${skip.why})`);
+      // every run of a push is stored before git hears that the push is done
+      await store.transaction(async (tx) => {
+        for (const { run } of planned.runs) await tx.enqueueRun(run);
+      });
+      if (planned.runs.length > 0) runner.wake();
+    },
+    log,
+  });
+
+  const metrics = new Metrics();
+  server.on('request', createApp({ store, runner, git, registry, metrics, log }));
+  await runner.start();
+
+  return {
+    url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`,
+    port,
+    adminToken: admin,
+    store,
+    runner,
+    async close() {
+      await runner.stop();
+      registry.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,321 @@
+// The server's run queue worker: claims queued runs from the store (never the same run twice,
+// even across server replicas), runs them with the engine on the commit that was pushed, and
+// records every job, step, log line and event as it happens. At start it marks what a killed
+// server left running as interrupted and reaps its containers.
+import { EventEmitter } from 'node:events';
+import path from 'node:path';
+import { rm } from 'node:fs/promises';
+import { parsePipeline, formatDiagnostic } from '../spec/index.js';
+import { executeRun, RunStorage, type RunEvent } from '../engine/index.js';
+import type { Executor } from '../executors/index.js';
+import type { ImageBuilder } from '../build/index.js';
+import type { RegistryTarget } from '../engine/build-runner.js';
+import type { DeployTargets } from '../engine/deploy-runner.js';
+import type { LogLine, LogLineInput, Run, Store, StoredRunEvent } from '../store/types.js';
+import { createBareRepository, repositoryPath } from './git.js';
+import { readFileAtCommit, snapshotCommit } from './workspace.js';
+import { isBranchTriggered, isTagTriggered } from '../spec/index.js';
+import { execFile } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+
+/**
+ * What the store keeps of a run's pipeline: the file as it was at the commit; or, for a webhook
+ * run accepted before its commit was fetched, where to fetch it from.
+ */
+export interface PipelineSnapshot {
+  file: string;
+  text?: string;
+  remote?: string;
+  ref?: string;
+}
+
+export interface RunnerOptions {
+  store: Store;
+  dataDir: string;
+  reposDir: string;
+  executor: Executor;
+  builder?: ImageBuilder;
+  registry?: RegistryTarget;
+  deployTargets?: DeployTargets;
+  concurrency: number;
+  workerId: string;
+  /** re-queue runs a killed server left running, instead of only marking them interrupted */
+  retryInterrupted: boolean;
+  log: (message: string) => void;
+}
+
+/** Live run output for SSE subscribers of this process. */
+export class RunHub extends EventEmitter {
+  publishLogs(runId: string, lines: LogLine[]): void {
+    this.emit(`logs:${runId}`, lines);
+  }
+  publishEvents(runId: string, events: StoredRunEvent[]): void {
+    this.emit(`events:${runId}`, events);
+  }
+}
+
+const LOG_BATCH_LINES = 500;
+const FLUSH_INTERVAL_MS = 100;
+
+/** Writes one run's events and logs to the store in order, batching log lines. */
+class RunRecorder {
+  private logs: LogLineInput[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: Store,
+    private readonly hub: RunHub,
+    private readonly runId: string,
+    private readonly log: (message: string) => void,
+  ) {}
+
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    this.chain = this.chain.then(work).catch((err: unknown) => this.log(`recording run ${this.runId}: ${(err as Error).message}`));
+    return this.chain;
+  }
+
+  onEvent(event: RunEvent): void | Promise<void> {
+    if (event.type === 'log') {
+      this.logs.push({ job: event.job, ...(event.step !== undefined ? { step: event.step } : {}), stream: event.stream, line: event.line, atMs: event.at });
+      if (this.logs.length >= LOG_BATCH_LINES) return this.flushLogs();
+      this.timer ??= setTimeout(() => void this.flushLogs(), FLUSH_INTERVAL_MS);
+      return undefined;
+    }
+    void this.flushLogs();
+    const runId = this.runId;
+    void this.enqueue(async () => {
+      if (event.type === 'job.status') {
+        const finished = event.status !== 'running' && event.status !== 'pending';
+        await this.store.upsertJob({
+          runId,
+          name: event.job,
+          status: event.status,
+          attempt: event.attempt,
+          ...(event.reason ? { reason: event.reason } : {}),
+          ...(event.status === 'running' ? { startedAtMs: event.at } : {}),
+          ...(finished ? { finishedAtMs: event.at } : {}),
+        });
+      } else if (event.type === 'step.started') {
+        await this.store.upsertStep({ runId, job: event.job, index: event.step, name: event.name, status: 'running', attempt: event.attempt, startedAtMs: event.at });
+      } else if (event.type === 'step.finished') {
+        await this.store.upsertStep({
+          runId,
+          job: event.job,
+          index: event.step,
+          name: event.name,
+          status: event.exitCode === 0 ? 'success' : 'failure',
+          attempt: event.attempt,
+          exitCode: event.exitCode,
+          finishedAtMs: event.at,
+        });
+      }
+      const ids = await this.store.appendRunEvents(runId, [event]);
+      this.hub.publishEvents(runId, ids.map((id) => ({ id, event })));
+    });
+    return undefined;
+  }
+
+  flushLogs(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.logs;
+    this.logs = [];
+    if (batch.length === 0) return this.chain;
+    const runId = this.runId;
+    return this.enqueue(async () => {
+      const stored = await this.store.appendLogs(runId, batch);
+      if (!stored) return;
+      this.hub.publishLogs(
+        runId,
+        batch.map((line, i) => ({ job: line.job, stream: line.stream, line: line.line, atMs: line.atMs ?? Date.now(), seq: stored.firstSeq + i, ...(line.step !== undefined ? { step: line.step } : {}) })),
+      );
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.flushLogs();
+    await this.chain;
+  }
+}
+
+export class Runner {
+  readonly hub = new RunHub();
+  private readonly active = new Map<string, AbortController>();
+  private stopped = false;
+  private poller?: NodeJS.Timeout;
+  private claiming = false;
+
+  constructor(private readonly options: RunnerOptions) {}
+
+  get activeCount(): number {
+    return this.active.size;
+  }
+
+  async start(): Promise<void> {
+    const { store, log } = this.options;
+    const interrupted = await store.markInterrupted('the server stopped while the run was going on');
+    for (const run of interrupted) {
+      log(`run ${run.id} was interrupted by a server stop`);
+      if (this.options.retryInterrupted) await store.requeueRun(run.id);
+    }
+    const reaped = await this.options.executor.reapOrphans();
+    if (reaped.containers + reaped.networks + reaped.volumes > 0) {
+      log(`removed what interrupted runs left: ${reaped.containers} containers, ${reaped.networks} networks, ${reaped.volumes} volumes`);
+    }
+    // other replicas may queue runs too: look now and then besides being woken
+    this.poller = setInterval(() => this.wake(), 1000);
+    this.poller.unref();
+    this.wake();
+  }
+
+  /** Claims runs while there is room. */
+  wake(): void {
+    if (this.stopped || this.claiming) return;
+    this.claiming = true;
+    void (async () => {
+      try {
+        while (!this.stopped && this.active.size < this.options.concurrency) {
+          const run = await this.options.store.claimNextRun(this.options.workerId);
+          if (!run) break;
+          const controller = new AbortController();
+          this.active.set(run.id, controller);
+          void this.execute(run, controller.signal).finally(() => {
+            this.active.delete(run.id);
+            this.wake();
+          });
+        }
+      } catch (err) {
+        this.options.log(`claiming runs: ${(err as Error).message}`);
+      } finally {
+        this.claiming = false;
+      }
+    })();
+  }
+
+  /** Cancels a running run; true when it was running here. */
+  cancel(runId: string): boolean {
+    const controller = this.active.get(runId);
+    if (!controller) return false;
+    controller.abort(new Error('cancelled'));
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.poller) clearInterval(this.poller);
+    for (const controller of this.active.values()) controller.abort(new Error('the server is stopping'));
+    while (this.active.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+
+  private async fetchPipeline(repo: string, project: string, run: Run, snapshot: PipelineSnapshot): Promise<string | undefined> {
+    const exists = await stat(repo).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) await createBareRepository(this.options.reposDir, project);
+    return fetchWebhookPipeline(this.options.store, repo, run, snapshot);
+  }
+
+  private async execute(run: Run, signal: AbortSignal): Promise<void> {
+    const { store, log } = this.options;
+    const recorder = new RunRecorder(store, this.hub, run.id, log);
+    const storage = new RunStorage(this.options.dataDir, run.id);
+    try {
+      const project = await store.getProject(run.projectId);
+      if (!project) throw new Error(`project ${run.projectId} is gone`);
+      const snapshot = run.pipeline as PipelineSnapshot;
+      const repo = repositoryPath(this.options.reposDir, project.name);
+      let text = snapshot.text;
+      if (text === undefined) {
+        text = await this.fetchPipeline(repo, project.name, run, snapshot);
+        if (text === undefined) return;
+      }
+      const loaded = parsePipeline(text, snapshot.file);
+      if (!loaded.pipeline) {
+        const problems = loaded.diagnostics.map(formatDiagnostic);
+        await store.appendLogs(run.id, problems.map((line) => ({ job: 'pipeline', stream: 'system' as const, line })));
+        await store.updateRunStatus(run.id, 'failure', { reason: `${snapshot.file} is not valid: ${problems[0] ?? ''}` });
+        return;
+      }
+      const secrets: Record<string, string> = {};
+      for (const name of loaded.pipeline.secrets) {
+        const value = await store.getSecret(project.id, name);
+        if (value !== undefined) secrets[name] = value;
+      }
+      await storage.prepare();
+      const source = await snapshotCommit(repo, run.trigger.commit, run.trigger.branch, storage.runDir);
+      const result = await executeRun({
+        runId: run.id,
+        pipeline: loaded.pipeline,
+        trigger: { event: run.trigger.event === 'webhook' || run.trigger.event === 'poll' ? 'push' : run.trigger.event === 'push' ? 'push' : 'manual', branch: run.trigger.branch, commit: run.trigger.commit },
+        source,
+        executor: this.options.executor,
+        storage,
+        secrets,
+        envOverrides: {},
+        concurrency: Math.max(1, this.options.concurrency),
+        ...(this.options.builder ? { builder: this.options.builder } : {}),
+        ...(this.options.registry ? { registry: this.options.registry } : {}),
+        ...(this.options.deployTargets ? { deployTargets: this.options.deployTargets } : {}),
+        signal,
+        onEvent: (event) => recorder.onEvent(event),
+      });
+      await recorder.close();
+      const reason = result.jobs.find((j) => j.status === 'failure')?.reason;
+      await store.updateRunStatus(run.id, result.status, reason ? { reason } : {});
+    } catch (err) {
+      await recorder.close();
+      log(`run ${run.id} failed to run: ${(err as Error).stack ?? String(err)}`);
+      await store
+        .updateRunStatus(run.id, signal.aborted ? 'cancelled' : 'failure', { reason: signal.aborted ? 'cancelled' : `the server could not run it: ${(err as Error).message}` })
+        .catch(() => undefined);
+    } finally {
+      await rm(storage.runDir, { recursive: true, force: true });
+      this.hub.emit(`end:${run.id}`);
+    }
+  }
+}
+
+/**
+ * A webhook run: fetches its commit from the remote into the project's repository, then applies
+ * the `on.push` filter of the file found there. Returns the file, or undefined when the run ended.
+ */
+async function fetchWebhookPipeline(store: Store, repo: string, run: Run, snapshot: PipelineSnapshot): Promise<string | undefined> {
+  const commit = run.trigger.commit;
+  const present = await exec('git', ['-C', repo, 'cat-file', '-e', `${commit}^{commit}`]).then(
+    () => true,
+    () => false,
+  );
+  if (!present) {
+    if (!snapshot.remote) {
+      await store.updateRunStatus(run.id, 'failure', { reason: `commit ${commit} is not in the project's repository and the webhook named no clone URL` });
+      return undefined;
+    }
+    try {
+      await exec('git', ['-C', repo, 'fetch', '-q', '--no-tags', snapshot.remote, `+${snapshot.ref ?? commit}:refs/slipway/fetched`], { timeout: 10 * 60_000 });
+    } catch (err) {
+      await store.updateRunStatus(run.id, 'failure', { reason: `fetching ${snapshot.ref ?? commit} from ${snapshot.remote} failed: ${(err as Error).message.trim().slice(-500)}` });
+      return undefined;
+    }
+  }
+  const text = await readFileAtCommit(repo, commit, snapshot.file);
+  if (text === undefined) {
+    await store.updateRunStatus(run.id, 'failure', { reason: `there is no ${snapshot.file} at ${commit.slice(0, 7)}` });
+    return undefined;
+  }
+  const loaded = parsePipeline(text, snapshot.file);
+  const isTag = snapshot.ref?.startsWith('refs/tags/') ?? false;
+  if (loaded.pipeline && !(isTag ? isTagTriggered(loaded.pipeline, run.trigger.branch) : isBranchTriggered(loaded.pipeline, run.trigger.branch))) {
+    await store.updateRunStatus(run.id, 'cancelled', { reason: `on.push does not ask for ${isTag ? 'tag' : 'branch'} ${run.trigger.branch}` });
+    return undefined;
+  }
+  return text;
+}
+
+export function runsDir(dataDir: string): string {
+  return path.join(dataDir, 'runs');
+}

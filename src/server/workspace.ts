@@ -1,0 +1,44 @@
+// A server run's workspace: the pushed commit exported from the project's bare repository with
+// `git archive` (never a work tree that could change under the run), plus an unpacked copy that
+// cache keys read their key files from.
+import { execFile, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import type { SourceSnapshot } from '../engine/index.js';
+
+const run = promisify(execFile);
+
+export async function snapshotCommit(repo: string, commit: string, branch: string, runDir: string): Promise<SourceSnapshot> {
+  if (!/^[0-9a-f]{40}$/.test(commit)) throw new Error(`'${commit}' is not a commit id`);
+  await mkdir(runDir, { recursive: true });
+  const tarPath = path.join(runDir, 'source.tar');
+  const archive = spawn('git', ['-C', repo, 'archive', '--format=tar', commit], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  archive.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => archive.on('close', resolve));
+  await pipeline(archive.stdout, createWriteStream(tarPath));
+  if ((await exited) !== 0) throw new Error(`git archive ${commit} failed: ${stderr.trim()}`);
+  const dir = path.join(runDir, 'source');
+  await mkdir(dir, { recursive: true });
+  await run('tar', ['-x', '-f', tarPath, '-C', dir]);
+  return { dir, tarPath, commit, branch, isDirty: false, isGit: true };
+}
+
+/** The pipeline file of a commit, or undefined when it has none. */
+export async function readFileAtCommit(repo: string, commit: string, file: string): Promise<string | undefined> {
+  try {
+    const { stdout } = await run('git', ['-C', repo, 'show', `${commit}:${file}`], { maxBuffer: 2 * 1024 * 1024 });
+    return stdout;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function commitInfo(repo: string, commit: string): Promise<{ message: string; timestampMs: number }> {
+  const { stdout } = await run('git', ['-C', repo, 'log', '-1', '--format=%ct%n%B', commit]);
+  const [seconds = '0', ...message] = stdout.split('\n');
+  return { timestampMs: Number(seconds) * 1000, message: message.join('\n').trim() };
+}
