@@ -1,0 +1,32 @@
+// Webhook deliveries: the (provider, delivery id) primary key makes "new or duplicate" one atomic
+// insert, and acceptDelivery puts that insert and the runs it starts in the same transaction, so a
+// redelivery never runs twice and an acknowledged delivery always has its runs.
+import type { AcceptedDelivery, Delivery, DeliveryOutcome, EnqueueRun, Run } from '../types.js';
+import type { Context } from './context.js';
+import { opt } from './driver.js';
+import { enqueueRun } from './runs.js';
+
+export async function recordDelivery(ctx: Context, delivery: Delivery): Promise<DeliveryOutcome> {
+  const inserted = await ctx.sql.run(
+    `INSERT INTO webhook_deliveries (provider, delivery_id, project_id, payload_hash, received_at)
+     VALUES (?, ?, ?, ?, ?) ON CONFLICT (provider, delivery_id) DO NOTHING`,
+    [delivery.provider, delivery.deliveryId, opt(delivery.projectId), delivery.payloadHash, ctx.now()],
+  );
+  return inserted === 1 ? 'new' : 'duplicate';
+}
+
+export async function acceptDelivery(ctx: Context, delivery: Delivery, runs: EnqueueRun[]): Promise<AcceptedDelivery> {
+  return ctx.sql.transaction(async (sql) => {
+    const inner = { ...ctx, sql };
+    if ((await recordDelivery(inner, delivery)) === 'duplicate') {
+      const first = await sql.get<{ received_at: number }>(
+        'SELECT received_at FROM webhook_deliveries WHERE provider = ? AND delivery_id = ?',
+        [delivery.provider, delivery.deliveryId],
+      );
+      return { outcome: 'duplicate', firstSeenAtMs: Number(first?.received_at ?? 0) };
+    }
+    const enqueued: Run[] = [];
+    for (const run of runs) enqueued.push(await enqueueRun(inner, run));
+    return { outcome: 'new', runs: enqueued };
+  });
+}

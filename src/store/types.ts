@@ -1,0 +1,407 @@
+// The Store: every durable fact of a Slipway server behind one interface, so the server runs the
+// same on a SQLite file (one host) and on PostgreSQL (several replicas). All methods are async.
+import type { RunEvent } from '../engine/index.js';
+
+// ---- errors -------------------------------------------------------------------------------------
+
+export type StoreErrorCode =
+  | 'STORE_SCHEMA_TOO_NEW'
+  | 'STORE_SECRET_KEY_MISMATCH'
+  | 'STORE_SECRET_KEY_INVALID'
+  | 'STORE_NAME_INVALID'
+  | 'STORE_NAME_TAKEN'
+  | 'STORE_NOT_FOUND'
+  | 'STORE_RUN_TRANSITION'
+  | 'STORE_TOKEN_INVALID'
+  | 'STORE_URL_INVALID'
+  | 'STORE_UNAVAILABLE';
+
+/** A failure users can act on: the code is stable, the message says what to do. */
+export class StoreError extends Error {
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+// ---- projects -----------------------------------------------------------------------------------
+
+export type CommitStatusProvider = 'github' | 'gitea' | 'gitlab';
+
+export interface Project {
+  id: string;
+  name: string;
+  createdAtMs: number;
+  /** push to a missing project creates it (git hosting) */
+  allowAutoCreate: boolean;
+  /** whether a webhook secret is set; the secret itself comes only from getWebhookSecret */
+  hasWebhookSecret: boolean;
+  /** commit status reporting: the provider and its API base; the token only from getCommitStatusToken */
+  commitStatus?: { provider: CommitStatusProvider; apiUrl?: string };
+}
+
+export interface ProjectSettingsPatch {
+  /** null clears it */
+  webhookSecret?: string | null;
+  allowAutoCreate?: boolean;
+  /** null turns commit status reporting off */
+  commitStatus?: { provider: CommitStatusProvider; token: string; apiUrl?: string } | null;
+}
+
+// ---- runs, jobs, steps ----------------------------------------------------------------------------
+
+export type TriggerEvent = 'push' | 'webhook' | 'manual' | 'poll' | 'api';
+
+export interface Trigger {
+  event: TriggerEvent;
+  branch: string;
+  commit: string;
+  commitMessage?: string;
+  /** when the commit was made (ms since epoch): the start of DORA's lead time */
+  commitTimestampMs?: number;
+  deliveryId?: string;
+  /** who or what caused it: a token name, a webhook's sender login, "poller" */
+  sender: string;
+}
+
+export type RunState = 'queued' | 'running' | 'success' | 'failure' | 'cancelled' | 'interrupted';
+export type FinishedRunState = 'success' | 'failure' | 'cancelled' | 'interrupted';
+
+export interface Run {
+  id: string;
+  projectId: string;
+  /** 1, 2, 3… per project, for people */
+  number: number;
+  status: RunState;
+  trigger: Trigger;
+  /** the compiled pipeline as it was when the run was accepted (JSON) */
+  pipeline: unknown;
+  /** 1 for the first execution; requeue adds one */
+  attempt: number;
+  /** the run this one re-runs, if any */
+  rerunOf?: string;
+  /** the worker (server replica) holding it while running */
+  worker?: string;
+  reason?: string;
+  createdAtMs: number;
+  startedAtMs?: number;
+  finishedAtMs?: number;
+  /** set when the log retention removed this run's logs */
+  logsDeletedAtMs?: number;
+}
+
+export interface EnqueueRun {
+  projectId: string;
+  trigger: Trigger;
+  pipeline: unknown;
+}
+
+export interface RunFilter {
+  projectId?: string;
+  status?: RunState;
+  branch?: string;
+  /** page size, 1..500 (default 50) */
+  limit?: number;
+  /** the nextCursor of the previous page */
+  cursor?: string;
+}
+
+/** A run in a list: everything but the pipeline snapshot, which only getRun carries. */
+export type RunSummary = Omit<Run, 'pipeline'>;
+
+export interface RunPage {
+  runs: RunSummary[];
+  /** present when there may be more (older) runs */
+  nextCursor?: string;
+}
+
+export type JobState = 'pending' | 'running' | 'success' | 'failure' | 'skipped' | 'cancelled';
+
+export interface JobRecord {
+  runId: string;
+  name: string;
+  status: JobState;
+  attempt: number;
+  exitCode?: number;
+  reason?: string;
+  startedAtMs?: number;
+  finishedAtMs?: number;
+  /** what later jobs and re-runs reuse: artifact names, image digests, … (JSON object) */
+  outputs?: Record<string, unknown>;
+  /** true when this job's result was copied from an earlier run by a failed-jobs re-run */
+  reused: boolean;
+}
+
+export interface StepRecord {
+  runId: string;
+  job: string;
+  /** position in the job, from 0 */
+  index: number;
+  name: string;
+  status: JobState;
+  attempt: number;
+  exitCode?: number;
+  reason?: string;
+  startedAtMs?: number;
+  finishedAtMs?: number;
+}
+
+/** Fields left out keep their stored value (an upsert merges). */
+export interface JobUpdate {
+  runId: string;
+  name: string;
+  status: JobState;
+  attempt?: number;
+  exitCode?: number;
+  reason?: string;
+  startedAtMs?: number;
+  finishedAtMs?: number;
+  outputs?: Record<string, unknown>;
+}
+
+export interface StepUpdate {
+  runId: string;
+  job: string;
+  index: number;
+  name: string;
+  status: JobState;
+  attempt?: number;
+  exitCode?: number;
+  reason?: string;
+  startedAtMs?: number;
+  finishedAtMs?: number;
+}
+
+export interface RunDetail extends Run {
+  jobs: Array<JobRecord & { steps: StepRecord[] }>;
+}
+
+export type RerunMode = 'all' | 'failed-jobs';
+
+// ---- logs and events -------------------------------------------------------------------------------
+
+export type LogStream = 'stdout' | 'stderr' | 'system';
+
+export interface LogLineInput {
+  job: string;
+  step?: number;
+  stream: LogStream;
+  line: string;
+  /** when it was produced; default now */
+  atMs?: number;
+}
+
+export interface LogLine extends Required<Omit<LogLineInput, 'step'>> {
+  step?: number;
+  /** 1, 2, 3… per run, in the order appended: the SSE event id */
+  seq: number;
+}
+
+export interface StoredRunEvent {
+  /** 1, 2, 3… per run: the SSE event id */
+  id: number;
+  event: RunEvent;
+}
+
+// ---- webhooks -------------------------------------------------------------------------------------
+
+export interface Delivery {
+  provider: string;
+  deliveryId: string;
+  projectId?: string;
+  /** sha256 of the body, to tell a true redelivery from an id reused with another payload */
+  payloadHash: string;
+}
+
+export type DeliveryOutcome = 'new' | 'duplicate';
+
+export type AcceptedDelivery =
+  | { outcome: 'new'; runs: Run[] }
+  | { outcome: 'duplicate'; firstSeenAtMs: number };
+
+// ---- tokens -----------------------------------------------------------------------------------------
+
+export type TokenScope = 'read' | 'run' | 'deploy' | 'admin';
+export const TOKEN_SCOPES: readonly TokenScope[] = ['read', 'run', 'deploy', 'admin'];
+
+export interface TokenInfo {
+  id: string;
+  name: string;
+  scopes: TokenScope[];
+  /** the first characters of the secret, shown in lists to tell tokens apart */
+  prefix: string;
+  createdAtMs: number;
+  lastUsedAtMs?: number;
+  revokedAtMs?: number;
+}
+
+export interface CreateToken {
+  name: string;
+  scopes: TokenScope[];
+  /** import a given secret (SLIPWAY_ADMIN_TOKEN) instead of generating one; 16+ characters */
+  secret?: string;
+}
+
+export interface VerifiedToken {
+  id: string;
+  name: string;
+  scopes: TokenScope[];
+}
+
+// ---- revisions and DORA ------------------------------------------------------------------------------
+
+export type RevisionOutcome = 'in-progress' | 'healthy' | 'failed' | 'rolled-back';
+
+/** The server's mirror of a rollout (deploy/ keeps the target's own history). */
+export interface RevisionRecord {
+  app: string;
+  environment: string;
+  number: number;
+  projectId?: string;
+  target?: string;
+  image: string;
+  outcome: RevisionOutcome;
+  trigger: { kind: 'pipeline' | 'deploy' | 'rollback'; by: string };
+  commit?: string;
+  /** when the deployed commit was made; if absent, taken from the run's trigger */
+  commitTimestampMs?: number;
+  runId?: string;
+  reason?: string;
+  createdAtMs: number;
+  finishedAtMs?: number;
+}
+
+export interface RevisionFilter {
+  app?: string;
+  environment?: string;
+  projectId?: string;
+  limit?: number;
+}
+
+export interface DoraWindow {
+  projectId?: string;
+  app?: string;
+  /** default "production" */
+  environment?: string;
+  sinceMs: number;
+  untilMs: number;
+}
+
+export interface DoraMetrics {
+  windowDays: number;
+  deployments: number;
+  /** healthy deploys per day */
+  deploymentFrequencyPerDay: number;
+  /** median commit → healthy rollout; undefined when no deploy carries a commit time */
+  leadTimeMedianMs?: number;
+  /** (failed + rolled back) / finished deploys; undefined with none */
+  changeFailureRate?: number;
+  /** median failed deploy → next healthy deploy of the same app and environment */
+  timeToRestoreMedianMs?: number;
+}
+
+// ---- audit ----------------------------------------------------------------------------------------------
+
+export interface AuditEventInput {
+  actor: string;
+  action: string;
+  subject: string;
+  details?: Record<string, unknown>;
+  atMs?: number;
+}
+
+export interface AuditEvent extends Required<Omit<AuditEventInput, 'details'>> {
+  id: number;
+  details?: Record<string, unknown>;
+}
+
+// ---- the interface --------------------------------------------------------------------------------------
+
+/** The operations inside one transaction: all of the Store but opening and closing. */
+export type StoreTx = Omit<Store, 'close' | 'transaction' | 'dialect' | 'schemaVersion'>;
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** the newest migration applied */
+  readonly schemaVersion: number;
+
+  /** Runs fn in one transaction: all of it is stored, or none (fn throws). */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+
+  // projects
+  createProject(input: { name: string; allowAutoCreate?: boolean }): Promise<Project>;
+  getProject(idOrName: string): Promise<Project | undefined>;
+  listProjects(): Promise<Project[]>;
+  updateProjectSettings(projectId: string, patch: ProjectSettingsPatch): Promise<Project>;
+  getWebhookSecret(projectId: string): Promise<string | undefined>;
+  getCommitStatusToken(projectId: string): Promise<string | undefined>;
+
+  // runs
+  enqueueRun(input: EnqueueRun): Promise<Run>;
+  /** Takes the oldest queued run for this worker (queued → running), or undefined. Never the same run twice. */
+  claimNextRun(worker: string): Promise<Run | undefined>;
+  /** Moves a run on; throws STORE_RUN_TRANSITION when the move is not allowed from its current state. */
+  updateRunStatus(runId: string, status: RunState, details?: { reason?: string; atMs?: number }): Promise<Run>;
+  getRun(runId: string): Promise<Run | undefined>;
+  getRunDetail(runId: string): Promise<RunDetail | undefined>;
+  listRuns(filter?: RunFilter): Promise<RunPage>;
+  countRuns(filter?: Pick<RunFilter, 'projectId' | 'status'>): Promise<number>;
+  /** Crash recovery: every run still "running" becomes "interrupted"; returns them. */
+  markInterrupted(reason?: string, worker?: string): Promise<Run[]>;
+  /** Puts an interrupted, failed or cancelled run back in the queue as its next attempt. */
+  requeueRun(runId: string): Promise<Run>;
+  /** A new run of the same commit and pipeline; "failed-jobs" copies the jobs that passed, outputs included. */
+  rerun(runId: string, mode: RerunMode, sender: string): Promise<Run>;
+
+  // jobs and steps
+  upsertJob(update: JobUpdate): Promise<JobRecord>;
+  upsertStep(update: StepUpdate): Promise<StepRecord>;
+  listJobs(runId: string): Promise<JobRecord[]>;
+
+  // logs
+  /** Appends lines in order; returns the seq of the first and last stored. */
+  appendLogs(runId: string, lines: LogLineInput[]): Promise<{ firstSeq: number; lastSeq: number } | undefined>;
+  /** Lines with seq > afterSeq, oldest first. */
+  readLogs(runId: string, options?: { afterSeq?: number; limit?: number; job?: string }): Promise<LogLine[]>;
+  /** Log retention: removes the logs and events of runs finished before the cutoff. */
+  deleteLogsBefore(cutoffMs: number): Promise<{ runs: number; lines: number }>;
+
+  // run events
+  appendRunEvents(runId: string, events: RunEvent[]): Promise<number[]>;
+  readRunEvents(runId: string, options?: { afterId?: number; limit?: number }): Promise<StoredRunEvent[]>;
+
+  // webhook deliveries
+  recordDelivery(delivery: Delivery): Promise<DeliveryOutcome>;
+  /** Records the delivery and enqueues its runs in one transaction; a duplicate enqueues nothing. */
+  acceptDelivery(delivery: Delivery, runs: EnqueueRun[]): Promise<AcceptedDelivery>;
+
+  // tokens
+  /** Returns the secret: the only time it exists outside the caller. */
+  createToken(input: CreateToken): Promise<{ token: TokenInfo; secret: string }>;
+  verifyToken(secret: string): Promise<VerifiedToken | undefined>;
+  listTokens(): Promise<TokenInfo[]>;
+  revokeToken(id: string): Promise<boolean>;
+
+  // project secrets
+  setSecret(projectId: string, name: string, value: string): Promise<void>;
+  getSecret(projectId: string, name: string): Promise<string | undefined>;
+  listSecretNames(projectId: string): Promise<string[]>;
+  deleteSecret(projectId: string, name: string): Promise<boolean>;
+
+  // revisions and DORA
+  recordRevision(revision: RevisionRecord): Promise<void>;
+  updateRevision(
+    key: { app: string; environment: string; number: number },
+    patch: { outcome?: RevisionOutcome; finishedAtMs?: number; reason?: string },
+  ): Promise<RevisionRecord | undefined>;
+  listRevisions(filter?: RevisionFilter): Promise<RevisionRecord[]>;
+  doraMetrics(window: DoraWindow): Promise<DoraMetrics>;
+
+  // audit
+  appendAudit(event: AuditEventInput): Promise<AuditEvent>;
+  listAudit(options?: { limit?: number; beforeId?: number; subject?: string }): Promise<AuditEvent[]>;
+}
