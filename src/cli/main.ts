@@ -6,6 +6,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command>; 
   validate: { summary: 'check a pipeline file', load: async () => (await import('./validate.js')).validate },
   run: { summary: 'run the pipeline here, like the server would', load: async () => (await import('./run.js')).run },
   server: { summary: 'the server: API, webhooks, git hosting, registry, runs', load: async () => (await import('./server.js')).server },
+  logs: { summary: "a run's logs from the server (SLIPWAY_URL), -f to follow", load: async () => (await import('./logs.js')).logs },
   registry: { summary: 'the OCI registry alone: serve, gc', load: async () => (await import('./registry.js')).registry },
   deploy: { summary: 'roll an image out to an environment (docker target)', load: async () => (await import('./deploy.js')).deploy },
   rollback: { summary: 'restore the previous (or a named) healthy revision', load: async () => (await import('./rollback.js')).rollback },

@@ -1,0 +1,68 @@
+// A real server for tests: `startServer` on an ephemeral loopback port over a fresh data
+// directory, and a pushed project whose pipeline the test chooses.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { startServer, type RunningServer } from '../../src/server/index.js';
+import { tempRepo, type TempRepo } from '../support/repo.js';
+
+const exec = promisify(execFile);
+
+export interface TestServer extends RunningServer {
+  data: string;
+  token: string;
+  api<T>(p: string, init?: { method?: string; body?: unknown; token?: string; headers?: Record<string, string> }): Promise<{ status: number; body: T }>;
+  push(repo: TempRepo, project: string, ref?: string): Promise<void>;
+  waitForRun(project: string, number: number, timeoutMs?: number): Promise<{ id: string; status: string; reason?: string; trigger: { commit: string } }>;
+  stop(): Promise<void>;
+}
+
+export async function testServer(options: { concurrency?: number } = {}): Promise<TestServer> {
+  const data = mkdtempSync(path.join(os.tmpdir(), 'slipway-server-test-'));
+  const running = await startServer(
+    { port: 0, host: '127.0.0.1', dataDir: data, concurrency: options.concurrency ?? 2, allowAutoCreate: true, retryInterrupted: false },
+    { ...process.env, SLIPWAY_ADMIN_TOKEN: 'test-admin-token-0123456789' },
+    () => undefined,
+  );
+  const token = 'test-admin-token-0123456789';
+  const server: TestServer = {
+    ...running,
+    data,
+    token,
+    async api<T>(p: string, init: { method?: string; body?: unknown; token?: string; headers?: Record<string, string> } = {}) {
+      const res = await fetch(`${running.url}${p}`, {
+        method: init.method ?? 'GET',
+        headers: {
+          ...(init.token === '' ? {} : { Authorization: `Bearer ${init.token ?? token}` }),
+          ...(init.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+          ...init.headers,
+        },
+        ...(init.body !== undefined ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) } : {}),
+      });
+      const text = await res.text();
+      return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+    },
+    async push(repo: TempRepo, project: string, ref = 'main') {
+      await exec('git', ['push', '-q', `${running.url.replace('http://', `http://t:${token}@`)}/git/${project}.git`, ref], { cwd: repo.dir });
+    },
+    async waitForRun(project: string, number: number, timeoutMs = 120_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const { body } = await server.api<{ runs: Array<{ id: string; number: number; status: string; reason?: string; trigger: { commit: string } }> }>(`/api/runs?project=${project}`);
+        const run = body.runs.find((r) => r.number === number);
+        if (run && run.status !== 'queued' && run.status !== 'running') return run;
+        if (Date.now() > deadline) throw new Error(`run ${number} of ${project} did not finish: ${JSON.stringify(run)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    async stop() {
+      await running.close();
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
+  return server;
+}
+
+export { tempRepo };
