@@ -76,38 +76,52 @@ export function toRun(row: RunRow): Run {
 }
 
 export async function enqueueRun(ctx: Context, input: EnqueueRun, extra: { rerunOf?: string } = {}): Promise<Run> {
-  return ctx.sql.transaction(async (sql) => {
-    // the per-project counter row also orders concurrent enqueues of one project
-    const counter = await sql.get<{ run_counter: number }>(
-      'UPDATE projects SET run_counter = run_counter + 1 WHERE id = ? RETURNING run_counter',
-      [input.projectId],
-    );
-    if (!counter) throw new StoreError('STORE_NOT_FOUND', `no project with id "${input.projectId}"`);
-    const now = ctx.now();
-    const t = input.trigger;
-    const row = await sql.get<RunRow>(
-      `INSERT INTO runs (id, project_id, number, status, trigger_event, branch, commit_sha, commit_message, commit_at,
+  const now = ctx.now();
+  const t = input.trigger;
+  const values: SqlValue[] = [
+    newId(now),
+    input.projectId,
+    t.event,
+    t.branch,
+    t.commit,
+    opt(t.commitMessage),
+    opt(t.commitTimestampMs),
+    opt(t.deliveryId),
+    t.sender,
+    JSON.stringify(input.pipeline ?? null),
+    opt(extra.rerunOf),
+    now,
+    now,
+  ];
+  let row: RunRow | undefined;
+  if (ctx.sql.dialect === 'postgres') {
+    // one statement, one round trip: the counter row's lock orders concurrent enqueues of a project
+    row = await ctx.sql.get<RunRow>(
+      `WITH counter AS (UPDATE projects SET run_counter = run_counter + 1 WHERE id = ? RETURNING run_counter)
+       INSERT INTO runs (id, project_id, number, status, trigger_event, branch, commit_sha, commit_message, commit_at,
          delivery_id, sender, pipeline, attempt, rerun_of, created_at, queued_at)
-       VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING ${COLUMNS}`,
-      [
-        newId(now),
-        input.projectId,
-        Number(counter.run_counter),
-        t.event,
-        t.branch,
-        t.commit,
-        opt(t.commitMessage),
-        opt(t.commitTimestampMs),
-        opt(t.deliveryId),
-        t.sender,
-        JSON.stringify(input.pipeline ?? null),
-        opt(extra.rerunOf),
-        now,
-        now,
-      ],
+       SELECT ?::text, ?::text, run_counter, 'queued', ?::text, ?::text, ?::text, ?::text, ?::bigint, ?::text, ?::text, ?::text,
+         1, ?::text, ?::bigint, ?::bigint FROM counter
+       RETURNING ${COLUMNS}`,
+      [input.projectId, ...values],
     );
-    return toRun(row!);
-  });
+  } else {
+    row = await ctx.sql.transaction(async (sql) => {
+      const counter = await sql.get<{ run_counter: number }>(
+        'UPDATE projects SET run_counter = run_counter + 1 WHERE id = ? RETURNING run_counter',
+        [input.projectId],
+      );
+      if (!counter) return undefined;
+      return sql.get<RunRow>(
+        `INSERT INTO runs (id, project_id, number, status, trigger_event, branch, commit_sha, commit_message, commit_at,
+           delivery_id, sender, pipeline, attempt, rerun_of, created_at, queued_at)
+         VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING ${COLUMNS}`,
+        [values[0]!, values[1]!, Number(counter.run_counter), ...values.slice(2)],
+      );
+    });
+  }
+  if (!row) throw new StoreError('STORE_NOT_FOUND', `no project with id "${input.projectId}"`);
+  return toRun(row);
 }
 
 export async function claimNextRun(ctx: Context, worker: string): Promise<Run | undefined> {
