@@ -77,6 +77,25 @@ command -v skopeo >/dev/null 2>&1 || apt_install skopeo
 command -v docker-registry >/dev/null 2>&1 || apt_install docker-registry
 say "skopeo and docker-registry ready"
 
+# --- PostgreSQL (store tests) -----------------------------------------------------------------
+# The store's tests run the same suite on SQLite and on a real PostgreSQL: they initdb a throwaway
+# cluster in a temp dir themselves, so only the server binaries are needed here (no system
+# cluster is started; Debian's package may create one, which the tests never use).
+pg_installed() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; }
+if ! pg_installed; then
+  # policy-rc.d answering 101 is Debian's way to keep a package from starting its service
+  pg_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+    as_root chmod 755 /usr/sbin/policy-rc.d
+    pg_policy=1
+  fi
+  apt_install postgresql
+  if [ "$pg_policy" = 1 ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
+fi
+pg_installed || { echo "PostgreSQL server binaries missing after installing postgresql" >&2; exit 1; }
+say "PostgreSQL ready ($(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1))"
+
 # --- Node dependencies and build --------------------------------------------------------------
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "npm ci"
