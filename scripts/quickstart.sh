@@ -1,11 +1,64 @@
 #!/usr/bin/env bash
-# The quickstart: prepares the machine, then runs the example app's pipeline end to end with
-# `slipway run` (its tests in containers; build and deploy jobs are reported as skipped for now).
+# The quickstart: the whole factory on this machine. Starts `slipway server`, pushes the example
+# app with git, follows its run (tests, image build, push to the built-in registry, image smoke
+# test, deploy), then pushes a change and follows the rolling update. The server keeps running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$(pwd)
 scripts/setup.sh
-printf '\033[1m[quickstart]\033[0m slipway validate examples/hello-web/slipway.yaml\n'
-node bin/slipway.js validate examples/hello-web/slipway.yaml
-printf '\033[1m[quickstart]\033[0m slipway run (in examples/hello-web)\n'
-cd examples/hello-web
-exec node ../../bin/slipway.js run
+
+say() { printf '\033[1m[quickstart]\033[0m %s\n' "$*"; }
+slipway() { node "$root/bin/slipway.js" "$@"; }
+data=${SLIPWAY_QUICKSTART_DATA:-/tmp/slipway-quickstart}
+port=${SLIPWAY_QUICKSTART_PORT:-7700}
+
+if curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then
+  say "a server already answers on port $port (data: $data)"
+else
+  say "starting slipway server on 127.0.0.1:$port (data: $data, log: $data/server.log)"
+  mkdir -p "$data"
+  nohup node "$root/bin/slipway.js" server --port "$port" --host 127.0.0.1 --data "$data" >"$data/server.log" 2>&1 &
+  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+fi
+export SLIPWAY_URL="http://127.0.0.1:$port" SLIPWAY_TOKEN
+SLIPWAY_TOKEN=$(cat "$data/admin-token")
+
+work=$(mktemp -d /tmp/hello-web-XXXX)
+cp -r examples/hello-web/. "$work"
+cd "$work"
+git init -q -b main
+git add -A
+git -c user.email=quickstart@slipway.local -c user.name=quickstart commit -qm "hello-web, first version"
+remote="http://quickstart:$SLIPWAY_TOKEN@127.0.0.1:$port/git/hello-web.git"
+
+# the newest run of hello-web, or nothing while the project does not exist yet
+latest_run() {
+  curl -sS -H "Authorization: Bearer $SLIPWAY_TOKEN" "$SLIPWAY_URL/api/runs?project=hello-web&limit=1" |
+    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const r=JSON.parse(s).runs?.[0];console.log(r?r.id:"")}catch{console.log("")}})'
+}
+
+push_and_follow() {
+  local before
+  before=$(latest_run)
+  say "git push (in $work)"
+  git push -q "$remote" main
+  local run=""
+  for _ in $(seq 1 50); do run=$(latest_run); [ -n "$run" ] && [ "$run" != "$before" ] && break; sleep 0.2; done
+  say "following run $run (slipway logs $run -f)"
+  slipway logs "$run" -f
+}
+
+push_and_follow
+say "deployed: slipway status --data $data/deploy"
+slipway status --data "$data/deploy"
+endpoint=$(slipway status --data "$data/deploy" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const e=JSON.parse(s).find(x=>x.app==="hello-web");console.log(e?e.endpoint:"")})')
+say "curl $endpoint/ → $(curl -fsS "$endpoint/")"
+
+say "a change (the image now greets with hi), pushed again → rolling update"
+sed -i 's/^ENV PORT=8080/ENV PORT=8080\nENV GREETING=hi/' Dockerfile
+git -c user.email=quickstart@slipway.local -c user.name=quickstart commit -qam "say hi"
+push_and_follow
+say "curl $endpoint/ → $(curl -fsS "$endpoint/")"
+say "history: slipway history hello-web --data $data/deploy"
+slipway history hello-web --data "$data/deploy"
+say "done. The server keeps running (pid $(pgrep -f "slipway.js server --port $port" | head -1)); the app answers on $endpoint"

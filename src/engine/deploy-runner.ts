@@ -41,7 +41,7 @@ export async function runDeployJob(input: DeployAttemptInput): Promise<JobAttemp
       environment: spec.environment,
       spec,
       image,
-      trigger: { by: `run ${input.runId}`, runId: input.runId, commit: context.commit, kind: 'pipeline' },
+      trigger: { by: `commit ${context.commit.slice(0, 7)}`, runId: input.runId, commit: context.commit, kind: 'pipeline' },
       signal: input.signal,
       onProgress: log,
     });
