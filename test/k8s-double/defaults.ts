@@ -168,7 +168,8 @@ export function validate(type: ResourceType, obj: KObject, old?: KObject): void 
   }
   if (causes.length > 0) {
     const detail = causes.map((c) => `${c.field}: ${c.message}`).join(', ');
-    throw statusError(422, 'Invalid', `${type.kind} "${name}" is invalid: ${causes.length > 1 ? `[${detail}]` : detail}`, {
+    const kind = type.group ? `${type.kind}.${type.group}` : type.kind;
+    throw statusError(422, 'Invalid', `${kind} "${name}" is invalid: ${causes.length > 1 ? `[${detail}]` : detail}`, {
       name,
       group: type.group,
       kind: type.kind,

@@ -137,7 +137,11 @@ export function createApiServer(cluster: Cluster, auth: Authorizer, control: Con
       : method === 'DELETE' ? (name ? 'delete' : 'deletecollection')
       : '';
     if (!verb) throw statusError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
-    if (!auth.isAllowed(who, { verb, group: type.group, resource: type.plural, subresource, namespace, name })) {
+    // an apply that would create the object needs create as well as patch, as on a real server
+    const creating = method === 'PATCH' && name !== undefined && !subresource && cluster.store.get(type, namespace, name) === undefined;
+    const denied = [verb, ...(creating ? ['create'] : [])].find((v) => !auth.isAllowed(who, { verb: v, group: type.group, resource: type.plural, subresource, namespace, name }));
+    if (denied) {
+      const verb = denied;
       const resource = subresource ? `${type.plural}/${subresource}` : type.plural;
       const target = name ? `${qualifiedName(type)} "${name}"` : qualifiedName(type);
       const scope = namespace ? ` in the namespace "${namespace}"` : type.namespaced ? '' : ' at the cluster scope';
