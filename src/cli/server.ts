@@ -18,7 +18,8 @@ options (flags beat environment variables, which beat the config file):
   --host ADDR          address to listen on (SLIPWAY_HOST; default 0.0.0.0)
   --data DIR           data directory (SLIPWAY_DATA; default ./slipway-data)
   --database URL       postgres://… for PostgreSQL (SLIPWAY_DATABASE_URL; default SQLite in DATA)
-  --concurrency N      runs at once (SLIPWAY_CONCURRENCY; default: the number of cores)
+  --concurrency N      runs at once (SLIPWAY_CONCURRENCY; default: the number of cores; 0: this
+                       replica only accepts work and serves the API, others run it)
   --no-auto-create     a push to an unknown project is refused (SLIPWAY_AUTO_CREATE=false)
   --retry-interrupted  re-queue runs a killed server left unfinished (SLIPWAY_RETRY_INTERRUPTED=true)
   --registry HOST      the registry host runs push to (SLIPWAY_PUBLIC_REGISTRY; default this server)
@@ -92,7 +93,7 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
     port: toInt(pick(flags.port, 'SLIPWAY_PORT', 'port'), '--port', 7700),
     host: String(pick(flags.host, 'SLIPWAY_HOST', 'host') ?? '0.0.0.0'),
     dataDir: path.resolve(io.cwd, String(pick(flags.data, 'SLIPWAY_DATA', 'data') ?? 'slipway-data')),
-    concurrency: Math.max(1, toInt(pick(flags.concurrency, 'SLIPWAY_CONCURRENCY', 'concurrency'), '--concurrency', os.cpus().length)),
+    concurrency: toInt(pick(flags.concurrency, 'SLIPWAY_CONCURRENCY', 'concurrency'), '--concurrency', os.cpus().length),
     allowAutoCreate: flags['no-auto-create'] ? false : toBool(env.SLIPWAY_AUTO_CREATE ?? file.autoCreate, true),
     retryInterrupted: flags['retry-interrupted'] ? true : toBool(env.SLIPWAY_RETRY_INTERRUPTED ?? file.retryInterrupted, false),
   };

@@ -274,56 +274,66 @@ function parseWebhookEventFor(provider: Provider, req: IncomingMessage, body: Bu
   return parseWebhook(provider, req.headers, body);
 }
 
-/** Server-Sent Events of a run's log lines from `after` on, live until the run ends. */
+/**
+ * Server-Sent Events of a run's log lines from `after` on, live until the run ends. Each client
+ * pulls pages from the store at its own pace (waiting for its socket to drain), so a slow client
+ * costs one page of memory, never the run's whole output; the hub only says "there is more".
+ */
 async function streamLogs(ctx: AppContext, req: IncomingMessage, res: ServerResponse, runId: string, after: number): Promise<void> {
   res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
   let last = after;
-  const send = (lines: Array<{ seq: number; job: string; step?: number; stream: string; line: string; atMs: number }>): void => {
-    for (const line of lines) {
-      if (line.seq <= last) continue;
-      last = line.seq;
-      res.write(`id: ${line.seq}\nevent: log\ndata: ${JSON.stringify(line)}\n\n`);
-    }
+  let wake: (() => void) | undefined;
+  const poke = (): void => {
+    const resolve = wake;
+    wake = undefined;
+    resolve?.();
   };
-  const live: Array<Parameters<typeof send>[0]> = [];
-  let replaying = true;
-  const onLogs = (lines: Parameters<typeof send>[0]): void => {
-    if (replaying) live.push(lines);
-    else send(lines);
+  const hub = ctx.runner.hub;
+  hub.on(`logs:${runId}`, poke);
+  hub.on(`end:${runId}`, poke);
+  let closed = false;
+  const onClose = (): void => {
+    closed = true;
+    poke();
   };
-  let ended = false;
-  const onEnd = (): void => {
-    ended = true;
-  };
-  ctx.runner.hub.on(`logs:${runId}`, onLogs);
-  ctx.runner.hub.once(`end:${runId}`, onEnd);
-  const cleanup = (): void => {
-    ctx.runner.hub.off(`logs:${runId}`, onLogs);
-    ctx.runner.hub.off(`end:${runId}`, onEnd);
-  };
-  req.on('close', cleanup);
+  req.on('close', onClose);
+  const drained = (): Promise<void> => new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+  const PAGE = 1000;
   try {
     for (;;) {
-      const page = await ctx.store.readLogs(runId, { afterSeq: last, limit: 5000 });
-      send(page);
-      if (page.length < 5000) break;
-    }
-    replaying = false;
-    for (const lines of live.splice(0)) send(lines);
-    for (;;) {
+      if (closed) break;
+      const page = await ctx.store.readLogs(runId, { afterSeq: last, limit: PAGE });
+      for (const line of page) {
+        last = line.seq;
+        if (!res.write(`id: ${line.seq}\nevent: log\ndata: ${JSON.stringify(line)}\n\n`)) await drained();
+        if (closed) break;
+      }
+      if (page.length === PAGE) continue;
       const run = await ctx.store.getRun(runId);
-      if (!run || (run.status !== 'queued' && run.status !== 'running') || ended) {
-        send(await ctx.store.readLogs(runId, { afterSeq: last, limit: 100_000 }));
+      if (!run || (run.status !== 'queued' && run.status !== 'running')) {
+        const rest = await ctx.store.readLogs(runId, { afterSeq: last, limit: PAGE });
+        if (rest.length > 0) continue;
         res.write(`event: end\ndata: ${JSON.stringify({ status: run?.status ?? 'unknown' })}\n\n`);
         break;
       }
-      if (res.destroyed) break;
-      // live lines arrive through the hub; this wait only notices the end (or another replica's lines)
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      send(await ctx.store.readLogs(runId, { afterSeq: last, limit: 5000 }));
+      // new lines poke us through the hub; the timeout notices another replica's lines and the end
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(poke, 500);
+      });
     }
   } finally {
-    cleanup();
+    hub.off(`logs:${runId}`, poke);
+    hub.off(`end:${runId}`, poke);
+    req.off('close', onClose);
     res.end();
   }
 }

@@ -11,7 +11,7 @@ import type { Executor } from '../executors/index.js';
 import type { ImageBuilder } from '../build/index.js';
 import type { RegistryTarget } from '../engine/build-runner.js';
 import type { DeployTargets } from '../engine/deploy-runner.js';
-import type { LogLine, LogLineInput, Run, Store, StoredRunEvent } from '../store/types.js';
+import type { LogLineInput, Run, Store } from '../store/types.js';
 import { createBareRepository, repositoryPath } from './git.js';
 import { readFileAtCommit, snapshotCommit } from './workspace.js';
 import { isBranchTriggered, isTagTriggered } from '../spec/index.js';
@@ -47,13 +47,15 @@ export interface RunnerOptions {
   log: (message: string) => void;
 }
 
-/** Live run output for SSE subscribers of this process. */
+/**
+ * Tells this process's SSE streams that a run has new log lines (`logs:<run>`) or ended
+ * (`end:<run>`); they read the lines from the store themselves, at their own pace.
+ */
 export class RunHub extends EventEmitter {
-  publishLogs(runId: string, lines: LogLine[]): void {
-    this.emit(`logs:${runId}`, lines);
-  }
-  publishEvents(runId: string, events: StoredRunEvent[]): void {
-    this.emit(`events:${runId}`, events);
+  constructor() {
+    super();
+    // one listener per SSE client of a run
+    this.setMaxListeners(0);
   }
 }
 
@@ -113,8 +115,7 @@ class RunRecorder {
           finishedAtMs: event.at,
         });
       }
-      const ids = await this.store.appendRunEvents(runId, [event]);
-      this.hub.publishEvents(runId, ids.map((id) => ({ id, event })));
+      await this.store.appendRunEvents(runId, [event]);
     });
     return undefined;
   }
@@ -127,12 +128,8 @@ class RunRecorder {
     if (batch.length === 0) return this.chain;
     const runId = this.runId;
     return this.enqueue(async () => {
-      const stored = await this.store.appendLogs(runId, batch);
-      if (!stored) return;
-      this.hub.publishLogs(
-        runId,
-        batch.map((line, i) => ({ job: line.job, stream: line.stream, line: line.line, atMs: line.atMs ?? Date.now(), seq: stored.firstSeq + i, ...(line.step !== undefined ? { step: line.step } : {}) })),
-      );
+      await this.store.appendLogs(runId, batch);
+      this.hub.emit(`logs:${runId}`);
     });
   }
 
@@ -157,6 +154,8 @@ export class Runner {
 
   async start(): Promise<void> {
     const { store, log } = this.options;
+    // a replica that runs nothing (concurrency 0) leaves recovery to the ones that do
+    if (this.options.concurrency === 0) return;
     const interrupted = await store.markInterrupted('the server stopped while the run was going on');
     for (const run of interrupted) {
       log(`run ${run.id} was interrupted by a server stop`);
