@@ -246,7 +246,8 @@ export class Runner {
         if (value !== undefined) secrets[name] = value;
       }
       await storage.prepare();
-      const source = await snapshotCommit(repo, run.trigger.commit, run.trigger.branch, storage.runDir);
+      const hasCache = loaded.pipeline.jobs.some((job) => job.kind === 'steps' && job.cache !== undefined);
+      const source = await snapshotCommit(repo, run.trigger.commit, run.trigger.branch, storage.runDir, hasCache);
       const result = await executeRun({
         runId: run.id,
         pipeline: loaded.pipeline,

@@ -11,7 +11,8 @@ import type { SourceSnapshot } from '../engine/index.js';
 
 const run = promisify(execFile);
 
-export async function snapshotCommit(repo: string, commit: string, branch: string, runDir: string): Promise<SourceSnapshot> {
+/** `withFiles`: also unpack it, for cache keys that hash workspace files (skipped when no job caches). */
+export async function snapshotCommit(repo: string, commit: string, branch: string, runDir: string, withFiles: boolean): Promise<SourceSnapshot> {
   if (!/^[0-9a-f]{40}$/.test(commit)) throw new Error(`'${commit}' is not a commit id`);
   await mkdir(runDir, { recursive: true });
   const tarPath = path.join(runDir, 'source.tar');
@@ -23,7 +24,7 @@ export async function snapshotCommit(repo: string, commit: string, branch: strin
   if ((await exited) !== 0) throw new Error(`git archive ${commit} failed: ${stderr.trim()}`);
   const dir = path.join(runDir, 'source');
   await mkdir(dir, { recursive: true });
-  await run('tar', ['-x', '-f', tarPath, '-C', dir]);
+  if (withFiles) await run('tar', ['-x', '-f', tarPath, '-C', dir]);
   return { dir, tarPath, commit, branch, isDirty: false, isGit: true };
 }
 
