@@ -6,7 +6,8 @@ import { renderTemplate } from '../spec/index.js';
 import { buildContext, BuildContextError, BuildError, type ImageBuilder, type RegistryCredentials } from '../build/index.js';
 import type { RunEvent } from './events.js';
 import type { SourceSnapshot } from './workspace.js';
-import type { JobAttemptResult } from './job-runner.js';
+import { formatMs, type JobAttemptResult } from './job-runner.js';
+import { attemptDeadline } from './deadline.js';
 
 export interface RegistryTarget {
   /** host[:port] that image references start with */
@@ -38,11 +39,8 @@ export async function runBuildJob(input: BuildAttemptInput): Promise<JobAttemptR
   if (badTag !== undefined) return { status: 'failure', reason: `'${badTag}' is not a valid image tag (letters, digits, _ . -; at most 128)` };
   const references = [...new Set(tags)].map((tag) => `${repository}:${tag}`);
   const log = (step: number) => (line: string) => void emit({ type: 'log', job: job.name, step, stream: 'stdout', line, at: Date.now() });
-  const timer = { controller: new AbortController() };
-  const onAbort = (): void => timer.controller.abort(input.signal.reason);
-  input.signal.addEventListener('abort', onAbort, { once: true });
-  const timeout = setTimeout(() => timer.controller.abort(new Error('timeout')), job.timeoutMs);
-  const signal = timer.controller.signal;
+  const deadline = attemptDeadline(input.signal, job.timeoutMs);
+  const signal = deadline.signal;
 
   const step = async <T>(index: number, name: string, work: () => Promise<T>): Promise<T> => {
     const started = Date.now();
@@ -93,14 +91,13 @@ export async function runBuildJob(input: BuildAttemptInput): Promise<JobAttemptR
     return { status: 'success', outputs: { image: `${repository}@${digest}`, digest, tags: tags.join(',') } };
   } catch (err) {
     if (signal.aborted) {
-      return input.signal.aborted
-        ? { status: 'cancelled', reason: 'the run was cancelled' }
-        : { status: 'failure', reason: `timed out after ${Math.round(job.timeoutMs / 1000)}s` };
+      return deadline.isTimedOut()
+        ? { status: 'failure', reason: `timed out after ${formatMs(job.timeoutMs)}` }
+        : { status: 'cancelled', reason: 'the run was cancelled' };
     }
     if (err instanceof BuildError || err instanceof BuildContextError) return { status: 'failure', reason: err.message };
     return { status: 'failure', reason: `image build failed: ${(err as Error).message}` };
   } finally {
-    clearTimeout(timeout);
-    input.signal.removeEventListener('abort', onAbort);
+    deadline.dispose();
   }
 }

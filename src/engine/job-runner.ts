@@ -7,6 +7,7 @@ import { renderTemplate } from '../spec/index.js';
 import { ExecutorError, type Executor, type Sandbox } from '../executors/index.js';
 import type { RunEvent } from './events.js';
 import { LineSplitter } from './lines.js';
+import { attemptDeadline } from './deadline.js';
 import { SecretMasker, secretPatterns } from './secrets.js';
 import { cacheKey, normalizeWorkspacePath, parentOf, type RunStorage } from './storage.js';
 import type { SourceSnapshot } from './workspace.js';
@@ -36,14 +37,9 @@ export interface JobAttemptResult {
   outputs?: Record<string, string>;
 }
 
-class JobTimeout extends Error {}
-
 export async function runStepsJob(input: JobAttemptInput): Promise<JobAttemptResult> {
   const { job, attempt, emit } = input;
-  const controller = new AbortController();
-  const onRunAbort = (): void => controller.abort(input.signal.reason);
-  input.signal.addEventListener('abort', onRunAbort, { once: true });
-  const timer = setTimeout(() => controller.abort(new JobTimeout()), job.timeoutMs);
+  const deadline = attemptDeadline(input.signal, job.timeoutMs);
   const system = (line: string): void => void emit({ type: 'log', job: job.name, stream: 'system', line, at: Date.now() });
   const patterns = secretPatterns(Object.values(input.secrets));
 
@@ -67,7 +63,7 @@ export async function runStepsJob(input: JobAttemptInput): Promise<JobAttemptRes
         })),
       },
       { info: system },
-      controller.signal,
+      deadline.signal,
     );
     await sandbox.putArchive(createReadStream(input.source.tarPath), '.');
     await restoreArtifacts(input, sandbox, system);
@@ -84,7 +80,7 @@ export async function runStepsJob(input: JobAttemptInput): Promise<JobAttemptRes
       };
       let exitCode: number;
       try {
-        exitCode = await sandbox.exec(script, stepEnv, output, controller.signal);
+        exitCode = await sandbox.exec(script, stepEnv, output, deadline.signal);
       } finally {
         await Promise.all([endStream(output.stdout), endStream(output.stderr)]);
       }
@@ -96,16 +92,14 @@ export async function runStepsJob(input: JobAttemptInput): Promise<JobAttemptRes
     await saveArtifacts(input, sandbox, system);
     return { status: 'success' };
   } catch (err) {
-    if (controller.signal.aborted) {
-      const reason: unknown = controller.signal.reason;
-      if (reason instanceof JobTimeout) return { status: 'failure', reason: `timed out after ${formatMs(job.timeoutMs)}` };
+    if (deadline.signal.aborted) {
+      if (deadline.isTimedOut()) return { status: 'failure', reason: `timed out after ${formatMs(job.timeoutMs)}` };
       return { status: 'cancelled', reason: 'the run was cancelled' };
     }
     if (err instanceof ExecutorError) return { status: 'failure', reason: err.message };
     return { status: 'failure', reason: `internal error: ${(err as Error).message}` };
   } finally {
-    clearTimeout(timer);
-    input.signal.removeEventListener('abort', onRunAbort);
+    deadline.dispose();
     if (sandbox) await sandbox.destroy();
   }
 }
