@@ -11,7 +11,8 @@ export type TargetName = 'docker' | 'kubernetes';
 
 const factories: Partial<Record<TargetName, (options: TargetOptions) => Promise<DeployTarget>>> = {
   docker: async (options) => new (await import('./docker/index.js')).DockerDeployTarget({ dataDir: options.dataDir }),
-  // kubernetes: async (options) => new (await import('./kubernetes/index.js')).KubernetesDeployTarget(options),
+  // credentials: KUBECONFIG, ~/.kube/config or the in-cluster service account (see docs/deploy-kubernetes.md)
+  kubernetes: async (options) => (await import('./kubernetes/index.js')).createKubernetesTarget({ dataDir: options.dataDir }),
 };
 
 export async function createTarget(name: TargetName, options: TargetOptions): Promise<DeployTarget> {
