@@ -5,14 +5,14 @@
 //   runs list    GET /api/runs p99 with 10,000 runs stored
 //   SSE          server peak RSS while 100 MB of step output streams to 10 SSE clients
 // Targets (issue 6): ≥ 1,500 deliveries/s on SQLite, push→step < 500 ms, list p99 < 50 ms, RSS < 300 MB.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { slipwayBin } from '../../test/support/paths.js';
+import { spawnServer } from '../../test/support/server-process.js';
 import { openStore } from '../../src/store/index.js';
 import { tempRepo } from '../../test/support/repo.js';
 
@@ -25,22 +25,9 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
-async function startServer(data: string, concurrency: number): Promise<{ child: ChildProcess; url: string; port: number }> {
-  const child = spawn(process.execPath, [slipwayBin, 'server', '--port', '0', '--host', '127.0.0.1', '--data', data, '--concurrency', String(concurrency)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SLIPWAY_ADMIN_TOKEN: TOKEN },
-  });
-  child.stderr!.resume();
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once('close', () => reject(new Error(`server exited: ${out}`)));
-  });
-  return { child, url, port: Number(new URL(url).port) };
+async function startServer(data: string, concurrency: number): Promise<{ child: ChildProcess; url: string }> {
+  const server = spawnServer(data, { concurrency, adminToken: TOKEN });
+  return { child: server.child, url: await server.url };
 }
 
 async function stop(child: ChildProcess): Promise<void> {

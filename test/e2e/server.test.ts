@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { examplesDir, slipwayBin } from '../support/paths.js';
 import { DockerDeployTarget } from '../../src/deploy/docker/index.js';
 import { removeContainers } from '../deploy-docker/support.js';
+import { eventually } from '../support/wait.js';
 
 const exec = promisify(execFile);
 
@@ -23,16 +24,6 @@ async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 interface RunView {
@@ -57,7 +48,7 @@ test('git push → tested, built, pushed, smoke-tested, deployed; a change rolls
   server.stdout.on('data', (d: Buffer) => (serverLog += d.toString()));
   const base = `http://127.0.0.1:${port}`;
   try {
-    await eventually('the server', async () => ((await fetch(`${base}/healthz`)).ok ? true : undefined), 30_000);
+    await eventually('the server', async () => (await fetch(`${base}/healthz`)).ok, 30_000);
     const token = readFileSync(path.join(data, 'admin-token'), 'utf8').trim();
     const api = async <T>(p: string): Promise<T> => (await (await fetch(`${base}${p}`, { headers: { Authorization: `Bearer ${token}` } })).json()) as T;
 

@@ -2,45 +2,18 @@
 // marked interrupted, and its containers are reaped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
-import { slipwayBin } from '../support/paths.js';
+import { spawnServer } from '../support/server-process.js';
+import { eventually as poll } from '../support/wait.js';
 import { tempRepo } from '../support/repo.js';
 
 const exec = promisify(execFile);
 const TOKEN = 'recovery-admin-token-0123456789';
-
-function startServerProcess(data: string, port: number): { child: ChildProcess; url: Promise<string> } {
-  const child = spawn(process.execPath, [slipwayBin, 'server', '--port', String(port), '--host', '127.0.0.1', '--data', data], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SLIPWAY_ADMIN_TOKEN: TOKEN },
-  });
-  const url = new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.on('close', () => reject(new Error(`server exited: ${out}`)));
-  });
-  child.stderr!.resume();
-  return { child, url };
-}
-
-async function poll<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 test('after a SIGKILL mid-run, the restarted server marks the run interrupted and reaps its containers', { timeout: 180_000 }, async () => {
   const data = mkdtempSync(path.join(os.tmpdir(), 'slipway-recovery-'));
@@ -49,7 +22,7 @@ test('after a SIGKILL mid-run, the restarted server marks the run interrupted an
   });
   const docker = new Docker();
   const port = 20000 + Math.floor(Math.random() * 20000);
-  let server = startServerProcess(data, port);
+  let server = spawnServer(data, { port, adminToken: TOKEN });
   try {
     const url = await server.url;
     const headers = { Authorization: `Bearer ${TOKEN}` };
@@ -60,27 +33,24 @@ test('after a SIGKILL mid-run, the restarted server marks the run interrupted an
       if (!first || first.status !== 'running') return undefined;
       const detail = (await (await fetch(`${url}/api/runs/${first.id}`, { headers })).json()) as { jobs: Array<{ steps: Array<{ status: string }> }> };
       return detail.jobs[0]?.steps[0]?.status === 'running' ? first : undefined;
-    });
+    }, 60_000);
     const labelled = JSON.stringify({ label: [`io.slipway.run=${run.id}`] });
     assert.ok((await docker.listContainers({ all: true, filters: labelled })).length > 0, 'the run has a container');
 
     const closed = new Promise((resolve) => server.child.once('close', resolve));
     server.child.kill('SIGKILL');
     await closed;
-    server = startServerProcess(data, port);
+    server = spawnServer(data, { port, adminToken: TOKEN });
     const again = await server.url;
     const after = await poll('the run to be marked', async () => {
       const detail = (await (await fetch(`${again}/api/runs/${run.id}`, { headers })).json()) as { status: string; reason?: string };
       return detail.status === 'running' ? undefined : detail;
-    });
+    }, 60_000);
     assert.equal(after.status, 'interrupted');
     assert.match(after.reason ?? '', /server stopped/);
-    await poll('the containers to be reaped', async () => ((await docker.listContainers({ all: true, filters: labelled })).length === 0 ? true : undefined), 30_000);
+    await poll('the containers to be reaped', async () => (await docker.listContainers({ all: true, filters: labelled })).length === 0, 30_000);
   } finally {
-    if (server.child.exitCode === null && server.child.signalCode === null) {
-      server.child.kill('SIGTERM');
-      await new Promise((resolve) => server.child.once('close', resolve));
-    }
+    await server.stop();
     repo.remove();
     rmSync(data, { recursive: true, force: true });
   }

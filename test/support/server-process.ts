@@ -1,0 +1,40 @@
+// `slipway server` as a child process, the way users run it, on a port it reports.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { slipwayBin } from './paths.js';
+
+export interface ServerProcess {
+  child: ChildProcess;
+  url: Promise<string>;
+  /** SIGTERM, and wait for the exit (no-op when it already exited) */
+  stop(): Promise<void>;
+}
+
+export function spawnServer(data: string, options: { port?: number; concurrency?: number; adminToken?: string; env?: Record<string, string> } = {}): ServerProcess {
+  const args = [slipwayBin, 'server', '--port', String(options.port ?? 0), '--host', '127.0.0.1', '--data', data];
+  if (options.concurrency !== undefined) args.push('--concurrency', String(options.concurrency));
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...(options.adminToken ? { SLIPWAY_ADMIN_TOKEN: options.adminToken } : {}), ...options.env },
+  });
+  child.stderr!.resume();
+  const url = new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.once('close', () => reject(new Error(`slipway server exited: ${out}`)));
+  });
+  url.catch(() => undefined);
+  return {
+    child,
+    url,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const closed = new Promise((resolve) => child.once('close', resolve));
+      child.kill('SIGTERM');
+      await closed;
+    },
+  };
+}
