@@ -22,18 +22,33 @@ export interface BuildAttemptInput {
   source: SourceSnapshot;
   builder: ImageBuilder;
   registry?: RegistryTarget;
+  /** values of the pipeline's secrets: a `push.passwordSecret` is read from here */
+  secrets: Record<string, string>;
   signal: AbortSignal;
   emit: (event: RunEvent) => void | Promise<void>;
 }
 
-export function buildStepNames(registry: RegistryTarget | undefined): string[] {
-  return registry ? ['build image', 'push image'] : ['build image'];
+export function buildStepNames(registry: RegistryTarget | undefined, job: BuildJob): string[] {
+  return registry || job.build.push ? ['build image', 'push image'] : ['build image'];
+}
+
+/** Where this job pushes: its own `push:` registry (credentials from a secret), else the run's. */
+function pushTarget(job: BuildJob, runRegistry: RegistryTarget | undefined, secrets: Record<string, string>): RegistryTarget | undefined {
+  const push = job.build.push;
+  if (!push) return runRegistry;
+  const password = push.passwordSecret ? secrets[push.passwordSecret] : undefined;
+  const server = push.registry.split('/')[0] ?? push.registry;
+  return { host: push.registry, ...(password !== undefined ? { credentials: { username: push.username, password, serveraddress: server } } : {}) };
 }
 
 export async function runBuildJob(input: BuildAttemptInput): Promise<JobAttemptResult> {
   const { job, attempt, emit, context } = input;
   const spec = job.build;
-  const repository = input.registry ? `${input.registry.host}/${spec.repository}` : spec.repository;
+  const registry = pushTarget(job, input.registry, input.secrets);
+  if (spec.push?.passwordSecret && input.secrets[spec.push.passwordSecret] === undefined) {
+    return { status: 'failure', reason: `secret ${spec.push.passwordSecret} (the password for ${spec.push.registry}) has no value; give it with --secret or set it on the server` };
+  }
+  const repository = registry ? `${registry.host}/${spec.repository}` : spec.repository;
   const tags = [context.commit, ...spec.tags];
   const badTag = tags.find((t) => !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(t));
   if (badTag !== undefined) return { status: 'failure', reason: `'${badTag}' is not a valid image tag (letters, digits, _ . -; at most 128)` };
@@ -78,10 +93,9 @@ export async function runBuildJob(input: BuildAttemptInput): Promise<JobAttemptR
       );
     });
     log(0)(`built ${imageId} as ${references.join(', ')}`);
-    if (!input.registry) {
+    if (!registry) {
       return { status: 'success', outputs: { image: imageId, digest: imageId, tags: tags.join(',') } };
     }
-    const registry = input.registry;
     const digest = await step(1, 'push image', async () => {
       let pushed = '';
       for (const reference of references) pushed = await input.builder.push(reference, registry.credentials, log(1), signal);

@@ -119,7 +119,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
       name: j.name,
       kind: j.kind,
       needs: j.needs.filter((n) => selected.has(n)),
-      steps: j.kind === 'steps' ? j.steps.map((s) => s.name) : j.kind === 'build' ? buildStepNames(options.registry) : [DEPLOY_STEP],
+      steps: j.kind === 'steps' ? j.steps.map((s) => s.name) : j.kind === 'build' ? buildStepNames(options.registry, j) : [DEPLOY_STEP],
     })),
   });
 
@@ -174,6 +174,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
             source: options.source,
             builder: options.builder!,
             ...(options.registry ? { registry: options.registry } : {}),
+            secrets: options.secrets,
             signal,
             emit,
           })

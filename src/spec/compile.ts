@@ -113,6 +113,9 @@ class Compiler {
           tags: b.tags ?? [],
           args: this.envMap(b.args, [...path, 'build', 'args']),
           ...(b.target !== undefined ? { target: b.target } : {}),
+          ...(b.push
+            ? { push: { registry: b.push.registry, username: b.push.username ?? 'slipway', ...(b.push.passwordSecret ? { passwordSecret: b.push.passwordSecret } : {}) } }
+            : {}),
         },
       };
       return job;

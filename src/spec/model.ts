@@ -134,6 +134,8 @@ export interface BuildSpec {
   tags: string[];
   args: Record<string, Template>;
   target?: string;
+  /** an external registry instead of the run's; the password comes from the named secret */
+  push?: { registry: string; username: string; passwordSecret?: string };
 }
 
 export interface DeployHealth {

@@ -480,6 +480,33 @@ export const annotatedPipelineSchema: SchemaNode = {
                   "minLength": 1,
                   "description": "The stage of a multi-stage Dockerfile to build.",
                   "type": "string"
+                },
+                "push": {
+                  "additionalProperties": false,
+                  "description": "Push to an external registry, with credentials from a secret.",
+                  "type": "object",
+                  "required": [
+                    "registry"
+                  ],
+                  "properties": {
+                    "registry": {
+                      "pattern": "^[a-zA-Z0-9.-]+(:[0-9]{1,5})?(/[a-z0-9._-]+)*$",
+                      "description": "The registry host (and optional namespace) to push to instead of Slipway’s, e.g. ghcr.io/acme.",
+                      "x-expected": "a registry host like ghcr.io or registry.example.com:5000, optionally with /namespace",
+                      "type": "string"
+                    },
+                    "username": {
+                      "minLength": 1,
+                      "description": "The user name to log in with (default: slipway).",
+                      "type": "string"
+                    },
+                    "passwordSecret": {
+                      "pattern": "^[A-Z_][A-Z0-9_]*$",
+                      "description": "The name of a secret (listed under `secrets:`) holding the password or token.",
+                      "x-expected": "a secret name like REGISTRY_TOKEN",
+                      "type": "string"
+                    }
+                  }
                 }
               }
             },

@@ -116,6 +116,22 @@ export const BuildSchema = Type.Object(
       }),
     ),
     target: Type.Optional(Type.String({ minLength: 1, description: 'The stage of a multi-stage Dockerfile to build.' })),
+    push: Type.Optional(
+      Type.Object(
+        {
+          registry: Type.String({
+            pattern: '^[a-zA-Z0-9.-]+(:[0-9]{1,5})?(/[a-z0-9._-]+)*$',
+            description: 'The registry host (and optional namespace) to push to instead of Slipway’s, e.g. ghcr.io/acme.',
+            'x-expected': 'a registry host like ghcr.io or registry.example.com:5000, optionally with /namespace',
+          }),
+          username: Type.Optional(Type.String({ minLength: 1, description: 'The user name to log in with (default: slipway).' })),
+          passwordSecret: Type.Optional(
+            Type.String({ pattern: SECRET_NAME_PATTERN, description: 'The name of a secret (listed under `secrets:`) holding the password or token.', 'x-expected': 'a secret name like REGISTRY_TOKEN' }),
+          ),
+        },
+        { additionalProperties: false, description: 'Push to an external registry, with credentials from a secret.' },
+      ),
+    ),
   },
   { additionalProperties: false, description: 'Builds an image with the Docker engine and pushes it to the registry.' },
 );

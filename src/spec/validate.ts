@@ -419,6 +419,18 @@ function needsOf(job: Record<string, unknown>): Array<{ name: string; path: Yaml
   return job.needs.flatMap((name, i) => (typeof name === 'string' ? [{ name, path: ['needs', i] }] : []));
 }
 
+/** A push password must come from a secret the file declares, so that it is masked and never stored. */
+function checkPushSecret(src: YamlSource, diags: DiagnosticList, name: string, job: Record<string, unknown>, secrets: unknown[]): void {
+  const push = isRecord(job.build) && isRecord(job.build.push) ? job.build.push : undefined;
+  const secret = push?.passwordSecret;
+  if (typeof secret !== 'string' || secrets.includes(secret)) return;
+  diags.error(
+    'SPEC_VALUE',
+    `job '${name}' pushes with secret '${secret}', which is not listed under secrets:; add it there (its value comes from the server or --secret)`,
+    src.valueAt(['jobs', name, 'build', 'push', 'passwordSecret']),
+  );
+}
+
 function checkGraph(src: YamlSource, diags: DiagnosticList, sites: ExpressionSite[]): void {
   const raw: unknown = src.toJS();
   if (!isRecord(raw)) return;
@@ -433,6 +445,7 @@ function checkGraph(src: YamlSource, diags: DiagnosticList, sites: ExpressionSit
     kinds.set(name, jobKindOf(job));
     checkJobKind(src, diags, name, job);
     checkDeploy(src, diags, name, job);
+    checkPushSecret(src, diags, name, job, Array.isArray(raw.secrets) ? raw.secrets : []);
 
     const seen = new Set<string>();
     const valid: string[] = [];
