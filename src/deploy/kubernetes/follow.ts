@@ -121,6 +121,10 @@ export async function followRollout(options: FollowOptions): Promise<FollowResul
     const onAbort = () => finish(options.signal.reason instanceof Error ? options.signal.reason : new Error('the rollout was cancelled'));
     options.signal.addEventListener('abort', onAbort);
     const timer = setTimeout(() => fail('ROLLOUT_PROGRESS_DEADLINE', `deployment "${name}" did not finish its rollout within ${Math.round(options.timeoutMs / 1000)}s`), options.timeoutMs);
+    if (options.signal.aborted) {
+      onAbort();
+      return;
+    }
 
     let latest = initial;
     const evaluate = (d: V1Deployment) => {

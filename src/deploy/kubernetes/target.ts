@@ -85,8 +85,7 @@ export class KubernetesDeployTarget implements DeployTarget {
       for (const d of deployments) before.set(keyOf(d), await this.currentRevision(clients, d));
       request.onProgress(`applying ${objects.length} object(s) to namespace ${namespace} on ${clients.server}`);
       await applyManifests(clients, objects, request.onProgress);
-      const results = await Promise.all(deployments.map((d) => this.follow(clients, d, request.signal, request.onProgress, spec.health.unhealthy)));
-      const failed = results.find((r): r is Extract<FollowResult, { ok: false }> => !r.ok);
+      const failed = await this.followAll(clients, deployments, request.signal, request.onProgress, spec.health.unhealthy);
       if (!failed) {
         request.onProgress(`revision ${revision.number} is healthy`);
         return { revision: await finishAs('healthy'), outcome: 'healthy' };
@@ -166,6 +165,37 @@ export class KubernetesDeployTarget implements DeployTarget {
       if (apiStatusOf(err)?.code === 404 && !/namespaces? "/.test(apiStatusOf(err)?.message ?? '')) return undefined;
       throw toDeployError(err, clients.server, `read deployment ${name} in namespace ${namespace}`);
     }
+  }
+
+  /**
+   * Follows several Deployments at once; the first failure ends the others' watches (and so does an
+   * error), so nothing keeps a connection open after the outcome is known.
+   */
+  private async followAll(clients: KubeClients, deployments: V1Deployment[], signal: AbortSignal, onProgress: (line: string) => void, crashLoopRestarts: number): Promise<Extract<FollowResult, { ok: false }> | undefined> {
+    const group = new AbortController();
+    const cancel = () => group.abort(signal.reason);
+    signal.addEventListener('abort', cancel, { once: true });
+    let firstFailure: Extract<FollowResult, { ok: false }> | undefined;
+    try {
+      await Promise.all(
+        deployments.map(async (d) => {
+          try {
+            const result = await this.follow(clients, d, group.signal, onProgress, crashLoopRestarts);
+            if (!result.ok && !firstFailure) {
+              firstFailure = result;
+              group.abort(new Error('another deployment of this rollout failed'));
+            }
+          } catch (err) {
+            if (firstFailure && !signal.aborted) return; // stopped because a sibling failed
+            group.abort(err);
+            throw err;
+          }
+        }),
+      );
+    } finally {
+      signal.removeEventListener('abort', cancel);
+    }
+    return firstFailure;
   }
 
   private async follow(clients: KubeClients, d: V1Deployment, signal: AbortSignal, onProgress: (line: string) => void, crashLoopRestarts: number): Promise<FollowResult> {
