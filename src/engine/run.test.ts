@@ -52,7 +52,12 @@ class FakeExecutor implements Executor {
     return {
       workspace: '/workspace',
       putArchive: async (tar) => {
-        (tar as NodeJS.ReadableStream & { destroy(): void }).destroy();
+        // read it to the end, as an engine would, so no file stays open after the test
+        await new Promise<void>((resolve, reject) => {
+          tar.on('end', resolve);
+          tar.on('error', reject);
+          tar.resume();
+        });
       },
       getArchive: async () => undefined,
       exec: async (script: string, _env, output: ExecOutput, signal: AbortSignal) => {
