@@ -42,6 +42,7 @@ function watchFrom(
   let stopped = false;
   let rv = resourceVersion;
   let current: AbortController | undefined;
+  let failures = 0;
   const start = async (): Promise<void> => {
     if (stopped) return;
     let gone = false;
@@ -66,9 +67,13 @@ function watchFrom(
           }, onError);
         } else if (err && code !== undefined) {
           onError(err);
+        } else if (err && ++failures > 5) {
+          // the cluster went away mid-rollout: say so rather than wait for the deadline
+          onError(err);
         } else {
           // the server ended the stream (timeout) or the connection dropped: resume where we were
-          setTimeout(() => void start().catch(onError), err ? 500 : 0);
+          if (!err) failures = 0;
+          setTimeout(() => void start().catch(onError), err ? 500 * failures : 0);
         }
       },
     );
