@@ -13,7 +13,7 @@ export interface Revision {
   /** the exact image reference deployed (by digest where there is one) */
   image: string;
   /** the deploy block it was rolled out with, image rendered */
-  config: DeploySpec & { image: string };
+  config: Omit<DeploySpec, 'image'> & { image: string };
   trigger: { by: string; runId?: string; commit?: string; kind: 'pipeline' | 'deploy' | 'rollback' };
   /** for rollbacks: the revision whose image and config were restored */
   restoredFrom?: number;
@@ -43,6 +43,8 @@ export interface DeployRequest {
   /** the rendered image reference */
   image: string;
   trigger: Revision['trigger'];
+  /** the run's checked-out workspace: what `kubernetes.manifests` is relative to */
+  workspace?: string;
   signal: AbortSignal;
   onProgress: (line: string) => void;
 }

@@ -15,6 +15,8 @@ export interface DeployAttemptInput {
   app: string;
   runId: string;
   context: ExpressionContext;
+  /** the workspace folder, for targets that read files from it (kubernetes manifests) */
+  workspace: string;
   targets: DeployTargets;
   signal: AbortSignal;
   emit: (event: RunEvent) => void | Promise<void>;
@@ -41,6 +43,7 @@ export async function runDeployJob(input: DeployAttemptInput): Promise<JobAttemp
       environment: spec.environment,
       spec,
       image,
+      workspace: input.workspace,
       trigger: { by: `commit ${context.commit.slice(0, 7)}`, runId: input.runId, commit: context.commit, kind: 'pipeline' },
       signal: input.signal,
       onProgress: log,

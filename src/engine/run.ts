@@ -162,6 +162,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
             app: pipeline.name,
             runId: options.runId,
             context: jobContext,
+            workspace: options.source.dir,
             targets: options.deployTargets!,
             signal,
             emit,

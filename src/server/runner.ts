@@ -246,8 +246,10 @@ export class Runner {
         if (value !== undefined) secrets[name] = value;
       }
       await storage.prepare();
-      const hasCache = loaded.pipeline.jobs.some((job) => job.kind === 'steps' && job.cache !== undefined);
-      const source = await snapshotCommit(repo, run.trigger.commit, run.trigger.branch, storage.runDir, hasCache);
+      const readsFiles = loaded.pipeline.jobs.some(
+        (job) => (job.kind === 'steps' && job.cache !== undefined) || (job.kind === 'deploy' && job.deploy.kubernetes?.manifests !== undefined),
+      );
+      const source = await snapshotCommit(repo, run.trigger.commit, run.trigger.branch, storage.runDir, readsFiles);
       const result = await executeRun({
         runId: run.id,
         pipeline: loaded.pipeline,

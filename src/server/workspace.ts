@@ -11,7 +11,7 @@ import type { SourceSnapshot } from '../engine/index.js';
 
 const run = promisify(execFile);
 
-/** `withFiles`: also unpack it, for cache keys that hash workspace files (skipped when no job caches). */
+/** `withFiles`: also unpack it, for cache keys and Kubernetes manifests read from the workspace. */
 export async function snapshotCommit(repo: string, commit: string, branch: string, runDir: string, withFiles: boolean): Promise<SourceSnapshot> {
   if (!/^[0-9a-f]{40}$/.test(commit)) throw new Error(`'${commit}' is not a commit id`);
   await mkdir(runDir, { recursive: true });
