@@ -7,7 +7,8 @@ import { parseArgs } from 'node:util';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, type CliIO, type Command } from './io.js';
 import { formatDiagnostic, loadPipeline, makeTemplate, parseDuration, type DeploySpec } from '../spec/index.js';
 import { slipwayHome } from '../engine/index.js';
-import { DeployError, type DeployOutcome } from '../deploy/index.js';
+import { DeployError, RevisionStore, type DeployOutcome, type DeployTarget } from '../deploy/index.js';
+import { createTarget } from '../deploy/targets.js';
 import { DockerDeployTarget } from '../deploy/docker/index.js';
 
 const HELP = `usage: slipway deploy ENV --image REF [options]
@@ -37,6 +38,8 @@ options:
       --no-auto-rollback      on failure, do not report a rollback (the environment still keeps
                               serving its current revision)
   -f, --file FILE             the pipeline file to read the deploy block from (default: slipway.yaml)
+      --target NAME           docker (default) or kubernetes (the cluster of $KUBECONFIG); default:
+                              the deploy block's target
       --data DIR              the deploy data directory (default: $SLIPWAY_HOME/deploy)
       --json                  print the outcome as JSON on stdout
   -h, --help                  this help
@@ -59,6 +62,16 @@ export function deployDataDir(flag: string | undefined, io: CliIO): string {
 
 export function dockerTarget(dataDir: string): DockerDeployTarget {
   return new DockerDeployTarget({ dataDir });
+}
+
+/** The target an environment is deployed with; both keep their revisions in the same data directory. */
+export async function targetFor(name: 'docker' | 'kubernetes', dataDir: string): Promise<DeployTarget> {
+  return name === 'docker' ? dockerTarget(dataDir) : createTarget(name, { dataDir });
+}
+
+/** The target of an environment's newest revision (docker when it has none). */
+export async function targetOfEnvironment(dataDir: string, app: string, environment: string): Promise<'docker' | 'kubernetes'> {
+  return (await new RevisionStore(dataDir).list(app, environment)).at(-1)?.target ?? 'docker';
 }
 
 /** Progress lines: plain and timestamped (a rollout is a list of steps, not a tree). */
@@ -137,6 +150,7 @@ export const deploy: Command = async (argv, io) => {
         file: { type: 'string', short: 'f' },
         data: { type: 'string' },
         json: { type: 'boolean' },
+        target: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
@@ -166,7 +180,8 @@ export const deploy: Command = async (argv, io) => {
     appName = loaded.pipeline.name;
     for (const job of loaded.pipeline.jobs) if (job.kind === 'deploy' && job.deploy.environment === environment) base = job.deploy;
   }
-  if (base && base.target !== 'docker') throw new UsageError(`the deploy block for '${environment}' targets ${base.target}; slipway deploy drives the docker target`);
+  if (v.target !== undefined && v.target !== 'docker' && v.target !== 'kubernetes') throw new UsageError(`--target is docker or kubernetes, not '${v.target}'`);
+  const targetName: 'docker' | 'kubernetes' = (v.target as 'docker' | 'kubernetes' | undefined) ?? base?.target ?? 'docker';
   const image = v.image ?? (base?.image.isLiteral ? base.image.source : undefined);
   if (!image) throw new UsageError(`--image REF is required${base ? ` (the deploy block's image '${base.image.source}' is rendered only in a pipeline run)` : ''}\n\n${HELP}`);
   const app = v.app ?? appName ?? path.basename(io.cwd);
@@ -193,6 +208,7 @@ export const deploy: Command = async (argv, io) => {
   const publish = integer(v.publish, '--publish', 1, 65535) ?? spec0.publish;
   const spec: DeploySpec = {
     ...spec0,
+    target: targetName,
     environment,
     replicas: integer(v.replicas, '--replicas', 1, 100) ?? spec0.replicas,
     port: integer(v.port, '--port', 1, 65535) ?? spec0.port,
@@ -206,7 +222,7 @@ export const deploy: Command = async (argv, io) => {
     },
   };
 
-  const target = dockerTarget(deployDataDir(v.data, io));
+  const target = await targetFor(targetName, deployDataDir(v.data, io));
   const controller = new AbortController();
   const onSigint = (): void => controller.abort();
   process.once('SIGINT', onSigint);

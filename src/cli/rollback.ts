@@ -2,7 +2,7 @@
 // revision of an environment with the same rolling procedure as a deploy.
 import { parseArgs } from 'node:util';
 import { EXIT_OK, UsageError, type Command } from './io.js';
-import { deployDataDir, dockerTarget, progressPrinter, reportDeployError, reportOutcome } from './deploy.js';
+import { deployDataDir, dockerTarget, progressPrinter, reportDeployError, reportOutcome, targetFor, targetOfEnvironment } from './deploy.js';
 
 const HELP = `usage: slipway rollback APP [--env ENV] [--to REVISION]
 
@@ -49,9 +49,11 @@ export const rollback: Command = async (argv, io) => {
     to = Number(v.to.replace(/^#/, ''));
     if (!Number.isInteger(to) || to < 1) throw new UsageError(`--to takes a revision number, not '${v.to}'`);
   }
-  const target = dockerTarget(deployDataDir(v.data, io));
+  const dataDir = deployDataDir(v.data, io);
   try {
-    const environment = v.env ?? (await onlyEnvironment(target, app));
+    const environment = v.env ?? (await onlyEnvironment(dockerTarget(dataDir), app));
+    // the environment is rolled back with the target it was deployed with
+    const target = await targetFor(await targetOfEnvironment(dataDir, app, environment), dataDir);
     const outcome = await target.rollback({
       app,
       environment,

@@ -2,7 +2,26 @@
 // the proxy's port. Asking starts the deploy agent if none runs (that is what brings proxies back).
 import { parseArgs } from 'node:util';
 import { EXIT_OK, UsageError, type Command } from './io.js';
-import { deployDataDir, dockerTarget, reportDeployError } from './deploy.js';
+import { deployDataDir, dockerTarget, reportDeployError, targetFor } from './deploy.js';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { RevisionStore, type EnvironmentStatus } from '../deploy/index.js';
+
+/** (app, environment) pairs whose newest revision went to Kubernetes, from the revision history. */
+async function kubernetesEnvironments(dataDir: string, app: string | undefined, environment: string | undefined): Promise<Array<{ app: string; environment: string }>> {
+  const root = path.join(dataDir, 'deploy');
+  const apps = app ? [app] : await readdir(root).catch(() => [] as string[]);
+  const store = new RevisionStore(dataDir);
+  const found: Array<{ app: string; environment: string }> = [];
+  for (const a of apps) {
+    const environments = environment ? [environment] : await readdir(path.join(root, a)).catch(() => [] as string[]);
+    for (const e of environments) {
+      const last = (await store.list(a, e).catch(() => [])).at(-1);
+      if (last?.target === 'kubernetes') found.push({ app: a, environment: e });
+    }
+  }
+  return found;
+}
 import { table } from './history.js';
 
 const HELP = `usage: slipway status [APP] [--env ENV] [--json]
@@ -44,7 +63,19 @@ export const status: Command = async (argv, io) => {
   if (parsed.positionals.length > 1) throw new UsageError(`takes at most one app name\n\n${HELP}`);
   const app = parsed.positionals[0];
   try {
-    const environments = await dockerTarget(deployDataDir(v.data, io)).dockerStatus(app, v.env);
+    const dataDir = deployDataDir(v.data, io);
+    const environments: Array<EnvironmentStatus & { replicaList?: Array<{ name: string; revision: number; state: string; hostPort?: number }> }> = [
+      ...(await dockerTarget(dataDir).dockerStatus(app, v.env)),
+    ];
+    // environments deployed to Kubernetes are asked of the cluster, only when there are some
+    const known = new Set(environments.map((e) => `${e.app}/${e.environment}`));
+    const kubernetesApps = await kubernetesEnvironments(dataDir, app, v.env);
+    if (kubernetesApps.length > 0) {
+      const target = await targetFor('kubernetes', dataDir);
+      for (const { app: a, environment } of kubernetesApps) {
+        if (!known.has(`${a}/${environment}`)) environments.push(...(await target.status(a, environment)));
+      }
+    }
     if (v.json) {
       io.stdout.write(`${JSON.stringify(environments, null, 2)}\n`);
       return EXIT_OK;
@@ -67,7 +98,7 @@ export const status: Command = async (argv, io) => {
     if (v.verbose) {
       for (const e of environments) {
         io.stdout.write(`\n${e.app}/${e.environment}:\n`);
-        io.stdout.write(table([['REPLICA', 'REV', 'STATE', 'PORT'], ...e.replicaList.map((r) => [r.name, String(r.revision), r.state, `127.0.0.1:${r.hostPort}`])]));
+        io.stdout.write(table([['REPLICA', 'REV', 'STATE', 'PORT'], ...(e.replicaList ?? []).map((r) => [r.name, String(r.revision), r.state, r.hostPort ? `127.0.0.1:${r.hostPort}` : '-'])]));
       }
     }
     return EXIT_OK;
