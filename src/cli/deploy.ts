@@ -3,8 +3,7 @@
 // helpers the other deploy commands (rollback, history, status) share.
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, type CliIO, type Command } from './io.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandLine, UsageError, type CliIO, type Command } from './io.js';
 import { formatDiagnostic, loadPipeline, makeTemplate, parseDuration, type DeploySpec } from '../spec/index.js';
 import { slipwayHome } from '../engine/index.js';
 import { DeployError, RevisionStore, type DeployOutcome, type DeployTarget } from '../deploy/index.js';
@@ -125,40 +124,33 @@ function duration(value: string | undefined, flag: string): number | undefined {
 }
 
 export const deploy: Command = async (argv, io) => {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        image: { type: 'string' },
-        app: { type: 'string' },
-        replicas: { type: 'string' },
-        port: { type: 'string' },
-        publish: { type: 'string' },
-        'health-path': { type: 'string' },
-        'health-tcp': { type: 'boolean' },
-        'health-cmd': { type: 'string' },
-        'health-interval': { type: 'string' },
-        'health-timeout': { type: 'string' },
-        healthy: { type: 'string' },
-        unhealthy: { type: 'string' },
-        'start-period': { type: 'string' },
-        'max-surge': { type: 'string' },
-        'max-unavailable': { type: 'string' },
-        'progress-deadline': { type: 'string' },
-        'no-auto-rollback': { type: 'boolean' },
-        file: { type: 'string', short: 'f' },
-        data: { type: 'string' },
-        json: { type: 'boolean' },
-        target: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${HELP}`);
-  }
+  const parsed = parseCommandLine(
+    argv,
+    {
+    image: { type: 'string' },
+    app: { type: 'string' },
+    replicas: { type: 'string' },
+    port: { type: 'string' },
+    publish: { type: 'string' },
+    'health-path': { type: 'string' },
+    'health-tcp': { type: 'boolean' },
+    'health-cmd': { type: 'string' },
+    'health-interval': { type: 'string' },
+    'health-timeout': { type: 'string' },
+    healthy: { type: 'string' },
+    unhealthy: { type: 'string' },
+    'start-period': { type: 'string' },
+    'max-surge': { type: 'string' },
+    'max-unavailable': { type: 'string' },
+    'progress-deadline': { type: 'string' },
+    'no-auto-rollback': { type: 'boolean' },
+    file: { type: 'string', short: 'f' },
+    data: { type: 'string' },
+    json: { type: 'boolean' },
+    target: { type: 'string' },
+    },
+    HELP,
+  );
   const v = parsed.values;
   if (v.help) {
     io.stdout.write(HELP);

@@ -1,7 +1,6 @@
 // `slipway history APP [--env ENV]`: every rollout of an app as a table — revision, image, trigger,
 // when, outcome, reason.
-import { parseArgs } from 'node:util';
-import { EXIT_OK, UsageError, type Command } from './io.js';
+import { EXIT_OK, parseCommandLine, UsageError, type Command } from './io.js';
 import { deployDataDir, dockerTarget } from './deploy.js';
 import type { Revision } from '../deploy/index.js';
 
@@ -18,17 +17,7 @@ options:
 `;
 
 export const history: Command = async (argv, io) => {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: { env: { type: 'string', short: 'e' }, data: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${HELP}`);
-  }
+  const parsed = parseCommandLine(argv, { env: { type: 'string', short: 'e' }, data: { type: 'string' }, json: { type: 'boolean' } }, HELP);
   const v = parsed.values;
   if (v.help) {
     io.stdout.write(HELP);

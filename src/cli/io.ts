@@ -1,5 +1,6 @@
 // What a CLI command gets from the outside world: its streams, environment and working folder,
 // passed in so that commands can be driven from tests without spawning a process.
+import { parseArgs } from 'node:util';
 
 export interface CliIO {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -22,4 +23,18 @@ export class UsageError extends Error {
 
 export function processIO(): CliIO {
   return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+}
+
+type FlagOptions = NonNullable<import('node:util').ParseArgsConfig['options']>;
+
+/**
+ * The flags and arguments of a command, with `-h/--help` added; a bad flag is a UsageError that
+ * shows the command's help. Callers print `help` themselves when `values.help` is set.
+ */
+export function parseCommandLine<O extends FlagOptions>(argv: string[], options: O, help: string) {
+  try {
+    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } } as O & { help: { type: 'boolean'; short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${help}`);
+  }
 }

@@ -1,7 +1,6 @@
 // `slipway logs RUN [-f]`: a run's log lines from the server (SLIPWAY_URL, SLIPWAY_TOKEN); with
 // -f it follows them live over Server-Sent Events, resuming where it was after a dropped connection.
-import { parseArgs } from 'node:util';
-import { EXIT_FAILED, EXIT_OK, UsageError, type CliIO, type Command } from './io.js';
+import { EXIT_FAILED, EXIT_OK, parseCommandLine, UsageError, type CliIO, type Command } from './io.js';
 
 const HELP = `usage: slipway logs RUN [-f]
 
@@ -32,12 +31,7 @@ async function failIfError(res: Response, io: CliIO): Promise<boolean> {
 }
 
 export const logs: Command = async (argv: string[], io: CliIO): Promise<number> => {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: { follow: { type: 'boolean', short: 'f' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const parsed = parseCommandLine(argv, { follow: { type: 'boolean', short: 'f' } }, HELP);
   if (parsed.values.help) {
     io.stdout.write(HELP);
     return EXIT_OK;

@@ -1,7 +1,6 @@
 // `slipway rollback APP [--env ENV] [--to REVISION]`: restores the previous (or a named) healthy
 // revision of an environment with the same rolling procedure as a deploy.
-import { parseArgs } from 'node:util';
-import { EXIT_OK, UsageError, type Command } from './io.js';
+import { EXIT_OK, parseCommandLine, UsageError, type Command } from './io.js';
 import { deployDataDir, dockerTarget, progressPrinter, reportDeployError, reportOutcome, targetFor, targetOfEnvironment } from './deploy.js';
 
 const HELP = `usage: slipway rollback APP [--env ENV] [--to REVISION]
@@ -20,23 +19,11 @@ exit codes: 0 the restored revision is healthy, 1 the rollback failed, 2 bad usa
 `;
 
 export const rollback: Command = async (argv, io) => {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        env: { type: 'string', short: 'e' },
-        to: { type: 'string' },
-        data: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${HELP}`);
-  }
+  const parsed = parseCommandLine(
+    argv,
+    { env: { type: 'string', short: 'e' }, to: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean' } },
+    HELP,
+  );
   const v = parsed.values;
   if (v.help) {
     io.stdout.write(HELP);

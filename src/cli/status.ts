@@ -1,11 +1,11 @@
 // `slipway status [APP]`: what is deployed where — environments, current revision, health, replicas,
 // the proxy's port. Asking starts the deploy agent if none runs (that is what brings proxies back).
-import { parseArgs } from 'node:util';
-import { EXIT_OK, UsageError, type Command } from './io.js';
+import { EXIT_OK, parseCommandLine, UsageError, type Command } from './io.js';
 import { deployDataDir, dockerTarget, reportDeployError, targetFor } from './deploy.js';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { RevisionStore, type EnvironmentStatus } from '../deploy/index.js';
+import { table } from './history.js';
 
 /** (app, environment) pairs whose newest revision went to Kubernetes, from the revision history. */
 async function kubernetesEnvironments(dataDir: string, app: string | undefined, environment: string | undefined): Promise<Array<{ app: string; environment: string }>> {
@@ -22,7 +22,6 @@ async function kubernetesEnvironments(dataDir: string, app: string | undefined, 
   }
   return found;
 }
-import { table } from './history.js';
 
 const HELP = `usage: slipway status [APP] [--env ENV] [--json]
 
@@ -38,23 +37,16 @@ options:
 `;
 
 export const status: Command = async (argv, io) => {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        env: { type: 'string', short: 'e' },
-        verbose: { type: 'boolean', short: 'v' },
-        data: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${HELP}`);
-  }
+  const parsed = parseCommandLine(
+    argv,
+    {
+    env: { type: 'string', short: 'e' },
+    verbose: { type: 'boolean', short: 'v' },
+    data: { type: 'string' },
+    json: { type: 'boolean' },
+    },
+    HELP,
+  );
   const v = parsed.values;
   if (v.help) {
     io.stdout.write(HELP);
