@@ -71,6 +71,24 @@ export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerRe
     await store.appendAudit({ actor: token.name, action: 'project.webhook-secret', subject: project.name });
     sendJson(res, 200, { ok: true });
   });
+  route('PUT', /^\/api\/projects\/([^/]+)\/commit-status$/, async (req, res, [name]) => {
+    const token = await authenticate(store, req, 'admin');
+    const project = await projectOf(name!);
+    const body = await readJson(req);
+    if (body.provider === null) {
+      await store.updateProjectSettings(project.id, { commitStatus: null });
+      return sendJson(res, 200, { ok: true });
+    }
+    const provider = body.provider;
+    if ((provider !== 'github' && provider !== 'gitea' && provider !== 'gitlab') || typeof body.token !== 'string' || body.token.length === 0) {
+      throw new HttpError(422, 'COMMIT_STATUS_INVALID', 'provider (github, gitea or gitlab) and token are required; provider null turns reporting off');
+    }
+    if (body.apiUrl !== undefined && (typeof body.apiUrl !== 'string' || !/^https?:\/\//.test(body.apiUrl))) throw new HttpError(422, 'COMMIT_STATUS_INVALID', 'apiUrl must be an http(s) URL');
+    if (provider !== 'github' && body.apiUrl === undefined) throw new HttpError(422, 'COMMIT_STATUS_INVALID', `${provider} needs apiUrl, the base URL of the server`);
+    await store.updateProjectSettings(project.id, { commitStatus: { provider, token: body.token, ...(typeof body.apiUrl === 'string' ? { apiUrl: body.apiUrl } : {}) } });
+    await store.appendAudit({ actor: token.name, action: 'project.commit-status', subject: project.name });
+    sendJson(res, 200, { ok: true });
+  });
   route('GET', /^\/api\/projects\/([^/]+)\/secrets$/, async (req, res, [name]) => {
     await authenticate(store, req, 'admin');
     sendJson(res, 200, { names: await store.listSecretNames((await projectOf(name!)).id) });
@@ -202,7 +220,7 @@ export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerRe
         : [
             {
               projectId: project.id,
-              pipeline: { file: 'slipway.yaml', remote: event.cloneUrl ?? '', ref: event.ref },
+              pipeline: { file: 'slipway.yaml', remote: event.cloneUrl ?? '', ref: event.ref, repository: event.fullName, provider },
               trigger: {
                 event: 'webhook' as const,
                 branch: event.branch ?? event.tag ?? '',

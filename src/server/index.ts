@@ -96,6 +96,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     concurrency: config.concurrency,
     workerId: `${os.hostname()}/${process.pid}`,
     retryInterrupted: config.retryInterrupted,
+    publicUrl: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`,
     log,
   });
 

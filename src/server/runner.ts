@@ -13,6 +13,7 @@ import type { RegistryTarget } from '../engine/build-runner.js';
 import type { DeployTargets } from '../engine/deploy-runner.js';
 import type { LogLineInput, Run, Store } from '../store/types.js';
 import { createBareRepository, repositoryPath } from './git.js';
+import { reportCommitStatus, type CommitState } from './commit-status.js';
 import { readFileAtCommit, snapshotCommit } from './workspace.js';
 import { isBranchTriggered, isTagTriggered } from '../spec/index.js';
 import { execFile } from 'node:child_process';
@@ -30,6 +31,9 @@ export interface PipelineSnapshot {
   text?: string;
   remote?: string;
   ref?: string;
+  /** webhook runs: the forge repository (owner/name) commit statuses are reported to */
+  repository?: string;
+  provider?: 'github' | 'gitea' | 'gitlab';
 }
 
 export interface RunnerOptions {
@@ -44,6 +48,8 @@ export interface RunnerOptions {
   workerId: string;
   /** re-queue runs a killed server left running, instead of only marking them interrupted */
   retryInterrupted: boolean;
+  /** this server's URL, for links back to runs */
+  publicUrl?: string;
   log: (message: string) => void;
 }
 
@@ -219,6 +225,26 @@ export class Runner {
     return fetchWebhookPipeline(this.options.store, repo, run, snapshot);
   }
 
+  /** Reports this run's state to the forge its webhook came from, when the project asks for it. */
+  private async commitStatusReporter(
+    projectId: string,
+    settings: { provider: 'github' | 'gitea' | 'gitlab'; apiUrl?: string } | undefined,
+    snapshot: PipelineSnapshot,
+    run: Run,
+  ): Promise<(state: CommitState, description: string) => Promise<void>> {
+    const token = settings && snapshot.repository ? await this.options.store.getCommitStatusToken(projectId) : undefined;
+    if (!settings || !snapshot.repository || !token || (snapshot.provider && snapshot.provider !== settings.provider)) return async () => undefined;
+    const target = { provider: settings.provider, token, repository: snapshot.repository, ...(settings.apiUrl ? { apiUrl: settings.apiUrl } : {}) };
+    const targetUrl = this.options.publicUrl ? `${this.options.publicUrl}/api/runs/${run.id}` : undefined;
+    return async (state, description) => {
+      try {
+        await reportCommitStatus(target, { commit: run.trigger.commit, state, description: `Slipway: ${description}`, ...(targetUrl ? { targetUrl } : {}) });
+      } catch (err) {
+        this.options.log(`run ${run.id}: commit status not reported: ${(err as Error).message}`);
+      }
+    };
+  }
+
   private async execute(run: Run, signal: AbortSignal): Promise<void> {
     const { store, log } = this.options;
     const recorder = new RunRecorder(store, this.hub, run.id, log);
@@ -233,8 +259,11 @@ export class Runner {
         text = await this.fetchPipeline(repo, project.name, run, snapshot);
         if (text === undefined) return;
       }
+      const report = await this.commitStatusReporter(project.id, project.commitStatus, snapshot, run);
+      await report('pending', 'running');
       const loaded = parsePipeline(text, snapshot.file);
       if (!loaded.pipeline) {
+        await report('failure', `${snapshot.file} is not valid`);
         const problems = loaded.diagnostics.map(formatDiagnostic);
         await store.appendLogs(run.id, problems.map((line) => ({ job: 'pipeline', stream: 'system' as const, line })));
         await store.updateRunStatus(run.id, 'failure', { reason: `${snapshot.file} is not valid: ${problems[0] ?? ''}` });
@@ -269,6 +298,7 @@ export class Runner {
       await recorder.close();
       const reason = result.jobs.find((j) => j.status === 'failure')?.reason;
       await store.updateRunStatus(run.id, result.status, reason ? { reason } : {});
+      await report(result.status === 'success' ? 'success' : 'failure', result.status === 'success' ? 'passed' : (reason ?? result.status));
     } catch (err) {
       await recorder.close();
       log(`run ${run.id} failed to run: ${(err as Error).stack ?? String(err)}`);

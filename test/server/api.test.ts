@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import http from 'node:http';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { runCli, tempRepo } from '../support/repo.js';
@@ -137,4 +138,48 @@ test('webhooks: a bad or missing signature is 401 and stores nothing; a good one
   const metrics = await (await fetch(`${server.url}/metrics`)).text();
   assert.match(metrics, /slipway_webhook_deliveries_total\{[^}]*outcome="duplicate"[^}]*\} 1/);
   assert.match(metrics, /slipway_runs\{status="success"\} \d+/);
+});
+
+test('commit status: a webhook run reports pending, then success, to the forge API with the project token', async () => {
+  const received: Array<{ url: string; auth: string; body: { state: string; context: string; target_url?: string } }> = [];
+  const forge = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      received.push({ url: req.url ?? '', auth: req.headers.authorization ?? '', body: JSON.parse(body) as { state: string; context: string } });
+      res.writeHead(201, { 'Content-Type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => forge.listen(0, '127.0.0.1', resolve));
+  const apiUrl = `http://127.0.0.1:${(forge.address() as { port: number }).port}`;
+  try {
+    assert.equal((await server.api('/api/projects/chatty/commit-status', { method: 'PUT', body: { provider: 'gitea', token: 't' } })).status, 422, 'gitea needs its API URL');
+    assert.equal((await server.api('/api/projects/chatty/commit-status', { method: 'PUT', body: { provider: 'github', token: 'forge-token', apiUrl } })).status, 200);
+    const secret = 'webhook-secret-123';
+    const head = (await exec('git', ['rev-parse', 'HEAD'], { cwd: repo.dir })).stdout.trim();
+    const payload = Buffer.from(
+      JSON.stringify({
+        ref: 'refs/heads/main', before: '0'.repeat(40), after: head, deleted: false,
+        repository: { name: 'chatty', full_name: 'team/chatty', clone_url: repo.dir },
+        head_commit: { message: 'status please', timestamp: new Date().toISOString() }, sender: { login: 'octocat' },
+      }),
+    );
+    const before = (await server.api<{ runs: unknown[] }>('/api/runs?project=chatty')).body.runs.length;
+    const res = await fetch(`${server.url}/hooks/github`, {
+      method: 'POST',
+      headers: { 'X-GitHub-Event': 'push', 'X-GitHub-Delivery': 'status-1', 'X-Hub-Signature-256': `sha256=${createHmac('sha256', secret).update(payload).digest('hex')}` },
+      body: payload,
+    });
+    assert.equal(res.status, 202);
+    const run = await server.waitForRun('chatty', before + 1);
+    assert.equal(run.status, 'success', run.reason);
+    assert.deepEqual(received.map((r) => [r.url, r.body.state, r.body.context]), [
+      [`/repos/team/chatty/statuses/${head}`, 'pending', 'slipway'],
+      [`/repos/team/chatty/statuses/${head}`, 'success', 'slipway'],
+    ]);
+    assert.ok(received.every((r) => r.auth === 'Bearer forge-token'));
+    assert.match(received[1]?.body.target_url ?? '', new RegExp(`/api/runs/${run.id}$`));
+  } finally {
+    forge.close();
+  }
 });
