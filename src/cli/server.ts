@@ -7,6 +7,8 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { EXIT_OK, EXIT_USAGE, UsageError, type CliIO, type Command } from './io.js';
 import type { ServerConfig } from '../server/index.js';
+import { parsePollTarget } from '../server/poller.js';
+import { parseDuration } from '../spec/index.js';
 
 const HELP = `usage: slipway server [options]
 
@@ -23,6 +25,8 @@ options (flags beat environment variables, which beat the config file):
   --no-auto-create     a push to an unknown project is refused (SLIPWAY_AUTO_CREATE=false)
   --retry-interrupted  re-queue runs a killed server left unfinished (SLIPWAY_RETRY_INTERRUPTED=true)
   --registry HOST      the registry host runs push to (SLIPWAY_PUBLIC_REGISTRY; default this server)
+  --poll PROJECT=URL   poll a git remote for new commits and run them like pushes (repeatable)
+  --poll-interval D    how often (SLIPWAY_POLL_INTERVAL; default 60s)
   --config FILE        a YAML or JSON file with the same keys (port, host, data, database, …)
   -h, --help           this help
 
@@ -62,6 +66,8 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
         'no-auto-create': { type: 'boolean' },
         'retry-interrupted': { type: 'boolean' },
         registry: { type: 'string' },
+        poll: { type: 'string', multiple: true },
+        'poll-interval': { type: 'string' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -101,6 +107,17 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
   if (database !== undefined) config.database = String(database);
   const registry = pick(flags.registry, 'SLIPWAY_PUBLIC_REGISTRY', 'registry');
   if (registry !== undefined) config.publicRegistry = String(registry);
+  try {
+    config.poll = (flags.poll ?? []).map(parsePollTarget);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const interval = flags['poll-interval'] ?? env.SLIPWAY_POLL_INTERVAL;
+  if (interval !== undefined) {
+    const ms = parseDuration(interval);
+    if (ms === undefined || ms < 1000) throw new UsageError(`--poll-interval takes a duration of 1s or more, not '${interval}'`);
+    config.pollIntervalMs = ms;
+  }
 
   const log = (message: string): void => void io.stderr.write(`${new Date().toISOString()} ${message}\n`);
   log(

@@ -69,7 +69,7 @@ export async function readRefs(repo: string): Promise<Map<string, string>> {
   return refs;
 }
 
-function diffRefs(before: Map<string, string>, after: Map<string, string>): RefUpdate[] {
+export function diffRefs(before: Map<string, string>, after: Map<string, string>): RefUpdate[] {
   const updates: RefUpdate[] = [];
   for (const [ref, sha] of after) if (before.get(ref) !== sha) updates.push({ ref, before: before.get(ref) ?? ZERO_SHA, after: sha });
   for (const [ref, sha] of before) if (!after.has(ref)) updates.push({ ref, before: sha, after: ZERO_SHA });

@@ -17,6 +17,7 @@ import { createApp } from './app.js';
 import { Metrics } from './metrics.js';
 import { planPushRuns } from './triggers.js';
 import { repositoryPath } from './git.js';
+import { Poller, type PollTarget } from './poller.js';
 
 export interface ServerConfig {
   port: number;
@@ -31,6 +32,9 @@ export interface ServerConfig {
   retryInterrupted: boolean;
   /** the registry host runs push built images to; default: this server */
   publicRegistry?: string;
+  /** git remotes polled for new commits */
+  poll?: PollTarget[];
+  pollIntervalMs?: number;
 }
 
 export interface RunningServer {
@@ -137,6 +141,8 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   const metrics = new Metrics();
   server.on('request', createApp({ store, runner, git, registry, metrics, log }));
   await runner.start();
+  const poller = new Poller({ store, reposDir, targets: config.poll ?? [], intervalMs: config.pollIntervalMs ?? 60_000, onQueued: () => runner.wake(), log });
+  poller.start();
 
   return {
     url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`,
@@ -145,6 +151,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     store,
     runner,
     async close() {
+      poller.stop();
       await runner.stop();
       registry.close();
       await new Promise<void>((resolve) => {

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startServer, type RunningServer } from '../../src/server/index.js';
+import { startServer, type RunningServer, type ServerConfig } from '../../src/server/index.js';
 import { tempRepo, type TempRepo } from '../support/repo.js';
 
 const exec = promisify(execFile);
@@ -19,10 +19,10 @@ export interface TestServer extends RunningServer {
   stop(): Promise<void>;
 }
 
-export async function testServer(options: { concurrency?: number } = {}): Promise<TestServer> {
+export async function testServer(options: { concurrency?: number; config?: Partial<ServerConfig> } = {}): Promise<TestServer> {
   const data = mkdtempSync(path.join(os.tmpdir(), 'slipway-server-test-'));
   const running = await startServer(
-    { port: 0, host: '127.0.0.1', dataDir: data, concurrency: options.concurrency ?? 2, allowAutoCreate: true, retryInterrupted: false },
+    { port: 0, host: '127.0.0.1', dataDir: data, concurrency: options.concurrency ?? 2, allowAutoCreate: true, retryInterrupted: false, ...options.config },
     { ...process.env, SLIPWAY_ADMIN_TOKEN: 'test-admin-token-0123456789' },
     () => undefined,
   );
@@ -51,7 +51,8 @@ export async function testServer(options: { concurrency?: number } = {}): Promis
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const { body } = await server.api<{ runs: Array<{ id: string; number: number; status: string; reason?: string; trigger: { commit: string } }> }>(`/api/runs?project=${project}`);
-        const run = body.runs.find((r) => r.number === number);
+        // the project may not exist yet (a poll or webhook creates it)
+        const run = body.runs?.find((r) => r.number === number);
         if (run && run.status !== 'queued' && run.status !== 'running') return run;
         if (Date.now() > deadline) throw new Error(`run ${number} of ${project} did not finish: ${JSON.stringify(run)}`);
         await new Promise((resolve) => setTimeout(resolve, 100));

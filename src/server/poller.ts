@@ -1,0 +1,93 @@
+// Polling of any git remote: every interval, the project's repository fetches the remote's branches
+// and tags, and what moved runs exactly as a push would (same `on.push` filters, same queue).
+import { execFile } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import type { Store } from '../store/types.js';
+import { createBareRepository, diffRefs, readRefs, repositoryPath } from './git.js';
+import { planPushRuns } from './triggers.js';
+
+const exec = promisify(execFile);
+
+export interface PollTarget {
+  project: string;
+  remote: string;
+}
+
+/** `NAME=URL` from the command line or config; the URL may be anything `git fetch` takes. */
+export function parsePollTarget(text: string): PollTarget {
+  const eq = text.indexOf('=');
+  const project = text.slice(0, eq);
+  const remote = text.slice(eq + 1);
+  if (eq <= 0 || !/^[a-z0-9][a-z0-9._-]{0,62}$/.test(project) || remote.length === 0 || remote.startsWith('-')) {
+    throw new Error(`--poll takes PROJECT=REMOTE (e.g. web=https://git.example.com/acme/web.git), not '${text}'`);
+  }
+  return { project, remote };
+}
+
+export class Poller {
+  private timer?: NodeJS.Timeout;
+  private polling = false;
+
+  constructor(
+    private readonly options: {
+      store: Store;
+      reposDir: string;
+      targets: PollTarget[];
+      intervalMs: number;
+      onQueued: () => void;
+      log: (message: string) => void;
+    },
+  ) {}
+
+  start(): void {
+    if (this.options.targets.length === 0) return;
+    void this.pollAll();
+    this.timer = setInterval(() => void this.pollAll(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** One round over every target; a round still going makes the next tick wait. */
+  async pollAll(): Promise<number> {
+    if (this.polling) return 0;
+    this.polling = true;
+    let queued = 0;
+    try {
+      for (const target of this.options.targets) {
+        try {
+          queued += await this.poll(target);
+        } catch (err) {
+          this.options.log(`polling ${target.remote} for ${target.project}: ${(err as Error).message.trim().slice(-300)}`);
+        }
+      }
+    } finally {
+      this.polling = false;
+    }
+    if (queued > 0) this.options.onQueued();
+    return queued;
+  }
+
+  private async poll(target: PollTarget): Promise<number> {
+    const { store, reposDir } = this.options;
+    const repo = repositoryPath(reposDir, target.project);
+    const exists = await stat(repo).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) await createBareRepository(reposDir, target.project);
+    const before = await readRefs(repo);
+    await exec('git', ['-C', repo, 'fetch', '-q', '--prune', target.remote, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'], { timeout: 5 * 60_000 });
+    const updates = diffRefs(before, await readRefs(repo));
+    if (updates.length === 0) return 0;
+    const project = (await store.getProject(target.project)) ?? (await store.createProject({ name: target.project }));
+    const planned = await planPushRuns(repo, project, updates, { event: 'poll', sender: 'poller' });
+    await store.transaction(async (tx) => {
+      for (const { run } of planned.runs) await tx.enqueueRun(run);
+    });
+    return planned.runs.length;
+  }
+}
