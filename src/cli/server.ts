@@ -27,6 +27,8 @@ options (flags beat environment variables, which beat the config file):
   --registry HOST      the registry host runs push to (SLIPWAY_PUBLIC_REGISTRY; default this server)
   --poll PROJECT=URL   poll a git remote for new commits and run them like pushes (repeatable)
   --poll-interval D    how often (SLIPWAY_POLL_INTERVAL; default 60s)
+  --log-retention D    delete the logs of runs finished longer ago, e.g. 30d or 72h
+                       (SLIPWAY_LOG_RETENTION; default: keep them)
   --config FILE        a YAML or JSON file with the same keys (port, host, data, database, …)
   -h, --help           this help
 
@@ -68,6 +70,7 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
         registry: { type: 'string' },
         poll: { type: 'string', multiple: true },
         'poll-interval': { type: 'string' },
+        'log-retention': { type: 'string' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -111,6 +114,13 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
     config.poll = (flags.poll ?? []).map(parsePollTarget);
   } catch (err) {
     throw new UsageError((err as Error).message);
+  }
+  const retention = flags['log-retention'] ?? env.SLIPWAY_LOG_RETENTION;
+  if (retention !== undefined) {
+    const days = /^(\d+)d$/.exec(retention);
+    const ms = days ? Number(days[1]) * 86_400_000 : parseDuration(retention);
+    if (ms === undefined || ms < 60_000) throw new UsageError(`--log-retention takes a duration of 1m or more (e.g. 30d, 72h), not '${retention}'`);
+    config.logRetentionMs = ms;
   }
   const interval = flags['poll-interval'] ?? env.SLIPWAY_POLL_INTERVAL;
   if (interval !== undefined) {

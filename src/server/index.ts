@@ -35,6 +35,8 @@ export interface ServerConfig {
   /** git remotes polled for new commits */
   poll?: PollTarget[];
   pollIntervalMs?: number;
+  /** logs of runs finished longer ago are deleted (checked at start and hourly); undefined: kept */
+  logRetentionMs?: number;
 }
 
 export interface RunningServer {
@@ -43,6 +45,8 @@ export interface RunningServer {
   adminToken: { secret: string; created: boolean };
   store: Store;
   runner: Runner;
+  /** applies the log retention now; what it removed */
+  pruneLogs(): Promise<{ runs: number; lines: number }>;
   close(): Promise<void>;
 }
 
@@ -143,6 +147,18 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   await runner.start();
   const poller = new Poller({ store, reposDir, targets: config.poll ?? [], intervalMs: config.pollIntervalMs ?? 60_000, onQueued: () => runner.wake(), log });
   poller.start();
+  const pruneLogs = async (): Promise<{ runs: number; lines: number }> => {
+    if (config.logRetentionMs === undefined) return { runs: 0, lines: 0 };
+    const removed = await store.deleteLogsBefore(Date.now() - config.logRetentionMs);
+    if (removed.runs > 0) log(`log retention: removed the logs of ${removed.runs} runs (${removed.lines} lines)`);
+    return removed;
+  };
+  let retention: NodeJS.Timeout | undefined;
+  if (config.logRetentionMs !== undefined) {
+    await pruneLogs();
+    retention = setInterval(() => void pruneLogs().catch((err: unknown) => log(`log retention: ${(err as Error).message}`)), 3_600_000);
+    retention.unref();
+  }
 
   return {
     url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`,
@@ -150,7 +166,9 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     adminToken: admin,
     store,
     runner,
+    pruneLogs,
     async close() {
+      if (retention) clearInterval(retention);
       poller.stop();
       await runner.stop();
       registry.close();
