@@ -291,7 +291,7 @@ export class Runner {
         concurrency: Math.max(1, this.options.concurrency),
         ...(this.options.builder ? { builder: this.options.builder } : {}),
         ...(this.options.registry ? { registry: this.options.registry } : {}),
-        ...(this.options.deployTargets ? { deployTargets: this.options.deployTargets } : {}),
+        ...(this.options.deployTargets ? { deployTargets: recordingTargets(this.options.deployTargets, store, run, log) } : {}),
         signal,
         onEvent: (event) => recorder.onEvent(event),
       });
@@ -346,6 +346,47 @@ async function fetchWebhookPipeline(store: Store, repo: string, run: Run, snapsh
     return undefined;
   }
   return text;
+}
+
+/**
+ * The run's deploy targets, each rollout also recorded in the store: the server's history of
+ * revisions that the API and the DORA metrics read (the targets keep their own for rollbacks).
+ */
+function recordingTargets(targets: DeployTargets, store: Store, run: Run, log: (message: string) => void): DeployTargets {
+  return async (name) => {
+    const target = await targets(name);
+    return {
+      name: target.name,
+      history: (app, environment) => target.history(app, environment),
+      status: (app, environment) => target.status(app, environment),
+      rollback: (request) => target.rollback(request),
+      async deploy(request) {
+        const outcome = await target.deploy(request);
+        const revision = outcome.revision;
+        try {
+          await store.recordRevision({
+            app: revision.app,
+            environment: revision.environment,
+            number: revision.number,
+            projectId: run.projectId,
+            target: revision.target,
+            image: revision.image,
+            outcome: revision.outcome,
+            trigger: { kind: revision.trigger.kind, by: revision.trigger.by },
+            commit: run.trigger.commit,
+            ...(run.trigger.commitTimestampMs !== undefined ? { commitTimestampMs: run.trigger.commitTimestampMs } : {}),
+            runId: run.id,
+            ...(outcome.reason ? { reason: outcome.reason.slice(0, 4000) } : {}),
+            createdAtMs: Date.parse(revision.createdAt) || Date.now(),
+            finishedAtMs: revision.finishedAt ? Date.parse(revision.finishedAt) || Date.now() : Date.now(),
+          });
+        } catch (err) {
+          log(`run ${run.id}: revision ${revision.number} of ${revision.app}/${revision.environment} not recorded: ${(err as Error).message}`);
+        }
+        return outcome;
+      },
+    };
+  };
 }
 
 export function runsDir(dataDir: string): string {

@@ -105,6 +105,12 @@ test('git push → tested, built, pushed, smoke-tested, deployed; a change rolls
     assert.equal(third.status, 'failure');
     assert.match(third.reason ?? '', /rolled back/);
     assert.equal(await served(), `hello from hello-web ${second.trigger.commit}\n`);
+
+    // the three rollouts are the server's history, and its DORA metrics come from them
+    const dora = await api<{ deployments: number; changeFailureRate?: number; leadTimeMedianMs?: number }>('/api/dora?project=hello-web&environment=production&days=1');
+    assert.equal(dora.deployments, 2, JSON.stringify(dora));
+    assert.ok(Math.abs((dora.changeFailureRate ?? 0) - 1 / 3) < 1e-9, JSON.stringify(dora));
+    assert.ok((dora.leadTimeMedianMs ?? 0) > 0, 'lead time from commit to healthy rollout');
   } finally {
     server.kill('SIGTERM');
     await new Promise((resolve) => server.once('close', resolve));
