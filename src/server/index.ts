@@ -15,7 +15,7 @@ import { GitHosting } from './git.js';
 import { Runner } from './runner.js';
 import { createApp } from './app.js';
 import { Metrics } from './metrics.js';
-import { planPushRuns } from './triggers.js';
+import { enqueuePlannedRuns, planPushRuns } from './triggers.js';
 import { repositoryPath } from './git.js';
 import { Poller, type PollTarget } from './poller.js';
 
@@ -134,9 +134,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
       const planned = await planPushRuns(repositoryPath(reposDir, projectName), project, updates, { event: 'push', sender: who });
       for (const skip of planned.skipped) log(`push to ${projectName} ${skip.ref}: nothing to run (${skip.why})`);
       // every run of a push is stored before git hears that the push is done
-      await store.transaction(async (tx) => {
-        for (const { run } of planned.runs) await tx.enqueueRun(run);
-      });
+      await enqueuePlannedRuns(store, planned.runs);
       if (planned.runs.length > 0) runner.wake();
     },
     log,

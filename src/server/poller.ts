@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { Store } from '../store/types.js';
 import { createBareRepository, diffRefs, readRefs, repositoryPath } from './git.js';
-import { planPushRuns } from './triggers.js';
+import { enqueuePlannedRuns, planPushRuns } from './triggers.js';
 
 const exec = promisify(execFile);
 
@@ -85,9 +85,7 @@ export class Poller {
     if (updates.length === 0) return 0;
     const project = (await store.getProject(target.project)) ?? (await store.createProject({ name: target.project }));
     const planned = await planPushRuns(repo, project, updates, { event: 'poll', sender: 'poller' });
-    await store.transaction(async (tx) => {
-      for (const { run } of planned.runs) await tx.enqueueRun(run);
-    });
+    await enqueuePlannedRuns(store, planned.runs);
     return planned.runs.length;
   }
 }

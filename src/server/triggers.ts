@@ -2,7 +2,7 @@
 // of the new commit decides whether it runs (`on.push` filters), and a run is queued with that
 // file as it was — an invalid file still queues a run, which fails showing the file's errors.
 import { isBranchTriggered, isTagTriggered, parsePipeline } from '../spec/index.js';
-import type { EnqueueRun, Project, Trigger } from '../store/types.js';
+import type { EnqueueRun, Project, Store, Trigger } from '../store/types.js';
 import { ZERO_SHA, type RefUpdate } from './git.js';
 import { commitInfo, readFileAtCommit } from './workspace.js';
 import type { PipelineSnapshot } from './runner.js';
@@ -73,4 +73,12 @@ export async function planPushRuns(
     });
   }
   return { runs, skipped };
+}
+
+/** Queues the planned runs of one push (or poll) in one transaction: all of them or none. */
+export async function enqueuePlannedRuns(store: Store, planned: PlannedRun[]): Promise<void> {
+  if (planned.length === 0) return;
+  await store.transaction(async (tx) => {
+    for (const { run } of planned) await tx.enqueueRun(run);
+  });
 }
