@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../support/repo.js';
 import { images, openCluster } from './support.js';
+import { DockerDeployTarget } from '../../src/deploy/docker/index.js';
 
 test('the CLI deploys to Kubernetes, shows history and status, and rolls back', { timeout: 180_000 }, async () => {
   const cluster = await openCluster();
@@ -50,6 +51,8 @@ jobs:
     const bad = await runCli(['deploy', 'staging', '--target', 'nomad', '--image', 'x'], { cwd: dir, env });
     assert.equal(bad.code, 2);
   } finally {
+    // `slipway status` also asks the docker target, which starts its agent for this data dir
+    await new DockerDeployTarget({ dataDir: path.join(dir, 'home', 'deploy') }).client.shutdown(true).catch(() => undefined);
     await cluster.close();
     rmSync(dir, { recursive: true, force: true });
   }
