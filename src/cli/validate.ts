@@ -4,7 +4,7 @@ import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { EXIT_OK, EXIT_USAGE, UsageError, type Command } from './io.js';
-import { formatDiagnostic, formatDiagnostics, loadPipeline } from '../spec/index.js';
+import { checkPipelineFile, formatDiagnostic, formatDiagnostics } from '../spec/index.js';
 
 const USAGE = `usage: slipway validate [FILE] [--json]
 
@@ -34,11 +34,11 @@ export const validate: Command = async (argv, io) => {
   }
   if (parsed.positionals.length > 1) throw new UsageError(`takes one file, got ${parsed.positionals.length}\n\n${USAGE}`);
   const file = parsed.positionals[0] ?? 'slipway.yaml';
-  const result = await loadPipeline(path.resolve(io.cwd, file), { displayName: file });
-  const valid = result.pipeline !== undefined;
+  const result = await checkPipelineFile(path.resolve(io.cwd, file), { displayName: file });
+  const { valid } = result;
 
   if (parsed.values.json) {
-    const report = { file, valid, jobs: result.pipeline?.jobs.length ?? 0, diagnostics: result.diagnostics };
+    const report = { file, valid, jobs: result.jobs, diagnostics: result.diagnostics };
     io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return valid ? EXIT_OK : EXIT_USAGE;
   }
@@ -62,7 +62,7 @@ export const validate: Command = async (argv, io) => {
     io.stderr.write(`${file}: ${errors} error${errors === 1 ? '' : 's'}\n`);
     return EXIT_USAGE;
   }
-  const jobs = result.pipeline?.jobs.length ?? 0;
+  const { jobs } = result;
   io.stdout.write(`${file} is valid (${jobs} job${jobs === 1 ? '' : 's'})\n`);
   return EXIT_OK;
 };

@@ -278,7 +278,7 @@ export interface ExpressionScope {
   /** the job the expression belongs to; undefined at the pipeline level */
   job?: string;
   /** the jobs it transitively needs */
-  upstream: ReadonlySet<string>;
+  upstream: Pick<ReadonlySet<string>, 'has'>;
 }
 
 export interface ExpressionIssue {

@@ -1,7 +1,7 @@
 // The spec module's public face: slipway.yaml in, a typed Pipeline (or every problem) out, plus
 // what the rest of Slipway needs to use one: expression evaluation, triggers, formatting.
 import { readFile, stat } from 'node:fs/promises';
-import type { LoadResult, Pipeline } from './model.js';
+import type { Diagnostic, LoadResult, Pipeline } from './model.js';
 import { compilePipeline } from './compile.js';
 import { DiagnosticList } from './diagnostics.js';
 import { matchesAny } from './globs.js';
@@ -36,6 +36,33 @@ export interface LoadOptions {
  */
 export async function loadPipeline(path: string, options: LoadOptions = {}): Promise<LoadResult> {
   const file = options.displayName ?? path;
+  const read = await readPipelineText(path, file);
+  return 'text' in read ? parsePipeline(read.text, file) : { diagnostics: read.diagnostics };
+}
+
+export interface CheckResult {
+  valid: boolean;
+  /** how many jobs the file declares (0 when it is not a mapping with jobs) */
+  jobs: number;
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * Checks a pipeline file the way loadPipeline does, without compiling it into a Pipeline: what
+ * `slipway validate` needs, which runs nothing.
+ */
+export async function checkPipelineFile(path: string, options: LoadOptions = {}): Promise<CheckResult> {
+  const file = options.displayName ?? path;
+  const read = await readPipelineText(path, file);
+  if (!('text' in read)) return { valid: false, jobs: 0, diagnostics: read.diagnostics };
+  const diags = new DiagnosticList(file);
+  const source = parseYaml(read.text, file, diags);
+  const valid = source !== undefined && validatePipeline(source, diags);
+  const jobs = (source?.toJS() as { jobs?: unknown } | null | undefined)?.jobs;
+  return { valid, jobs: valid && jobs !== null && typeof jobs === 'object' ? Object.keys(jobs).length : 0, diagnostics: diags.sorted() };
+}
+
+async function readPipelineText(path: string, file: string): Promise<{ text: string } | { diagnostics: Diagnostic[] }> {
   const diags = new DiagnosticList(file);
   try {
     const info = await stat(path);
@@ -47,7 +74,7 @@ export async function loadPipeline(path: string, options: LoadOptions = {}): Pro
       diags.error('SPEC_TOO_LARGE', `the file is ${(info.size / 1048576).toFixed(1)} MiB; a pipeline file may be at most 1 MiB`, { line: 0, col: 0 });
       return { diagnostics: diags.sorted() };
     }
-    return parsePipeline(await readFile(path, 'utf8'), file);
+    return { text: await readFile(path, 'utf8') };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;

@@ -483,7 +483,9 @@ function checkGraph(src: YamlSource, diags: DiagnosticList, sites: ExpressionSit
 
   for (const site of sites) {
     const job = site.path[0] === 'jobs' && typeof site.path[1] === 'string' ? site.path[1] : undefined;
-    const scope: ExpressionScope = { jobs: kinds, job, upstream: job ? upstreamOf(job) : new Set() };
+    // Upstream sets are built only when an expression names a job: most name none, and the sets of
+    // a long chain of jobs are quadratic to build.
+    const scope: ExpressionScope = { jobs: kinds, job, upstream: { has: (name) => job !== undefined && upstreamOf(job).has(name) } };
     for (const expr of site.exprs) {
       for (const issue of checkExpression(expr, scope)) {
         const at = src.charAt(site.node, issue.offset);
