@@ -29,6 +29,8 @@ options (flags beat environment variables, which beat the config file):
   --poll-interval D    how often (SLIPWAY_POLL_INTERVAL; default 60s)
   --log-retention D    delete the logs of runs finished longer ago, e.g. 30d or 72h
                        (SLIPWAY_LOG_RETENTION; default: keep them)
+  --warm-containers N  started job containers kept ready per recently used image, so a run
+                       does not wait for one to start (SLIPWAY_WARM_CONTAINERS; default 1; 0: none)
   --config FILE        a YAML or JSON file with the same keys (port, host, data, database, …)
   -h, --help           this help
 
@@ -36,7 +38,7 @@ On first start it prints an admin token once and keeps it in DATA/admin-token (0
 SLIPWAY_ADMIN_TOKEN sets it instead.
 `;
 
-type FileConfig = Partial<Record<'port' | 'host' | 'data' | 'database' | 'concurrency' | 'autoCreate' | 'retryInterrupted' | 'registry', string | number | boolean>>;
+type FileConfig = Partial<Record<'port' | 'host' | 'data' | 'database' | 'concurrency' | 'autoCreate' | 'retryInterrupted' | 'registry' | 'warmContainers', string | number | boolean>>;
 
 function toInt(value: string | number | boolean | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -71,6 +73,7 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
         poll: { type: 'string', multiple: true },
         'poll-interval': { type: 'string' },
         'log-retention': { type: 'string' },
+        'warm-containers': { type: 'string' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -105,6 +108,7 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
     concurrency: toInt(pick(flags.concurrency, 'SLIPWAY_CONCURRENCY', 'concurrency'), '--concurrency', os.cpus().length),
     allowAutoCreate: flags['no-auto-create'] ? false : toBool(env.SLIPWAY_AUTO_CREATE ?? file.autoCreate, true),
     retryInterrupted: flags['retry-interrupted'] ? true : toBool(env.SLIPWAY_RETRY_INTERRUPTED ?? file.retryInterrupted, false),
+    warmContainers: toInt(pick(flags['warm-containers'], 'SLIPWAY_WARM_CONTAINERS', 'warmContainers'), '--warm-containers', 1),
   };
   const database = pick(flags.database, 'SLIPWAY_DATABASE_URL', 'database');
   if (database !== undefined) config.database = String(database);
@@ -132,7 +136,7 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
   const log = (message: string): void => void io.stderr.write(`${new Date().toISOString()} ${message}\n`);
   log(
     `config: port=${config.port} host=${config.host} data=${config.dataDir} database=${hideSecrets(config.database)} ` +
-      `concurrency=${config.concurrency} autoCreate=${config.allowAutoCreate} retryInterrupted=${config.retryInterrupted}`,
+      `concurrency=${config.concurrency} autoCreate=${config.allowAutoCreate} retryInterrupted=${config.retryInterrupted} warmContainers=${config.warmContainers}`,
   );
   const { startServer } = await import('../server/index.js');
   const running = await startServer(config, env, log);

@@ -37,6 +37,8 @@ export interface ServerConfig {
   pollIntervalMs?: number;
   /** logs of runs finished longer ago are deleted (checked at start and hourly); undefined: kept */
   logRetentionMs?: number;
+  /** started job containers kept ready per recently used image, so a run starts without waiting for one; 0: none */
+  warmContainers?: number;
 }
 
 export interface RunningServer {
@@ -86,11 +88,12 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   const port = (server.address() as { port: number }).port;
   const registryHost = config.publicRegistry ?? `127.0.0.1:${port}`;
 
+  const executor = new DockerExecutor(docker, { warmContainers: config.warmContainers ?? 1, log });
   const runner = new Runner({
     store,
     dataDir: config.dataDir,
     reposDir,
-    executor: new DockerExecutor(docker),
+    executor,
     builder: new DockerImageBuilder(docker),
     registry: { host: registryHost, credentials: { username: 'slipway', password: admin.secret, serveraddress: registryHost } },
     deployTargets: (name) => {
@@ -169,6 +172,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
       if (retention) clearInterval(retention);
       poller.stop();
       await runner.stop();
+      await executor.close();
       registry.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -7,6 +7,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { Demuxer } from './demux.js';
 import { connectDocker } from './client.js';
 import { isOwnerAlive, LABEL_MANAGED, LABEL_OWNER, runLabels } from './labels.js';
+import { WarmPool, type ContainerRecipe } from './warm-pool.js';
 import {
   ExecutorError,
   type ExecOutput,
@@ -29,17 +30,66 @@ function dockerName(...parts: string[]): string {
   return parts.join('-').replace(/[^a-zA-Z0-9_.-]/g, '_');
 }
 
+/** The job container: an idle main process, the workspace volume mounted, on `networkName`. */
+const jobContainer = (networkName: string): ContainerRecipe => (image, name, volumeName, labels) => ({
+  name,
+  Image: image,
+  Entrypoint: IDLE_COMMAND.slice(0, 1),
+  Cmd: IDLE_COMMAND.slice(1),
+  WorkingDir: WORKSPACE,
+  Labels: labels,
+  HostConfig: {
+    Mounts: [{ Type: 'volume', Source: volumeName, Target: WORKSPACE }],
+    NetworkMode: networkName,
+  },
+});
+
+export interface DockerExecutorOptions {
+  /**
+   * Started job containers kept ready per recently used image (jobs without services), for a
+   * long-running process such as the server; 0 (the default): every job starts its own.
+   */
+  warmContainers?: number;
+  /** an image no job used for this long loses its warm containers; default 10 minutes */
+  warmIdleMs?: number;
+  log?: (message: string) => void;
+}
+
 export class DockerExecutor implements Executor {
   readonly name = 'docker';
+  private readonly pool?: WarmPool;
 
-  static async connect(): Promise<DockerExecutor> {
-    return new DockerExecutor(await connectDocker());
+  static async connect(options: DockerExecutorOptions = {}): Promise<DockerExecutor> {
+    return new DockerExecutor(await connectDocker(), options);
   }
 
-  constructor(private readonly docker: Docker) {}
+  constructor(
+    private readonly docker: Docker,
+    options: DockerExecutorOptions = {},
+  ) {
+    if ((options.warmContainers ?? 0) > 0) {
+      // Warm containers sit on the default bridge, as the containers of jobs without services do.
+      this.pool = new WarmPool(docker, jobContainer('bridge'), {
+        perImage: options.warmContainers ?? 0,
+        maxImages: 4,
+        idleMs: options.warmIdleMs ?? 600_000,
+        log: options.log ?? (() => undefined),
+      });
+    }
+  }
+
+  /** Warm containers ready, per image. */
+  warmContainers(): Map<string, number> {
+    return this.pool?.counts() ?? new Map();
+  }
+
+  /** Removes the warm containers; the executor stays usable (jobs then start their own). */
+  async close(): Promise<void> {
+    await this.pool?.close();
+  }
 
   async createSandbox(spec: SandboxSpec, progress: SandboxProgress, signal: AbortSignal): Promise<Sandbox> {
-    const sandbox = new DockerSandbox(this.docker, spec);
+    const sandbox = new DockerSandbox(this.docker, spec, this.pool);
     try {
       await sandbox.start(progress, signal);
       return sandbox;
@@ -92,10 +142,10 @@ async function removeVolume(volume: Docker.Volume): Promise<void> {
   }
 }
 
-async function ensureImage(docker: Docker, image: string, progress: SandboxProgress): Promise<void> {
+/** Makes sure the image is in the engine (pulling it if it can); its ID. */
+async function ensureImage(docker: Docker, image: string, progress: SandboxProgress): Promise<string> {
   try {
-    await docker.getImage(image).inspect();
-    return;
+    return (await docker.getImage(image).inspect()).Id;
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
@@ -105,6 +155,7 @@ async function ensureImage(docker: Docker, image: string, progress: SandboxProgr
     await new Promise<void>((resolve, reject) => {
       docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve()));
     });
+    return (await docker.getImage(image).inspect()).Id;
   } catch (err) {
     throw new ExecutorError(
       'EXECUTOR_IMAGE_NOT_FOUND',
@@ -126,15 +177,27 @@ class DockerSandbox implements Sandbox {
   constructor(
     private readonly docker: Docker,
     private readonly spec: SandboxSpec,
+    private readonly pool?: WarmPool,
   ) {
     this.baseName = dockerName('slipway', spec.runId, spec.jobName, String(spec.attempt));
     this.labels = runLabels(spec.runId, spec.jobName);
   }
 
   async start(progress: SandboxProgress, signal: AbortSignal): Promise<void> {
-    const images = new Set([this.spec.image, ...this.spec.services.map((s) => s.image)]);
-    await Promise.all([...images].map((image) => ensureImage(this.docker, image, progress)));
+    const images = [...new Set([this.spec.image, ...this.spec.services.map((s) => s.image)])];
+    const ids = await Promise.all(images.map((image) => ensureImage(this.docker, image, progress)));
     signal.throwIfAborted();
+
+    if (this.pool && this.spec.services.length === 0 && WarmPool.accepts(this.spec.image)) {
+      const warm = await this.pool.take(this.spec.image, ids[0] ?? '');
+      if (warm) {
+        this.container = warm.container;
+        this.volume = this.docker.getVolume(warm.volumeName);
+        // the run's name, so that `docker ps` shows whose job it is
+        await warm.container.rename({ name: this.baseName }).catch(() => undefined);
+        return;
+      }
+    }
 
     const volumeName = `${this.baseName}-ws`;
     await this.docker.createVolume({ Name: volumeName, Labels: this.labels });
@@ -147,19 +210,7 @@ class DockerSandbox implements Sandbox {
       await Promise.all(this.spec.services.map((service) => this.startService(service, networkName, progress, signal)));
     }
 
-    this.container = await this.docker.createContainer({
-      name: this.baseName,
-      Image: this.spec.image,
-      Entrypoint: IDLE_COMMAND.slice(0, 1),
-      Cmd: IDLE_COMMAND.slice(1),
-      WorkingDir: WORKSPACE,
-      Env: Object.entries(this.spec.env).map(([k, v]) => `${k}=${v}`),
-      Labels: this.labels,
-      HostConfig: {
-        Mounts: [{ Type: 'volume', Source: volumeName, Target: WORKSPACE }],
-        NetworkMode: networkName,
-      },
-    });
+    this.container = await this.docker.createContainer(jobContainer(networkName)(this.spec.image, this.baseName, volumeName, this.labels));
     await this.container.start();
   }
 
@@ -236,7 +287,9 @@ class DockerSandbox implements Sandbox {
     signal.throwIfAborted();
     const exec = await this.requireContainer().exec({
       Cmd: ['/bin/sh', '-e', '-c', script],
-      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      // the job's environment goes with every command, not into the container: a warm container
+      // was started before anyone knew the job
+      Env: Object.entries({ ...this.spec.env, ...env }).map(([k, v]) => `${k}=${v}`),
       WorkingDir: WORKSPACE,
       AttachStdout: true,
       AttachStderr: true,
@@ -263,6 +316,7 @@ class DockerSandbox implements Sandbox {
       await Promise.all(containers.map((c) => removeContainer(c)));
       if (this.network) await removeNetwork(this.network);
       if (this.volume) await removeVolume(this.volume);
+      if (this.container && this.spec.services.length === 0) this.pool?.replenish(this.spec.image);
     })();
     return this.destroyed;
   }
