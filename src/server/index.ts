@@ -144,6 +144,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   });
 
   const metrics = new Metrics();
+  metrics.follow(runner.hub);
   server.on('request', createApp({ store, runner, git, registry, metrics, log }));
   await runner.start();
   const poller = new Poller({ store, reposDir, targets: config.poll ?? [], intervalMs: config.pollIntervalMs ?? 60_000, onQueued: () => runner.wake(), log });

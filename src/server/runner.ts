@@ -53,6 +53,12 @@ export interface RunnerOptions {
   log: (message: string) => void;
 }
 
+/** What the hub tells of every finished step (`step`), for the step duration metrics. */
+export interface StepObservation {
+  durationMs: number;
+  outcome: 'success' | 'failure';
+}
+
 /**
  * Tells this process's SSE streams that a run has new log lines (`logs:<run>`) or ended
  * (`end:<run>`); they read the lines from the store themselves, at their own pace.
@@ -120,6 +126,7 @@ class RunRecorder {
           exitCode: event.exitCode,
           finishedAtMs: event.at,
         });
+        this.hub.emit('step', { durationMs: event.durationMs, outcome: event.exitCode === 0 ? 'success' : 'failure' } satisfies StepObservation);
       }
       await this.store.appendRunEvents(runId, [event]);
     });

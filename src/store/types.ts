@@ -274,6 +274,12 @@ export interface RevisionRecord {
   finishedAtMs?: number;
 }
 
+export interface RevisionCount {
+  target: string;
+  outcome: RevisionOutcome;
+  count: number;
+}
+
 export interface RevisionFilter {
   app?: string;
   environment?: string;
@@ -399,6 +405,8 @@ export interface Store {
     patch: { outcome?: RevisionOutcome; finishedAtMs?: number; reason?: string },
   ): Promise<RevisionRecord | undefined>;
   listRevisions(filter?: RevisionFilter): Promise<RevisionRecord[]>;
+  /** every rollout recorded, counted by target and outcome */
+  countRevisions(): Promise<RevisionCount[]>;
   doraMetrics(window: DoraWindow): Promise<DoraMetrics>;
 
   // audit

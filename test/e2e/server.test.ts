@@ -111,6 +111,9 @@ test('git push → tested, built, pushed, smoke-tested, deployed; a change rolls
     assert.equal(dora.deployments, 2, JSON.stringify(dora));
     assert.ok(Math.abs((dora.changeFailureRate ?? 0) - 1 / 3) < 1e-9, JSON.stringify(dora));
     assert.ok((dora.leadTimeMedianMs ?? 0) > 0, 'lead time from commit to healthy rollout');
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /slipway_rollouts_total\{target="docker",outcome="healthy"\} 2/);
+    assert.match(metrics, /slipway_rollouts_total\{target="docker",outcome="rolled-back"\} 1/);
   } finally {
     server.kill('SIGTERM');
     await new Promise((resolve) => server.once('close', resolve));

@@ -138,6 +138,9 @@ test('webhooks: a bad or missing signature is 401 and stores nothing; a good one
   const metrics = await (await fetch(`${server.url}/metrics`)).text();
   assert.match(metrics, /slipway_webhook_deliveries_total\{[^}]*outcome="duplicate"[^}]*\} 1/);
   assert.match(metrics, /slipway_runs\{status="success"\} \d+/);
+  assert.match(metrics, /slipway_step_duration_seconds_count\{outcome="success"\} [1-9]\d*/);
+  assert.match(metrics, /slipway_step_duration_seconds_bucket\{outcome="success",le="\+Inf"\} [1-9]\d*/);
+  assert.match(metrics, /# TYPE slipway_rollouts_total counter/);
 });
 
 test('commit status: a webhook run reports pending, then success, to the forge API with the project token', async () => {

@@ -588,6 +588,11 @@ export function storeSuite(name: string, harness: () => Promise<Harness>): void 
         assert.equal(await store.updateRevision({ app: 'shop', environment: 'production', number: 9 }, { outcome: 'failed' }), undefined);
         assert.deepEqual((await store.listRevisions({ app: 'shop' })).map((r) => r.number), [2, 1]);
         assert.deepEqual(await store.listRevisions({ environment: 'staging' }), []);
+        // no target recorded means the default (docker) target
+        assert.deepEqual(await store.countRevisions(), [
+          { target: 'docker', outcome: 'healthy', count: 1 },
+          { target: 'docker', outcome: 'in-progress', count: 1 },
+        ]);
       });
 
       it('computes DORA metrics from production revisions and their runs in a window', async () => {

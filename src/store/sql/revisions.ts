@@ -1,6 +1,6 @@
 // The server's mirror of rollouts, for the API's history and DORA metrics.
 import { computeDora, type DoraRevision } from '../dora.js';
-import type { DoraMetrics, DoraWindow, RevisionFilter, RevisionOutcome, RevisionRecord } from '../types.js';
+import type { DoraMetrics, DoraWindow, RevisionCount, RevisionFilter, RevisionOutcome, RevisionRecord } from '../types.js';
 import type { Context } from './context.js';
 import { opt, optNum, optStr, type SqlValue } from './driver.js';
 
@@ -102,6 +102,16 @@ export async function listRevisions(ctx: Context, filter: RevisionFilter = {}): 
     [...params, limit],
   );
   return rows.map(toRevision);
+}
+
+/** Rollouts recorded, by target and outcome (the /metrics counter of rollout outcomes). */
+export async function countRevisions(ctx: Context): Promise<RevisionCount[]> {
+  // a revision without a target went to the default one
+  const rows = await ctx.sql.all<{ target: string; outcome: RevisionOutcome; n: number | string }>(
+    "SELECT COALESCE(target, 'docker') AS target, outcome, COUNT(*) AS n FROM revisions GROUP BY 1, 2 ORDER BY 1, 2",
+    [],
+  );
+  return rows.map((row) => ({ target: row.target, outcome: row.outcome, count: Number(row.n) }));
 }
 
 /** How long after a window a failure's restore is still looked for. */

@@ -165,6 +165,9 @@ class SqlStoreTx implements StoreTx {
   listRevisions(filter?: RevisionFilter) {
     return revisions.listRevisions(this.ctx, filter);
   }
+  countRevisions() {
+    return revisions.countRevisions(this.ctx);
+  }
   doraMetrics(window: DoraWindow) {
     return revisions.doraMetrics(this.ctx, window);
   }
