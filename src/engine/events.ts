@@ -13,7 +13,19 @@ export interface JobPlanView {
 
 export type RunEvent =
   | { type: 'run.started'; runId: string; pipeline: string; branch: string; commit: string; jobs: JobPlanView[]; at: number }
-  | { type: 'job.status'; job: string; status: JobStatus; attempt: number; reason?: string; durationMs?: number; at: number }
+  | {
+      type: 'job.status';
+      job: string;
+      status: JobStatus;
+      attempt: number;
+      reason?: string;
+      durationMs?: number;
+      /** with a success: what later jobs read through jobs.<name>.* (image digests, …) */
+      outputs?: Record<string, string>;
+      /** taken as passed from the run a re-run repeats, not run again */
+      reused?: true;
+      at: number;
+    }
   | { type: 'step.started'; job: string; step: number; name: string; attempt: number; at: number }
   | { type: 'step.finished'; job: string; step: number; name: string; attempt: number; exitCode: number; durationMs: number; at: number }
   | { type: 'log'; job: string; step?: number; stream: 'stdout' | 'stderr' | 'system'; line: string; at: number }

@@ -39,6 +39,12 @@ export interface RunOptions {
   registry?: RegistryTarget;
   /** the deploy targets of deploy jobs; without them deploy jobs are skipped */
   deployTargets?: DeployTargets;
+  /**
+   * A re-run of the failed jobs of run `fromRunId`: these jobs passed there and are taken as
+   * passed here, with their outputs (image digests, …), without running again. Their artifacts
+   * must already be in `storage`.
+   */
+  reuse?: { fromRunId: string; jobs: ReadonlyMap<string, Record<string, string>> };
   signal: AbortSignal;
   onEvent: RunEventListener;
 }
@@ -123,12 +129,19 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
     })),
   });
 
-  const finish = (job: Job, jobStatus: JobStatus, reason: string | undefined, attempt: number, durationMs = 0): void => {
+  const finish = (job: Job, jobStatus: JobStatus, reason: string | undefined, attempt: number, durationMs = 0, extra: { outputs?: Record<string, string>; reused?: true } = {}): void => {
     status.set(job.name, jobStatus);
     outputs[job.name] = { ...(outputs[job.name] ?? {}), result: jobStatus === 'pending' || jobStatus === 'running' ? 'failure' : jobStatus } as JobOutputs;
     summaries.set(job.name, { name: job.name, status: jobStatus, ...(reason ? { reason } : {}), attempts: attempt, durationMs });
-    emit({ type: 'job.status', job: job.name, status: jobStatus, attempt, ...(reason ? { reason } : {}), durationMs, at: Date.now() });
+    emit({ type: 'job.status', job: job.name, status: jobStatus, attempt, ...(reason ? { reason } : {}), durationMs, ...extra, at: Date.now() });
   };
+
+  for (const job of jobs) {
+    const reused = options.reuse?.jobs.get(job.name);
+    if (!reused) continue;
+    outputs[job.name] = { ...reused, result: 'success' } as JobOutputs;
+    finish(job, 'success', `passed in run ${options.reuse!.fromRunId}; not run again`, 0, 0, { outputs: reused, reused: true });
+  }
 
   /** Why a job whose needs are all finished must not run, or undefined when it may. */
   const reasonToSkip = (job: Job): string | undefined => {
@@ -200,7 +213,9 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
       }
     }
     if (result.outputs) outputs[job.name] = { result: 'success', ...result.outputs };
-    finish(job, signal.aborted ? 'cancelled' : result.status, result.reason, Math.min(attempt, job.retry + 1), Date.now() - jobStarted);
+    const jobStatus = signal.aborted ? 'cancelled' : result.status;
+    // a job's outputs are recorded with its success, for the jobs that a later re-run takes as passed
+    finish(job, jobStatus, result.reason, Math.min(attempt, job.retry + 1), Date.now() - jobStarted, jobStatus === 'success' && result.outputs ? { outputs: result.outputs } : {});
   };
 
   const schedule = (): void => {

@@ -4,8 +4,8 @@
 // server left running as interrupted and reaps its containers.
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
-import { rm } from 'node:fs/promises';
-import { parsePipeline, formatDiagnostic } from '../spec/index.js';
+import { copyFile, link, mkdir, readdir, rm } from 'node:fs/promises';
+import { parsePipeline, formatDiagnostic, type Pipeline } from '../spec/index.js';
 import { executeRun, RunStorage, type RunEvent } from '../engine/index.js';
 import type { Executor } from '../executors/index.js';
 import type { ImageBuilder } from '../build/index.js';
@@ -102,7 +102,8 @@ class RunRecorder {
     void this.flushLogs();
     const runId = this.runId;
     void this.enqueue(async () => {
-      if (event.type === 'job.status') {
+      // a reused job's row, steps and outputs were copied from the run re-run: they stay as they were
+      if (event.type === 'job.status' && !event.reused) {
         const finished = event.status !== 'running' && event.status !== 'pending';
         await this.store.upsertJob({
           runId,
@@ -112,6 +113,7 @@ class RunRecorder {
           ...(event.reason ? { reason: event.reason } : {}),
           ...(event.status === 'running' ? { startedAtMs: event.at } : {}),
           ...(finished ? { finishedAtMs: event.at } : {}),
+          ...(event.outputs ? { outputs: event.outputs } : {}),
         });
       } else if (event.type === 'step.started') {
         await this.store.upsertStep({ runId, job: event.job, index: event.step, name: event.name, status: 'running', attempt: event.attempt, startedAtMs: event.at });
@@ -157,6 +159,7 @@ export class Runner {
   private readonly active = new Map<string, AbortController>();
   private stopped = false;
   private poller?: NodeJS.Timeout;
+  private sweeper?: NodeJS.Timeout;
   private claiming = false;
 
   constructor(private readonly options: RunnerOptions) {}
@@ -178,6 +181,10 @@ export class Runner {
     if (reaped.containers + reaped.networks + reaped.volumes > 0) {
       log(`removed what interrupted runs left: ${reaped.containers} containers, ${reaped.networks} networks, ${reaped.volumes} volumes`);
     }
+    const sweep = (): Promise<void> => sweepRunFolders(this.options.dataDir, new Set(this.active.keys())).catch((err: unknown) => log(`runs folder: ${(err as Error).message}`));
+    await sweep();
+    this.sweeper = setInterval(() => void sweep(), 3_600_000);
+    this.sweeper.unref();
     // other replicas may queue runs too: look now and then besides being woken
     this.poller = setInterval(() => this.wake(), 1000);
     this.poller.unref();
@@ -219,6 +226,7 @@ export class Runner {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.poller) clearInterval(this.poller);
+    if (this.sweeper) clearInterval(this.sweeper);
     for (const controller of this.active.values()) controller.abort(new Error('the server is stopping'));
     while (this.active.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -252,10 +260,43 @@ export class Runner {
     };
   }
 
+  /**
+   * The jobs of a failed-jobs re-run that passed in the run it repeats, with their outputs; their
+   * artifacts are linked into this run's storage. A job whose artifacts are gone runs again.
+   */
+  private async reusedJobs(
+    run: Run,
+    fromRunId: string,
+    pipeline: Pipeline,
+    storage: RunStorage,
+    recorder: RunRecorder,
+  ): Promise<{ fromRunId: string; jobs: Map<string, Record<string, string>> } | undefined> {
+    const detail = await this.options.store.getRunDetail(run.id);
+    const copied = (detail?.jobs ?? []).filter((job) => job.reused && job.status === 'success');
+    if (copied.length === 0) return undefined;
+    const from = new RunStorage(this.options.dataDir, fromRunId);
+    const jobs = new Map<string, Record<string, string>>();
+    for (const job of copied) {
+      const spec = pipeline.jobs.find((j) => j.name === job.name);
+      if (!spec) continue;
+      if (spec.kind === 'steps' && spec.artifacts.length > 0) {
+        const linked = await linkArtifacts(path.dirname(from.artifactPath(job.name, 0)), path.dirname(storage.artifactPath(job.name, 0)), spec.artifacts.length);
+        if (!linked) {
+          await recorder.onEvent({ type: 'log', job: job.name, stream: 'system', line: `the artifacts of ${job.name} from run ${fromRunId} are gone; it runs again`, at: Date.now() });
+          continue;
+        }
+      }
+      const outputs = Object.fromEntries(Object.entries(job.outputs ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+      jobs.set(job.name, outputs);
+    }
+    return { fromRunId, jobs };
+  }
+
   private async execute(run: Run, signal: AbortSignal): Promise<void> {
     const { store, log } = this.options;
     const recorder = new RunRecorder(store, this.hub, run.id, log);
     const storage = new RunStorage(this.options.dataDir, run.id);
+    let passed = false;
     try {
       const project = await store.getProject(run.projectId);
       if (!project) throw new Error(`project ${run.projectId} is gone`);
@@ -286,6 +327,7 @@ export class Runner {
         (job) => (job.kind === 'steps' && job.cache !== undefined) || (job.kind === 'deploy' && job.deploy.kubernetes?.manifests !== undefined),
       );
       const source = await snapshotCommit(repo, run.trigger.commit, run.trigger.branch, storage.runDir, readsFiles);
+      const reuse = run.rerunOf ? await this.reusedJobs(run, run.rerunOf, loaded.pipeline, storage, recorder) : undefined;
       const result = await executeRun({
         runId: run.id,
         pipeline: loaded.pipeline,
@@ -299,9 +341,11 @@ export class Runner {
         ...(this.options.builder ? { builder: this.options.builder } : {}),
         ...(this.options.registry ? { registry: this.options.registry } : {}),
         ...(this.options.deployTargets ? { deployTargets: recordingTargets(this.options.deployTargets, store, run, log) } : {}),
+        ...(reuse ? { reuse } : {}),
         signal,
         onEvent: (event) => recorder.onEvent(event),
       });
+      passed = result.status === 'success';
       await recorder.close();
       const reason = result.jobs.find((j) => j.status === 'failure')?.reason;
       await store.updateRunStatus(run.id, result.status, reason ? { reason } : {});
@@ -313,7 +357,9 @@ export class Runner {
         .updateRunStatus(run.id, signal.aborted ? 'cancelled' : 'failure', { reason: signal.aborted ? 'cancelled' : `the server could not run it: ${(err as Error).message}` })
         .catch(() => undefined);
     } finally {
-      await rm(storage.runDir, { recursive: true, force: true });
+      // the artifacts of a run that did not pass stay (a while), for a re-run of its failed jobs
+      if (passed) await rm(storage.runDir, { recursive: true, force: true });
+      else await keepOnlyArtifacts(storage.runDir);
       this.hub.emit(`end:${run.id}`);
     }
   }
@@ -398,4 +444,47 @@ function recordingTargets(targets: DeployTargets, store: Store, run: Run, log: (
 
 export function runsDir(dataDir: string): string {
   return path.join(dataDir, 'runs');
+}
+
+/** How long the artifacts of a run that did not pass are kept for a re-run of its failed jobs. */
+export const KEPT_ARTIFACTS_MS = 7 * 24 * 3_600_000;
+
+/** Removes a run's folder but for its artifacts (and the folder, if nothing else is left). */
+async function keepOnlyArtifacts(runDir: string): Promise<void> {
+  const entries = await readdir(runDir).catch(() => [] as string[]);
+  await Promise.all(entries.filter((name) => name !== 'artifacts').map((name) => rm(path.join(runDir, name), { recursive: true, force: true })));
+  if (!entries.includes('artifacts')) await rm(runDir, { recursive: true, force: true });
+}
+
+/** Hard-links (or copies) the `count` artifact tars of a job; false when one is missing. */
+async function linkArtifacts(fromDir: string, toDir: string, count: number): Promise<boolean> {
+  await mkdir(toDir, { recursive: true });
+  for (let index = 0; index < count; index++) {
+    const name = `${index}.tar`;
+    try {
+      await link(path.join(fromDir, name), path.join(toDir, name)).catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EXDEV' || err.code === 'EPERM') await copyFile(path.join(fromDir, name), path.join(toDir, name));
+        else throw err;
+      });
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * What runs left in the data directory's runs/ folder: a killed server's whole folders lose all
+ * but their artifacts, and artifacts kept longer than KEPT_ARTIFACTS_MS go.
+ */
+export async function sweepRunFolders(dataDir: string, active: ReadonlySet<string>, now = Date.now()): Promise<void> {
+  const root = path.join(dataDir, 'runs');
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    if (active.has(name)) continue;
+    const dir = path.join(root, name);
+    const info = await stat(dir).catch(() => undefined);
+    if (!info) continue;
+    if (now - info.mtimeMs > KEPT_ARTIFACTS_MS) await rm(dir, { recursive: true, force: true });
+    else await keepOnlyArtifacts(dir);
+  }
 }

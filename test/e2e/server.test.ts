@@ -84,8 +84,10 @@ test('git push → tested, built, pushed, smoke-tested, deployed; a change rolls
     const basic = `Basic ${Buffer.from(`e2e:${token}`).toString('base64')}`;
     const tags = (await (await fetch(`${base}/v2/hello-web/tags/list`, { headers: { Authorization: basic } })).json()) as { tags: string[] };
     assert.ok(tags.tags.includes(first.trigger.commit) && tags.tags.includes('latest'), 'the image is in the built-in registry');
-    const detail = await api<{ jobs: Array<{ name: string; status: string }> }>(`/api/runs/${first.id}`);
+    const detail = await api<{ jobs: Array<{ name: string; status: string; outputs?: Record<string, string> }> }>(`/api/runs/${first.id}`);
     assert.deepEqual(detail.jobs.map((j) => [j.name, j.status]).sort(), [['deploy', 'success'], ['image', 'success'], ['smoke', 'success'], ['test', 'success']]);
+    // the build's outputs are kept: what a re-run of failed jobs hands to the jobs after it
+    assert.match(detail.jobs.find((j) => j.name === 'image')?.outputs?.image ?? '', /^127\.0\.0\.1:\d+\/hello-web@sha256:[0-9a-f]{64}$/);
 
     // 2: a change rolls out
     writeFileSync(path.join(work, 'CHANGES.md'), 'second version\n');
