@@ -1,3 +1,5 @@
 // Rollouts: the shared vocabulary and revision history; targets live in docker/ and kubernetes/.
 export * from './types.js';
 export { RevisionStore, checkName } from './revisions.js';
+export { DEFAULT_DEPLOY_SPEC, deployRequestBody, parseDeployRequestBody, type DeployRequestBody } from './request-body.js';
+export { environmentStatuses, type TargetFactory } from './status.js';

@@ -11,6 +11,10 @@ import type { Runner } from './runner.js';
 import { PROVIDERS, parseWebhook, verifyWebhook, WebhookError, type Provider } from './webhooks.js';
 import { openApiDocument } from './openapi.js';
 import { Metrics } from './metrics.js';
+import { DeployError, type TargetFactory } from '../deploy/index.js';
+import { Deployments, httpStatusOf, RolloutConflict, type Rollout } from './deployments.js';
+import { repositoryPath } from './git.js';
+import { ManualRunError, planManualRun } from './triggers.js';
 
 export interface AppContext {
   store: Store;
@@ -20,6 +24,11 @@ export interface AppContext {
   metrics: Metrics;
   /** the remote-fetching resolution of webhook runs is the runner's; this only queues */
   log: (message: string) => void;
+  /** the bare repositories of the projects, which manual runs are planned from */
+  reposDir: string;
+  /** the server's deploy targets (the runs' own) and the folder they keep revisions in */
+  deployTargets: TargetFactory;
+  deployDataDir: string;
 }
 
 const WEBHOOK_LIMIT_BYTES = 25 * 1024 * 1024;
@@ -42,6 +51,19 @@ export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerRe
     if (!run) throw new HttpError(404, 'RUN_NOT_FOUND', `no run '${decodeURIComponent(id)}'`);
     return run;
   };
+
+  const deployments = new Deployments({ store, targets: ctx.deployTargets, dataDir: ctx.deployDataDir, log: ctx.log });
+  /** Rollout failures known before anything changed become JSON errors with their stable codes. */
+  const rolloutCall = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof DeployError) throw new HttpError(httpStatusOf(err), err.code, err.message);
+      if (err instanceof RolloutConflict) throw new HttpError(409, 'ROLLOUT_IN_PROGRESS', err.message);
+      throw err;
+    }
+  };
+  const appEnvironment = (app: string, environment: string): [string, string] => [decodeURIComponent(app), decodeURIComponent(environment)];
 
   route('GET', /^\/api\/openapi\.json$/, async (_req, res) => sendJson(res, 200, openApiDocument()));
 
@@ -101,6 +123,28 @@ export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerRe
     await store.setSecret(project.id, secret!, body.value);
     await store.appendAudit({ actor: token.name, action: 'secret.set', subject: `${project.name}/${secret}` });
     sendJson(res, 200, { ok: true });
+  });
+
+  route('POST', /^\/api\/projects\/([^/]+)\/runs$/, async (req, res, [name]) => {
+    const token = await authenticate(store, req, 'run');
+    const project = await projectOf(name!);
+    const body = await readJson(req);
+    const unknown = Object.keys(body).filter((key) => key !== 'branch' && key !== 'commit');
+    if (unknown.length > 0) throw new HttpError(422, 'RUN_REQUEST_INVALID', `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (expected branch, commit)`);
+    for (const key of ['branch', 'commit'] as const) {
+      if (body[key] !== undefined && typeof body[key] !== 'string') throw new HttpError(422, 'RUN_REQUEST_INVALID', `${key}: a string, not ${JSON.stringify(body[key])}`);
+    }
+    let planned;
+    try {
+      planned = await planManualRun(repositoryPath(ctx.reposDir, project.name), project, { ...(typeof body.branch === 'string' ? { branch: body.branch } : {}), ...(typeof body.commit === 'string' ? { commit: body.commit } : {}) }, token.name);
+    } catch (err) {
+      if (err instanceof ManualRunError) throw new HttpError(422, err.code, err.message);
+      throw err;
+    }
+    const run = await store.enqueueRun(planned);
+    await store.appendAudit({ actor: token.name, action: 'run.start', subject: run.id, details: { project: project.name, branch: run.trigger.branch, commit: run.trigger.commit } });
+    runner.wake();
+    sendJson(res, 201, run, { Location: `/api/runs/${run.id}` });
   });
 
   route('GET', /^\/api\/runs$/, async (req, res, _p, url) => {
@@ -168,6 +212,40 @@ export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerRe
     if (!(await store.revokeToken(decodeURIComponent(id!)))) throw new HttpError(404, 'TOKEN_NOT_FOUND', 'no such token');
     await store.appendAudit({ actor: token.name, action: 'token.revoke', subject: decodeURIComponent(id!) });
     sendJson(res, 200, { ok: true });
+  });
+
+  route('GET', /^\/api\/apps\/([^/]+)\/revisions$/, async (req, res, [app], url) => {
+    await authenticate(store, req, 'read');
+    const environment = url.searchParams.get('environment') ?? undefined;
+    sendJson(res, 200, { revisions: await rolloutCall(() => deployments.history(decodeURIComponent(app!), environment)) });
+  });
+  route('GET', /^\/api\/apps\/([^/]+)\/environments\/([^/]+)\/revisions$/, async (req, res, [app, env]) => {
+    await authenticate(store, req, 'read');
+    sendJson(res, 200, { revisions: await rolloutCall(() => deployments.history(...appEnvironment(app!, env!))) });
+  });
+  route('GET', /^\/api\/status$/, async (req, res, _p, url) => {
+    await authenticate(store, req, 'read');
+    const app = url.searchParams.get('app') ?? undefined;
+    const environment = url.searchParams.get('environment') ?? undefined;
+    sendJson(res, 200, { environments: await rolloutCall(() => deployments.status(app, environment)) });
+  });
+  route('POST', /^\/api\/apps\/([^/]+)\/environments\/([^/]+)\/(deploy|rollback)$/, async (req, res, [app, env, action]) => {
+    const token = await authenticate(store, req, 'deploy');
+    const body = await readJson(req);
+    const [appName, environment] = appEnvironment(app!, env!);
+    const rollout = await rolloutCall(() =>
+      action === 'deploy' ? deployments.deploy(appName, environment, body, token.name) : deployments.rollback(appName, environment, body, token.name),
+    );
+    await store.appendAudit({ actor: token.name, action: action === 'deploy' ? 'deploy' : 'rollback', subject: `${appName}/${environment}`, details: { rollout: rollout.id, ...(rollout.image ? { image: rollout.image } : {}), ...(rollout.to ? { to: rollout.to } : {}) } });
+    sendJson(res, 202, { ...rollout, lines: [] }, { Location: `/api/rollouts/${rollout.id}` });
+  });
+  route('GET', /^\/api\/rollouts\/([^/]+)$/, async (req, res, [id], url) => {
+    await authenticate(store, req, 'read');
+    const rollout = deployments.get(decodeURIComponent(id!));
+    if (!rollout) throw new HttpError(404, 'ROLLOUT_NOT_FOUND', `no rollout '${decodeURIComponent(id!)}' on this server (finished ones are kept an hour; the revision history keeps every rollout)`);
+    const after = Number(req.headers['last-event-id'] ?? url.searchParams.get('after') ?? '0') || 0;
+    if ((req.headers.accept ?? '').includes('text/event-stream')) return streamRollout(req, res, rollout, after);
+    sendJson(res, 200, { ...rollout.view, lines: rollout.lines.slice(Math.max(0, after)) });
   });
 
   route('GET', /^\/api\/dora$/, async (req, res, _p, url) => {
@@ -354,4 +432,34 @@ async function streamLogs(ctx: AppContext, req: IncomingMessage, res: ServerResp
     req.off('close', onClose);
     res.end();
   }
+}
+
+/**
+ * Server-Sent Events of a rollout: `progress` lines after `after` (ids are their numbers, so a
+ * client resumes with Last-Event-ID), then one `end` event with the rollout and its outcome.
+ */
+function streamRollout(req: IncomingMessage, res: ServerResponse, rollout: Rollout, after: number): void {
+  res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+  let last = Math.max(0, after);
+  // a rollout may wait long between lines (health checks): comments keep idle-closing proxies off
+  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+  const stop = (): void => {
+    clearInterval(keepAlive);
+    rollout.changed.off('change', send);
+    req.off('close', stop);
+    res.end();
+  };
+  function send(): void {
+    for (const line of rollout.lines.slice(last)) {
+      res.write(`id: ${line.seq}\nevent: progress\ndata: ${JSON.stringify(line)}\n\n`);
+      last = line.seq;
+    }
+    if (rollout.isDone) {
+      res.write(`event: end\ndata: ${JSON.stringify(rollout.view)}\n\n`);
+      stop();
+    }
+  }
+  rollout.changed.on('change', send);
+  req.on('close', stop);
+  send();
 }

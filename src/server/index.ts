@@ -145,7 +145,28 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
 
   const metrics = new Metrics();
   metrics.follow(runner.hub);
-  server.on('request', createApp({ store, runner, git, registry, metrics, log }));
+  server.on(
+    'request',
+    createApp({
+      store,
+      runner,
+      git,
+      registry,
+      metrics,
+      log,
+      reposDir,
+      deployDataDir: path.join(config.dataDir, 'deploy'),
+      // the runner's cache of targets: API rollouts and run deploys go through the same ones
+      deployTargets: (name) => {
+        let target = deployTargets.get(name);
+        if (!target) {
+          target = createTarget(name, { dataDir: path.join(config.dataDir, 'deploy') });
+          deployTargets.set(name, target);
+        }
+        return target;
+      },
+    }),
+  );
   await runner.start();
   const poller = new Poller({ store, reposDir, targets: config.poll ?? [], intervalMs: config.pollIntervalMs ?? 60_000, onQueued: () => runner.wake(), log });
   poller.start();

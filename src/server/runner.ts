@@ -11,6 +11,7 @@ import type { Executor } from '../executors/index.js';
 import type { ImageBuilder } from '../build/index.js';
 import type { RegistryTarget } from '../engine/build-runner.js';
 import type { DeployTargets } from '../engine/deploy-runner.js';
+import type { DeployOutcome } from '../deploy/index.js';
 import type { LogLineInput, Run, Store } from '../store/types.js';
 import { createBareRepository, repositoryPath } from './git.js';
 import { reportCommitStatus, type CommitState } from './commit-status.js';
@@ -415,31 +416,43 @@ function recordingTargets(targets: DeployTargets, store: Store, run: Run, log: (
       rollback: (request) => target.rollback(request),
       async deploy(request) {
         const outcome = await target.deploy(request);
-        const revision = outcome.revision;
-        try {
-          await store.recordRevision({
-            app: revision.app,
-            environment: revision.environment,
-            number: revision.number,
-            projectId: run.projectId,
-            target: revision.target,
-            image: revision.image,
-            outcome: revision.outcome,
-            trigger: { kind: revision.trigger.kind, by: revision.trigger.by },
-            commit: run.trigger.commit,
-            ...(run.trigger.commitTimestampMs !== undefined ? { commitTimestampMs: run.trigger.commitTimestampMs } : {}),
-            runId: run.id,
-            ...(outcome.reason ? { reason: outcome.reason.slice(0, 4000) } : {}),
-            createdAtMs: Date.parse(revision.createdAt) || Date.now(),
-            finishedAtMs: revision.finishedAt ? Date.parse(revision.finishedAt) || Date.now() : Date.now(),
-          });
-        } catch (err) {
-          log(`run ${run.id}: revision ${revision.number} of ${revision.app}/${revision.environment} not recorded: ${(err as Error).message}`);
-        }
+        const origin = { projectId: run.projectId, commit: run.trigger.commit, commitTimestampMs: run.trigger.commitTimestampMs, runId: run.id };
+        await recordRollout(store, outcome, origin).catch((err: unknown) => {
+          log(`run ${run.id}: revision ${outcome.revision.number} of ${outcome.revision.app}/${outcome.revision.environment} not recorded: ${(err as Error).message}`);
+        });
         return outcome;
       },
     };
   };
+}
+
+/**
+ * Records a finished rollout in the store (the server's history of revisions that the API and the
+ * DORA metrics read), with what is known of where it came from: a run's project and commit, or,
+ * for a deploy or rollback through the API, the environment's project.
+ */
+export async function recordRollout(
+  store: Store,
+  outcome: DeployOutcome,
+  origin: { projectId?: string; commit?: string; commitTimestampMs?: number; runId?: string },
+): Promise<void> {
+  const revision = outcome.revision;
+  await store.recordRevision({
+    app: revision.app,
+    environment: revision.environment,
+    number: revision.number,
+    ...(origin.projectId !== undefined ? { projectId: origin.projectId } : {}),
+    target: revision.target,
+    image: revision.image,
+    outcome: revision.outcome,
+    trigger: { kind: revision.trigger.kind, by: revision.trigger.by },
+    ...(origin.commit !== undefined ? { commit: origin.commit } : {}),
+    ...(origin.commitTimestampMs !== undefined ? { commitTimestampMs: origin.commitTimestampMs } : {}),
+    ...(origin.runId !== undefined ? { runId: origin.runId } : {}),
+    ...(outcome.reason ? { reason: outcome.reason.slice(0, 4000) } : {}),
+    createdAtMs: Date.parse(revision.createdAt) || Date.now(),
+    finishedAtMs: revision.finishedAt ? Date.parse(revision.finishedAt) || Date.now() : Date.now(),
+  });
 }
 
 export function runsDir(dataDir: string): string {

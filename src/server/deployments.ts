@@ -1,0 +1,232 @@
+// Rollouts through the API: deploys and rollbacks started by a request and followed by the client
+// (a rollout takes seconds to minutes, longer than a request should), plus the history and status
+// the CLI shows. Every finished rollout is recorded in the store the way a run's deploys are.
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import {
+  checkName,
+  DeployError,
+  environmentStatuses,
+  parseDeployRequestBody,
+  type DeployOutcome,
+  type EnvironmentStatus,
+  type Revision,
+  type TargetFactory,
+} from '../deploy/index.js';
+import type { Store } from '../store/types.js';
+import { recordRollout } from './runner.js';
+
+export type RolloutStatus = 'in-progress' | 'healthy' | 'failed' | 'rolled-back' | 'error';
+
+export interface RolloutLine {
+  /** 1, 2, 3… per rollout: the SSE event id */
+  seq: number;
+  atMs: number;
+  line: string;
+}
+
+/** A rollout as the API shows it; `outcome` is the target's own answer once there is one. */
+export interface RolloutView {
+  id: string;
+  kind: 'deploy' | 'rollback';
+  app: string;
+  environment: string;
+  target: 'docker' | 'kubernetes';
+  /** deploys: the image asked for */
+  image?: string;
+  /** rollbacks: the revision asked for (default: the newest healthy one before the current) */
+  to?: number;
+  by: string;
+  status: RolloutStatus;
+  createdAtMs: number;
+  finishedAtMs?: number;
+  outcome?: DeployOutcome;
+  /** where the healthy revision is reached (the docker proxy, or the Service) */
+  endpoint?: string;
+  /** status `error`: the rollout could not be carried out (no such image or revision, target down) */
+  error?: { code: string; message: string };
+  /** progress lines so far */
+  lineCount: number;
+}
+
+const MAX_LINES = 5000;
+const KEEP_FINISHED_MS = 60 * 60_000;
+const KEEP_FINISHED_COUNT = 200;
+
+class Rollout {
+  readonly lines: RolloutLine[] = [];
+  readonly changed = new EventEmitter();
+
+  constructor(readonly view: RolloutView) {
+    // one listener per client following it
+    this.changed.setMaxListeners(0);
+  }
+
+  get isDone(): boolean {
+    return this.view.status !== 'in-progress';
+  }
+
+  say(line: string): void {
+    if (this.lines.length >= MAX_LINES) return;
+    this.lines.push({ seq: this.lines.length + 1, atMs: Date.now(), line });
+    this.view.lineCount = this.lines.length;
+    this.changed.emit('change');
+  }
+
+  finish(patch: Partial<RolloutView>): void {
+    Object.assign(this.view, patch, { finishedAtMs: Date.now() });
+    this.changed.emit('change');
+  }
+}
+
+/** The HTTP status of a rollout failure that is known before anything changed. */
+export function httpStatusOf(err: DeployError): number {
+  switch (err.code) {
+    case 'ROLLOUT_INVALID':
+      return 422;
+    case 'ROLLOUT_NO_REVISION':
+      return 404;
+    case 'ROLLOUT_FORBIDDEN':
+      return 403;
+    case 'ROLLOUT_TARGET_UNREACHABLE':
+      return 503;
+    default:
+      return 409;
+  }
+}
+
+/** A second rollout of an environment while one runs: refused rather than queued behind it. */
+export class RolloutConflict extends Error {
+  constructor(readonly running: RolloutView) {
+    super(`${running.app}/${running.environment} is being rolled out (rollout ${running.id}, ${running.kind} by ${running.by}); wait for it to end`);
+  }
+}
+
+export interface DeploymentsOptions {
+  store: Store;
+  /** the server's deploy targets (the same ones its runs deploy through) */
+  targets: TargetFactory;
+  /** the deploy data directory the targets keep their revisions in */
+  dataDir: string;
+  log: (message: string) => void;
+}
+
+/**
+ * The rollouts this server process started through the API. They live in memory: a restarted
+ * server (or another replica) no longer knows them, and the revision history is then the record.
+ */
+export class Deployments {
+  private readonly rollouts = new Map<string, Rollout>();
+
+  constructor(private readonly options: DeploymentsOptions) {}
+
+  get(id: string): Rollout | undefined {
+    return this.rollouts.get(id);
+  }
+
+  /** Revisions of an app (one environment, or all, oldest first), from the targets' own history. */
+  async history(app: string, environment?: string): Promise<Revision[]> {
+    checkNames(app, environment);
+    return (await this.options.targets('docker')).history(app, environment);
+  }
+
+  async status(app?: string, environment?: string): Promise<EnvironmentStatus[]> {
+    checkNames(app, environment);
+    return environmentStatuses(this.options.targets, this.options.dataDir, app, environment);
+  }
+
+  /** Validates the request, starts the rollout and returns at once; the rollout goes on. */
+  async deploy(app: string, environment: string, body: unknown, by: string): Promise<RolloutView> {
+    checkNames(app, environment);
+    const { spec, image } = parseDeployRequestBody(body, environment);
+    const rollout = this.begin({ kind: 'deploy', app, environment, target: spec.target, image, by });
+    this.carryOut(rollout, async (say) => {
+      const target = await this.options.targets(spec.target);
+      return target.deploy({ app, environment, spec, image, trigger: { by, kind: 'deploy' }, signal: new AbortController().signal, onProgress: say });
+    });
+    return { ...rollout.view };
+  }
+
+  async rollback(app: string, environment: string, body: unknown, by: string): Promise<RolloutView> {
+    checkNames(app, environment);
+    const to = parseRollbackBody(body);
+    // an environment is rolled back with the target it was deployed with
+    const newest = (await this.history(app, environment)).at(-1);
+    if (!newest) throw new DeployError('ROLLOUT_NO_REVISION', `${app}/${environment} has never been deployed, so there is nothing to roll back to`);
+    const rollout = this.begin({ kind: 'rollback', app, environment, target: newest.target, ...(to !== undefined ? { to } : {}), by });
+    this.carryOut(rollout, async (say) => {
+      const target = await this.options.targets(newest.target);
+      return target.rollback({ app, environment, ...(to !== undefined ? { to } : {}), by, signal: new AbortController().signal, onProgress: say });
+    });
+    return { ...rollout.view };
+  }
+
+  private begin(fields: Pick<RolloutView, 'kind' | 'app' | 'environment' | 'target' | 'by'> & Partial<Pick<RolloutView, 'image' | 'to'>>): Rollout {
+    this.prune();
+    for (const other of this.rollouts.values()) {
+      if (!other.isDone && other.view.app === fields.app && other.view.environment === fields.environment) throw new RolloutConflict({ ...other.view });
+    }
+    const id = `ro_${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
+    const rollout = new Rollout({ id, ...fields, status: 'in-progress', createdAtMs: Date.now(), lineCount: 0 });
+    this.rollouts.set(id, rollout);
+    return rollout;
+  }
+
+  private carryOut(rollout: Rollout, roll: (say: (line: string) => void) => Promise<DeployOutcome>): void {
+    const { store, targets, log } = this.options;
+    const { app, environment } = rollout.view;
+    void (async () => {
+      try {
+        const outcome = await roll((line) => rollout.say(line));
+        // the environment's project (from its earlier revisions) keeps API rollouts in its DORA metrics
+        const projectId = (await store.listRevisions({ app, environment, limit: 20 }).catch(() => [])).find((r) => r.projectId)?.projectId;
+        await recordRollout(store, outcome, projectId ? { projectId } : {}).catch((err: unknown) => {
+          log(`rollout ${rollout.view.id}: revision ${outcome.revision.number} of ${app}/${environment} not recorded: ${(err as Error).message}`);
+        });
+        let endpoint: string | undefined;
+        if (outcome.outcome === 'healthy') {
+          const target = await targets(outcome.revision.target);
+          endpoint = (await target.status(app, environment).catch(() => []))[0]?.endpoint;
+        }
+        rollout.finish({ status: outcome.outcome, outcome, ...(endpoint ? { endpoint } : {}) });
+      } catch (err) {
+        const code = err instanceof DeployError ? err.code : ((err as { code?: unknown }).code === 'EXECUTOR_ENGINE_UNREACHABLE' ? 'ROLLOUT_TARGET_UNREACHABLE' : 'INTERNAL');
+        if (code === 'INTERNAL') log(`rollout ${rollout.view.id} of ${app}/${environment}: ${(err as Error).stack ?? String(err)}`);
+        rollout.finish({ status: 'error', error: { code, message: code === 'INTERNAL' ? 'internal error; see the server log' : (err as Error).message } });
+      }
+    })();
+  }
+
+  /** Finished rollouts are kept for an hour (the newest 200 at most); running ones always. */
+  private prune(): void {
+    const finished = [...this.rollouts.values()].filter((r) => r.isDone);
+    const cutoff = Date.now() - KEEP_FINISHED_MS;
+    finished.forEach((r, i) => {
+      if ((r.view.finishedAtMs ?? 0) < cutoff || i < finished.length - KEEP_FINISHED_COUNT) this.rollouts.delete(r.view.id);
+    });
+  }
+}
+
+function checkNames(app: string | undefined, environment: string | undefined): void {
+  try {
+    if (app !== undefined) checkName('app', app);
+    if (environment !== undefined) checkName('environment', environment);
+  } catch (err) {
+    throw new DeployError('ROLLOUT_INVALID', (err as Error).message);
+  }
+}
+
+/** { to?: a revision number }: anything else is refused before anything changes. */
+function parseRollbackBody(body: unknown): number | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new DeployError('ROLLOUT_INVALID', 'the body must be a JSON object such as {"to": 3} or {}');
+  const record = body as Record<string, unknown>;
+  const unknown = Object.keys(record).filter((key) => key !== 'to');
+  if (unknown.length > 0) throw new DeployError('ROLLOUT_INVALID', `invalid rollback request: ${unknown.map((k) => `${k}: unknown field (expected to)`).join('; ')}`);
+  if (record.to === undefined) return undefined;
+  if (typeof record.to !== 'number' || !Number.isInteger(record.to) || record.to < 1) {
+    throw new DeployError('ROLLOUT_INVALID', `invalid rollback request: to: a revision number (1 or more), not ${JSON.stringify(record.to)}`);
+  }
+  return record.to;
+}
+
+export type { Rollout };
