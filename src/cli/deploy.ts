@@ -1,14 +1,17 @@
-// `slipway deploy ENV --image REF`: a rollout outside a pipeline, with the docker target. The deploy
-// block of slipway.yaml for ENV (when there is one) gives the defaults; flags override it. Also the
-// helpers the other deploy commands (rollback, history, status) share.
+// `slipway deploy ENV --image REF`: a rollout outside a pipeline, on this machine or, with
+// SLIPWAY_URL, on the server. The deploy block of slipway.yaml for ENV (when there is one) gives
+// the defaults; flags override it. Also the helpers the other deploy commands (rollback, history,
+// status) share, local and remote.
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandLine, UsageError, type CliIO, type Command } from './io.js';
 import { formatDiagnostic, loadPipeline, makeTemplate, parseDuration, type DeploySpec } from '../spec/index.js';
 import { slipwayHome } from '../engine/index.js';
-import { DeployError, RevisionStore, type DeployOutcome, type DeployTarget } from '../deploy/index.js';
+import { DEFAULT_DEPLOY_SPEC, DeployError, deployRequestBody, RevisionStore, type DeployOutcome, type DeployTarget } from '../deploy/index.js';
 import { createTarget } from '../deploy/targets.js';
 import { DockerDeployTarget } from '../deploy/docker/index.js';
+import type { RolloutView } from '../server/deployments.js';
+import { isRemote, RemoteClient } from './remote.js';
 
 const HELP = `usage: slipway deploy ENV --image REF [options]
 
@@ -16,6 +19,9 @@ Rolls IMAGE out to environment ENV of an app on this machine (docker target): N 
 Slipway's proxy on one stable port, a rolling update that waits for health checks, and an
 automatic rollback when the new revision does not become healthy. The deploy block of
 slipway.yaml for ENV gives the defaults; flags override it.
+
+With SLIPWAY_URL set (or --remote) the rollout is done by that server (token: $SLIPWAY_TOKEN, with
+the deploy scope) with its own targets, and its progress is shown here as it goes.
 
 options:
       --image REF             the image to roll out (required unless slipway.yaml names a fixed one)
@@ -41,18 +47,12 @@ options:
                               the deploy block's target
       --data DIR              the deploy data directory (default: $SLIPWAY_HOME/deploy)
       --json                  print the outcome as JSON on stdout
+      --remote                on the server of $SLIPWAY_URL (the default when it is set)
+      --local                 on this machine even when $SLIPWAY_URL is set
   -h, --help                  this help
 
 exit codes: 0 the new revision is healthy, 1 the rollout failed (rolled back), 2 bad usage
 `;
-
-const DEFAULT_SPEC: Omit<DeploySpec, 'environment' | 'image'> = {
-  target: 'docker',
-  replicas: 1,
-  port: 8080,
-  health: { tcp: true, intervalMs: 1000, timeoutMs: 5000, healthy: 2, unhealthy: 3, startPeriodMs: 0 },
-  strategy: { maxSurge: 1, maxUnavailable: 0, progressDeadlineMs: 60_000, autoRollback: true },
-};
 
 /** The deploy data directory: --data, else $SLIPWAY_HOME/deploy. */
 export function deployDataDir(flag: string | undefined, io: CliIO): string {
@@ -109,6 +109,35 @@ export function reportOutcome(outcome: DeployOutcome, io: CliIO, json: boolean, 
   return EXIT_OK;
 }
 
+/** `--data` names a local folder: with a server it would be silently ignored, so it is refused. */
+export function refuseDataFlag(data: string | undefined): void {
+  if (data !== undefined) throw new UsageError("--data is the deploy data of this machine; the server uses its own (unset SLIPWAY_URL or add --local to work here)");
+}
+
+/**
+ * Follows a rollout the server accepted: its progress lines as they come, then the same outcome
+ * lines and exit codes as a rollout on this machine. Ctrl-C stops following, not the rollout.
+ */
+export async function followRollout(client: RemoteClient, started: RolloutView, io: CliIO, json: boolean, command: string): Promise<number> {
+  const say = json ? () => undefined : progressPrinter(io);
+  let ended: RolloutView | undefined;
+  await client.follow(`/api/rollouts/${encodeURIComponent(started.id)}`, (event) => {
+    if (event.event === 'progress') say((JSON.parse(event.data) as { line: string }).line);
+    else if (event.event === 'end') {
+      ended = JSON.parse(event.data) as RolloutView;
+      return true;
+    }
+    return false;
+  });
+  if (!ended) throw new Error(`rollout ${started.id} ended without an outcome`);
+  if (ended.status === 'error' || !ended.outcome) {
+    const code = ended.error?.code ?? 'INTERNAL';
+    io.stderr.write(`slipway ${command}: ${ended.error?.message ?? 'the rollout ended without an outcome'} (${code})\n`);
+    return code === 'ROLLOUT_INVALID' || code === 'ROLLOUT_NO_REVISION' ? EXIT_USAGE : EXIT_FAILED;
+  }
+  return reportOutcome(ended.outcome, io, json, ended.endpoint);
+}
+
 function integer(value: string | undefined, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -148,15 +177,19 @@ export const deploy: Command = async (argv, io) => {
     data: { type: 'string' },
     json: { type: 'boolean' },
     target: { type: 'string' },
+    remote: { type: 'boolean' },
+    local: { type: 'boolean' },
     },
     HELP,
+    { min: 1, max: 1, what: 'environment name' },
   );
   const v = parsed.values;
   if (v.help) {
     io.stdout.write(HELP);
     return EXIT_OK;
   }
-  if (parsed.positionals.length !== 1) throw new UsageError(`takes one environment name, got ${parsed.positionals.length}\n\n${HELP}`);
+  const remote = isRemote(io, v);
+  if (remote) refuseDataFlag(v.data);
   const environment = parsed.positionals[0] ?? '';
 
   // The pipeline file's deploy block for this environment, when there is one.
@@ -178,7 +211,7 @@ export const deploy: Command = async (argv, io) => {
   if (!image) throw new UsageError(`--image REF is required${base ? ` (the deploy block's image '${base.image.source}' is rendered only in a pipeline run)` : ''}\n\n${HELP}`);
   const app = v.app ?? appName ?? path.basename(io.cwd);
 
-  const spec0 = base ?? { ...DEFAULT_SPEC, environment, image: makeTemplate(image, { file: '<flags>', line: 0, col: 0 }) };
+  const spec0 = base ?? { ...DEFAULT_DEPLOY_SPEC, environment, image: makeTemplate(image, { file: '<flags>', line: 0, col: 0 }) };
   const healthFlag = v['health-path'] !== undefined || v['health-tcp'] || v['health-cmd'] !== undefined;
   const health = { ...spec0.health };
   if (healthFlag) {
@@ -213,6 +246,13 @@ export const deploy: Command = async (argv, io) => {
       autoRollback: v['no-auto-rollback'] ? false : spec0.strategy.autoRollback,
     },
   };
+
+  if (remote) {
+    const client = RemoteClient.fromEnv(io, 'deploy');
+    const route = `/api/apps/${encodeURIComponent(app)}/environments/${encodeURIComponent(environment)}/deploy`;
+    const started = await client.request<RolloutView>('POST', route, deployRequestBody(spec, image));
+    return followRollout(client, started, io, v.json === true, 'deploy');
+  }
 
   const target = await targetFor(targetName, deployDataDir(v.data, io));
   const controller = new AbortController();

@@ -1,35 +1,50 @@
 // `slipway history APP [--env ENV]`: every rollout of an app as a table — revision, image, trigger,
-// when, outcome, reason.
+// when, outcome, reason — from this machine's deploy data or, with SLIPWAY_URL, from the server.
 import { EXIT_OK, parseCommandLine, UsageError, type Command } from './io.js';
-import { deployDataDir, dockerTarget } from './deploy.js';
+import { deployDataDir, dockerTarget, refuseDataFlag } from './deploy.js';
 import type { Revision } from '../deploy/index.js';
+import { isRemote, RemoteClient } from './remote.js';
 
 const HELP = `usage: slipway history APP [--env ENV] [--json]
 
 Lists the revisions of APP (every deploy and rollback), oldest first: number, image, what
-triggered it, when, its outcome and, for a failed one, why.
+triggered it, when, its outcome and, for a failed one, why. With SLIPWAY_URL set (or --remote),
+those of the server (token: $SLIPWAY_TOKEN).
 
 options:
   -e, --env ENV   only this environment
       --data DIR  the deploy data directory (default: $SLIPWAY_HOME/deploy)
       --json      print the revisions as JSON
+      --remote    from the server of $SLIPWAY_URL (the default when it is set)
+      --local     from this machine even when $SLIPWAY_URL is set
   -h, --help      this help
 `;
 
 export const history: Command = async (argv, io) => {
-  const parsed = parseCommandLine(argv, { env: { type: 'string', short: 'e' }, data: { type: 'string' }, json: { type: 'boolean' } }, HELP);
+  const parsed = parseCommandLine(
+    argv,
+    { env: { type: 'string', short: 'e' }, data: { type: 'string' }, json: { type: 'boolean' }, remote: { type: 'boolean' }, local: { type: 'boolean' } },
+    HELP,
+    { min: 1, max: 1, what: 'app name' },
+  );
   const v = parsed.values;
   if (v.help) {
     io.stdout.write(HELP);
     return EXIT_OK;
   }
-  if (parsed.positionals.length !== 1) throw new UsageError(`takes one app name, got ${parsed.positionals.length}\n\n${HELP}`);
   const app = parsed.positionals[0] ?? '';
   let revisions: Revision[];
-  try {
-    revisions = await dockerTarget(deployDataDir(v.data, io)).history(app, v.env);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
+  if (isRemote(io, v)) {
+    refuseDataFlag(v.data);
+    const client = RemoteClient.fromEnv(io, 'history');
+    const route = `/api/apps/${encodeURIComponent(app)}${v.env !== undefined ? `/environments/${encodeURIComponent(v.env)}` : ''}/revisions`;
+    revisions = (await client.request<{ revisions: Revision[] }>('GET', route)).revisions;
+  } else {
+    try {
+      revisions = await dockerTarget(deployDataDir(v.data, io)).history(app, v.env);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
   }
   if (v.json) {
     io.stdout.write(`${JSON.stringify(revisions, null, 2)}\n`);

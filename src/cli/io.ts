@@ -27,14 +27,37 @@ export function processIO(): CliIO {
 
 type FlagOptions = NonNullable<import('node:util').ParseArgsConfig['options']>;
 
+/** How many positional arguments a command takes, and what they are, for its usage error. */
+export interface Positionals {
+  min: number;
+  max: number;
+  /** e.g. "app name" */
+  what: string;
+}
+
 /**
- * The flags and arguments of a command, with `-h/--help` added; a bad flag is a UsageError that
- * shows the command's help. Callers print `help` themselves when `values.help` is set.
+ * The flags and arguments of a command, with `-h/--help` added; a bad flag, or a number of
+ * arguments outside `positionals`, is a UsageError that shows the command's help. Callers print
+ * `help` themselves when `values.help` is set (and then the arguments are not counted).
  */
-export function parseCommandLine<O extends FlagOptions>(argv: string[], options: O, help: string) {
+export function parseCommandLine<O extends FlagOptions>(argv: string[], options: O, help: string, positionals?: Positionals) {
+  const parse = () => parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } } as O & { help: { type: 'boolean'; short: 'h' } }, allowPositionals: true, strict: true });
+  let parsed: ReturnType<typeof parse>;
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } } as O & { help: { type: 'boolean'; short: 'h' } }, allowPositionals: true, strict: true });
+    parsed = parse();
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n\n${help}`);
   }
+  const count = parsed.positionals.length;
+  if (positionals && !(parsed.values as { help?: boolean }).help && (count < positionals.min || count > positionals.max)) {
+    const number = (n: number): string => (n === 1 ? 'one' : String(n));
+    const wanted =
+      positionals.min === positionals.max
+        ? `takes ${number(positionals.min)} ${positionals.what}`
+        : positionals.min === 0
+          ? `takes at most ${number(positionals.max)} ${positionals.what}`
+          : `takes ${positionals.min} to ${positionals.max} ${positionals.what}s`;
+    throw new UsageError(`${wanted}, got ${count}\n\n${help}`);
+  }
+  return parsed;
 }

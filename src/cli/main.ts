@@ -1,14 +1,16 @@
 // The `slipway` command: picks the subcommand and maps failures to the contract's exit codes.
 import { EXIT_USAGE, processIO, UsageError, type CliIO, type Command } from './io.js';
+import { RemoteError } from './remote.js';
 
 const commands: Record<string, { summary: string; load: () => Promise<Command>; hidden?: boolean }> = {
   init: { summary: 'write a slipway.yaml for this repository', load: async () => (await import('./init.js')).init },
   validate: { summary: 'check a pipeline file', load: async () => (await import('./validate.js')).validate },
-  run: { summary: 'run the pipeline here, like the server would', load: async () => (await import('./run.js')).run },
+  run: { summary: 'run the pipeline here, like the server would (--remote: on the server)', load: async () => (await import('./run.js')).run },
   server: { summary: 'the server: API, webhooks, git hosting, registry, runs', load: async () => (await import('./server.js')).server },
   logs: { summary: "a run's logs from the server (SLIPWAY_URL), -f to follow", load: async () => (await import('./logs.js')).logs },
+  cancel: { summary: 'cancel a queued or running run of the server (SLIPWAY_URL)', load: async () => (await import('./cancel.js')).cancel },
   registry: { summary: 'the OCI registry alone: serve, gc', load: async () => (await import('./registry.js')).registry },
-  deploy: { summary: 'roll an image out to an environment (docker target)', load: async () => (await import('./deploy.js')).deploy },
+  deploy: { summary: 'roll an image out to an environment (here, or on the server of SLIPWAY_URL)', load: async () => (await import('./deploy.js')).deploy },
   rollback: { summary: 'restore the previous (or a named) healthy revision', load: async () => (await import('./rollback.js')).rollback },
   history: { summary: "an app's revisions: image, trigger, outcome, reason", load: async () => (await import('./history.js')).history },
   status: { summary: 'what is deployed where, and its health', load: async () => (await import('./status.js')).status },
@@ -44,6 +46,10 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     if (err instanceof UsageError) {
       io.stderr.write(`slipway ${name}: ${err.message}\n`);
       return EXIT_USAGE;
+    }
+    if (err instanceof RemoteError) {
+      io.stderr.write(`slipway ${name}: ${err.describe()}\n`);
+      return err.exitCode;
     }
     throw err;
   }

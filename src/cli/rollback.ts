@@ -1,18 +1,25 @@
 // `slipway rollback APP [--env ENV] [--to REVISION]`: restores the previous (or a named) healthy
-// revision of an environment with the same rolling procedure as a deploy.
+// revision of an environment with the same rolling procedure as a deploy, on this machine or, with
+// SLIPWAY_URL, on the server.
 import { EXIT_OK, parseCommandLine, UsageError, type Command } from './io.js';
-import { deployDataDir, dockerTarget, progressPrinter, reportDeployError, reportOutcome, targetFor, targetOfEnvironment } from './deploy.js';
+import { deployDataDir, dockerTarget, followRollout, progressPrinter, refuseDataFlag, reportDeployError, reportOutcome, targetFor, targetOfEnvironment } from './deploy.js';
+import type { Revision } from '../deploy/index.js';
+import type { RolloutView } from '../server/deployments.js';
+import { isRemote, RemoteClient } from './remote.js';
 
 const HELP = `usage: slipway rollback APP [--env ENV] [--to REVISION]
 
 Rolls environment ENV of APP back to revision REVISION (default: the newest healthy revision
 before the current one), with a rolling update. The rollback is a new revision in the history.
+With SLIPWAY_URL set (or --remote) the server does it (token: $SLIPWAY_TOKEN, deploy scope).
 
 options:
   -e, --env ENV         the environment (default: the app's only environment)
       --to REVISION     the revision number to restore (see slipway history APP)
       --data DIR        the deploy data directory (default: $SLIPWAY_HOME/deploy)
       --json            print the outcome as JSON on stdout
+      --remote          on the server of $SLIPWAY_URL (the default when it is set)
+      --local           on this machine even when $SLIPWAY_URL is set
   -h, --help            this help
 
 exit codes: 0 the restored revision is healthy, 1 the rollback failed, 2 bad usage or no such revision
@@ -21,24 +28,33 @@ exit codes: 0 the restored revision is healthy, 1 the rollback failed, 2 bad usa
 export const rollback: Command = async (argv, io) => {
   const parsed = parseCommandLine(
     argv,
-    { env: { type: 'string', short: 'e' }, to: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean' } },
+    { env: { type: 'string', short: 'e' }, to: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean' }, remote: { type: 'boolean' }, local: { type: 'boolean' } },
     HELP,
+    { min: 1, max: 1, what: 'app name' },
   );
   const v = parsed.values;
   if (v.help) {
     io.stdout.write(HELP);
     return EXIT_OK;
   }
-  if (parsed.positionals.length !== 1) throw new UsageError(`takes one app name, got ${parsed.positionals.length}\n\n${HELP}`);
   const app = parsed.positionals[0] ?? '';
   let to: number | undefined;
   if (v.to !== undefined) {
     to = Number(v.to.replace(/^#/, ''));
     if (!Number.isInteger(to) || to < 1) throw new UsageError(`--to takes a revision number, not '${v.to}'`);
   }
+  if (isRemote(io, v)) {
+    refuseDataFlag(v.data);
+    const client = RemoteClient.fromEnv(io, 'rollback');
+    const appPath = encodeURIComponent(app);
+    const environment = v.env ?? onlyEnvironment((await client.request<{ revisions: Revision[] }>('GET', `/api/apps/${appPath}/revisions`)).revisions, app);
+    const route = `/api/apps/${appPath}/environments/${encodeURIComponent(environment)}/rollback`;
+    const started = await client.request<RolloutView>('POST', route, to !== undefined ? { to } : {});
+    return followRollout(client, started, io, v.json === true, 'rollback');
+  }
   const dataDir = deployDataDir(v.data, io);
   try {
-    const environment = v.env ?? (await onlyEnvironment(dockerTarget(dataDir), app));
+    const environment = v.env ?? onlyEnvironment(await dockerTarget(dataDir).history(app), app);
     // the environment is rolled back with the target it was deployed with
     const target = await targetFor(await targetOfEnvironment(dataDir, app, environment), dataDir);
     const outcome = await target.rollback({
@@ -56,8 +72,9 @@ export const rollback: Command = async (argv, io) => {
   }
 };
 
-async function onlyEnvironment(target: ReturnType<typeof dockerTarget>, app: string): Promise<string> {
-  const environments = [...new Set((await target.history(app)).map((r) => r.environment))];
+/** The environment of an app that has only one, from its revisions; several or none is a usage error. */
+function onlyEnvironment(revisions: Revision[], app: string): string {
+  const environments = [...new Set(revisions.map((r) => r.environment))];
   if (environments.length === 1 && environments[0]) return environments[0];
   if (environments.length === 0) throw new UsageError(`app '${app}' has no deployed environment`);
   throw new UsageError(`app '${app}' has several environments (${environments.join(', ')}); name one with --env`);

@@ -1,6 +1,8 @@
 // `slipway run`: runs the pipeline on this machine, like the server would, with the workspace
-// taken from the git work tree as it is on disk.
-import { parseArgs } from 'node:util';
+// taken from the git work tree as it is on disk; or, with --remote, starts a run of the project on
+// the server and follows its logs.
+import { execFile } from 'node:child_process';
+import { parseArgs, promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +15,8 @@ import type { RegistryTarget } from '../engine/build-runner.js';
 import { createTarget } from '../deploy/targets.js';
 import type { DeployTarget } from '../deploy/index.js';
 import { palette, PlainReporter, TreeReporter, type Reporter } from './progress.js';
+import { RemoteClient } from './remote.js';
+import { followRunLogs } from './logs.js';
 
 const HELP = `usage: slipway run [options]
 
@@ -30,6 +34,13 @@ options:
       --concurrency N    jobs at once (default: the number of cores)
       --plain            plain timestamped lines even on a terminal
   -h, --help             this help
+
+on the server of $SLIPWAY_URL (token: $SLIPWAY_TOKEN, with the run scope):
+      --remote           start a run of the project there, of what was pushed to it, and follow
+                         its logs; Ctrl-C cancels the run (again to stop following)
+      --project NAME     the server's project (default: the pipeline file's name)
+      --branch NAME      the branch to run (default: the branch checked out here)
+      --commit SHA       the commit to run (default: the tip of the branch on the server)
 
 exit codes: 0 the run passed, 1 it failed or was cancelled, 2 bad usage or an invalid pipeline file
 `;
@@ -95,6 +106,10 @@ export const run: Command = async (argv: string[], io: CliIO): Promise<number> =
         concurrency: { type: 'string' },
         registry: { type: 'string' },
         plain: { type: 'boolean' },
+        remote: { type: 'boolean' },
+        project: { type: 'string' },
+        branch: { type: 'string' },
+        commit: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -107,6 +122,15 @@ export const run: Command = async (argv: string[], io: CliIO): Promise<number> =
   if (flags.help) {
     io.stdout.write(HELP);
     return EXIT_OK;
+  }
+  if (flags.remote) {
+    // what the server runs is what was pushed to it, with the project's own secrets
+    const local = (['job', 'secret', 'env', 'registry', 'concurrency'] as const).filter((name) => flags[name] !== undefined);
+    if (local.length > 0) throw new UsageError(`${local.map((n) => `--${n}`).join(', ')} cannot be used with --remote: the server runs the whole pipeline of the pushed commit, with the project's secrets`);
+    return runRemotely(io, { file: flags.file, project: flags.project, branch: flags.branch, commit: flags.commit });
+  }
+  for (const name of ['project', 'branch', 'commit'] as const) {
+    if (flags[name] !== undefined) throw new UsageError(`--${name} is for runs on a server: add --remote`);
   }
   const concurrency = flags.concurrency === undefined ? os.cpus().length : Number(flags.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency takes a whole number ≥ 1, got '${flags.concurrency}'`);
@@ -205,3 +229,55 @@ export const run: Command = async (argv: string[], io: CliIO): Promise<number> =
     await storage.cleanup();
   }
 };
+
+const git = promisify(execFile);
+
+async function gitOutput(cwd: string, args: string[]): Promise<string | undefined> {
+  try {
+    return (await git('git', ['-C', cwd, ...args])).stdout.trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `slipway run --remote`: a manual run of the project on the server, followed like `slipway logs
+ * -f`. The first Ctrl-C cancels it on the server and keeps following until it has stopped.
+ */
+async function runRemotely(io: CliIO, ask: { file?: string | undefined; project?: string | undefined; branch?: string | undefined; commit?: string | undefined }): Promise<number> {
+  const client = RemoteClient.fromEnv(io, 'run');
+  const file = path.resolve(io.cwd, ask.file ?? 'slipway.yaml');
+  let project = ask.project;
+  if (project === undefined) {
+    const loaded = await loadPipeline(file).catch(() => undefined);
+    project = loaded?.pipeline?.name;
+    if (project === undefined) throw new UsageError(`--project NAME is needed: ${path.relative(io.cwd, file) || file} does not give the project's name`);
+  }
+  const folder = path.dirname(file);
+  let branch = ask.branch;
+  if (branch === undefined && ask.commit === undefined) {
+    const checkedOut = await gitOutput(folder, ['rev-parse', '--abbrev-ref', 'HEAD']);
+    if (checkedOut && checkedOut !== 'HEAD') branch = checkedOut;
+  }
+  const run = await client.request<{ id: string; number: number; trigger: { branch: string; commit: string } }>('POST', `/api/projects/${encodeURIComponent(project)}/runs`, {
+    ...(branch !== undefined ? { branch } : {}),
+    ...(ask.commit !== undefined ? { commit: ask.commit } : {}),
+  });
+  io.stderr.write(`run ${run.id} (#${run.number}) of ${project} on ${client.url}: ${run.trigger.branch || 'detached'}@${run.trigger.commit.slice(0, 7)}\n`);
+  const here = ask.commit === undefined ? await gitOutput(folder, ['rev-parse', 'HEAD']) : undefined;
+  if (here && here !== run.trigger.commit) io.stderr.write(`note: this checkout is at ${here.slice(0, 7)}; the server runs what was pushed (git push first to run local commits)\n`);
+
+  let interrupts = 0;
+  const onSignal = (): void => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    io.stderr.write(`cancelling run ${run.id} on the server (again to stop following)\n`);
+    void client.request('POST', `/api/runs/${encodeURIComponent(run.id)}/cancel`).catch((err: unknown) => io.stderr.write(`slipway run: the cancel was refused: ${(err as Error).message}\n`));
+  };
+  process.on('SIGINT', onSignal);
+  try {
+    return await followRunLogs(client, run.id, io);
+  } finally {
+    process.off('SIGINT', onSignal);
+  }
+}
