@@ -9,7 +9,7 @@ import { openStore, type Store } from '../store/index.js';
 import { createRegistry, type Registry } from '../registry/index.js';
 import { connectDocker, DockerExecutor } from '../executors/index.js';
 import { DockerImageBuilder } from '../build/index.js';
-import { createTarget } from '../deploy/targets.js';
+import { createTarget, type TargetName } from '../deploy/targets.js';
 import type { DeployTarget } from '../deploy/index.js';
 import { GitHosting } from './git.js';
 import { Runner } from './runner.js';
@@ -80,6 +80,15 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   });
   const docker = await connectDocker();
   const deployTargets = new Map<string, Promise<DeployTarget>>();
+  // one target per kind, shared by run deploys and API rollouts
+  const deployTarget = (name: TargetName): Promise<DeployTarget> => {
+    let target = deployTargets.get(name);
+    if (!target) {
+      target = createTarget(name, { dataDir: path.join(config.dataDir, 'deploy') });
+      deployTargets.set(name, target);
+    }
+    return target;
+  };
   const server: Server = createServer({ requestTimeout: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -96,14 +105,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     executor,
     builder: new DockerImageBuilder(docker),
     registry: { host: registryHost, credentials: { username: 'slipway', password: admin.secret, serveraddress: registryHost } },
-    deployTargets: (name) => {
-      let target = deployTargets.get(name);
-      if (!target) {
-        target = createTarget(name, { dataDir: path.join(config.dataDir, 'deploy') });
-        deployTargets.set(name, target);
-      }
-      return target;
-    },
+    deployTargets: deployTarget,
     concurrency: config.concurrency,
     workerId: `${os.hostname()}/${process.pid}`,
     retryInterrupted: config.retryInterrupted,
@@ -157,14 +159,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
       reposDir,
       deployDataDir: path.join(config.dataDir, 'deploy'),
       // the runner's cache of targets: API rollouts and run deploys go through the same ones
-      deployTargets: (name) => {
-        let target = deployTargets.get(name);
-        if (!target) {
-          target = createTarget(name, { dataDir: path.join(config.dataDir, 'deploy') });
-          deployTargets.set(name, target);
-        }
-        return target;
-      },
+      deployTargets: deployTarget,
     }),
   );
   await runner.start();
