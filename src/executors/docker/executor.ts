@@ -173,6 +173,7 @@ class DockerSandbox implements Sandbox {
   private network?: Docker.Network;
   private volume?: Docker.Volume;
   private destroyed?: Promise<void>;
+  private refillAfterFirstExec = false;
 
   constructor(
     private readonly docker: Docker,
@@ -195,6 +196,7 @@ class DockerSandbox implements Sandbox {
         this.volume = this.docker.getVolume(warm.volumeName);
         // the run's name, so that `docker ps` shows whose job it is
         await warm.container.rename({ name: this.baseName }).catch(() => undefined);
+        this.refillAfterFirstExec = true;
         return;
       }
     }
@@ -295,6 +297,12 @@ class DockerSandbox implements Sandbox {
       AttachStderr: true,
     });
     const stream = (await exec.start({ hijack: true, stdin: false })) as NodeJS.ReadableStream & { destroy(): void };
+    if (this.refillAfterFirstExec) {
+      // the next job of this image gets a warm container too; started now that this job's first
+      // command runs, so that it does not slow this job's way to it
+      this.refillAfterFirstExec = false;
+      this.pool?.replenish(this.spec.image);
+    }
     const onAbort = (): void => stream.destroy();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
