@@ -9,6 +9,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command>; 
   server: { summary: 'the server: API, webhooks, git hosting, registry, runs', load: async () => (await import('./server.js')).server },
   logs: { summary: "a run's logs from the server (SLIPWAY_URL), -f to follow", load: async () => (await import('./logs.js')).logs },
   cancel: { summary: 'cancel a queued or running run of the server (SLIPWAY_URL)', load: async () => (await import('./cancel.js')).cancel },
+  token: { summary: "the server's tokens: create --scopes, list, revoke (SLIPWAY_URL)", load: async () => (await import('./token.js')).token },
   registry: { summary: 'the OCI registry alone: serve, gc', load: async () => (await import('./registry.js')).registry },
   deploy: { summary: 'roll an image out to an environment (here, or on the server of SLIPWAY_URL)', load: async () => (await import('./deploy.js')).deploy },
   rollback: { summary: 'restore the previous (or a named) healthy revision', load: async () => (await import('./rollback.js')).rollback },

@@ -134,6 +134,28 @@ describe('the CLI against a server (SLIPWAY_URL)', { timeout: 300_000 }, () => {
     assert.match(history.stdout, /^4\s+\S+:unhealthy\s+deploy by admin\s+[\d-]+ [\d:]+\s+rolled-back\s+\S/m);
   });
 
+  it('token create, list and revoke: a read token is shown once, listed, and refused once revoked', async () => {
+    const created = await slipway(['token', 'create', '--scopes', 'read', '--name', 'dashboard', '--json']);
+    assert.equal(created.code, 0, created.stderr);
+    const made = JSON.parse(created.stdout) as { id: string; secret: string; scopes: string[] };
+    assert.deepEqual(made.scopes, ['read']);
+    assert.equal((await api('/api/runs', { token: made.secret })).status, 200);
+    const listed = await slipway(['token', 'list']);
+    assert.match(listed.stdout, /^ID\s+NAME\s+SCOPES/);
+    assert.match(listed.stdout, new RegExp(`^${made.id}\\s+dashboard\\s+read\\s`, 'm'));
+    assert.ok(!listed.stdout.includes(made.secret), 'the list never shows a secret');
+    assert.equal((await slipway(['token', 'revoke', made.id])).code, 0);
+    assert.equal((await api('/api/runs', { token: made.secret })).status, 401);
+    // bad input is refused before anything is asked of the server; a reader cannot make tokens
+    const badScope = await slipway(['token', 'create', '--scopes', 'root']);
+    assert.equal(badScope.code, 2);
+    assert.match(badScope.stderr, /unknown scope 'root'/);
+    const reader = JSON.parse((await slipway(['token', 'create', '--scopes', 'read', '--json'])).stdout) as { secret: string };
+    const denied = await slipway(['token', 'create', '--scopes', 'admin'], { token: reader.secret });
+    assert.equal(denied.code, 2);
+    assert.match(denied.stderr, /403: the token lacks the 'admin' scope/);
+  });
+
   it('refuses a token without the deploy scope (403, exit 2) and says why', async () => {
     const created = await api<{ secret: string }>('/api/tokens', { method: 'POST', body: { name: 'viewer', scopes: ['read'] } });
     assert.equal(created.status, 201);
@@ -244,7 +266,7 @@ describe('the CLI against a server (SLIPWAY_URL)', { timeout: 300_000 }, () => {
     assert.equal(noToken.code, 2);
     assert.match(noToken.stderr, /SLIPWAY_TOKEN is not set/);
     assert.equal((await slipway(['status', '--remote', '--data', work])).code, 2);
-    for (const command of ['deploy', 'rollback', 'history', 'status', 'cancel', 'logs', 'run']) {
+    for (const command of ['deploy', 'rollback', 'history', 'status', 'cancel', 'logs', 'run', 'token']) {
       const help = await slipway([command, '--help']);
       assert.equal(help.code, 0, command);
       assert.match(help.stdout, new RegExp(`^usage: slipway ${command}`));

@@ -1,0 +1,82 @@
+// `slipway token create | list | revoke`: the server's API, registry and git tokens, through its
+// API (SLIPWAY_URL, SLIPWAY_TOKEN with the admin scope). A new token's secret is shown once.
+import { EXIT_OK, parseCommandLine, UsageError, type Command } from './io.js';
+import { RemoteClient } from './remote.js';
+import { table } from './history.js';
+
+const SCOPES = ['read', 'run', 'deploy', 'admin'] as const;
+
+const HELP = `usage: slipway token create --scopes S[,S…] [--name NAME] [--json]
+       slipway token list [--json]
+       slipway token revoke ID
+
+Manages the tokens of the server at $SLIPWAY_URL ($SLIPWAY_TOKEN must have the admin scope).
+A token is a password for the API, \`docker login\` (any user name) and git over HTTP.
+
+scopes:
+  read     list and read projects, runs, logs, revisions; pull from the registry
+  run      read, and push with git, start, cancel and re-run runs, push images
+  deploy   read, and deploy and roll back
+  admin    everything, including tokens, projects and secrets
+
+options:
+      --scopes S  comma-separated scopes of the new token
+      --name N    what the token is for (default: cli)
+      --json      print JSON
+  -h, --help      this help
+`;
+
+interface TokenView {
+  id: string;
+  name: string;
+  scopes: string[];
+  prefix: string;
+  createdAtMs: number;
+  lastUsedAtMs?: number;
+  revokedAtMs?: number;
+}
+
+export const token: Command = async (argv, io) => {
+  const parsed = parseCommandLine(argv, { scopes: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' } }, HELP);
+  const v = parsed.values;
+  const [action, ...rest] = parsed.positionals;
+  if (v.help) {
+    io.stdout.write(HELP);
+    return EXIT_OK;
+  }
+  if (action === 'create') {
+    if (rest.length > 0) throw new UsageError(`create takes no arguments, got ${rest.join(' ')}\n\n${HELP}`);
+    const scopes = (v.scopes ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    if (scopes.length === 0) throw new UsageError(`create needs --scopes (some of ${SCOPES.join(', ')})\n\n${HELP}`);
+    const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
+    if (unknown.length > 0) throw new UsageError(`unknown scope ${unknown.map((s) => `'${s}'`).join(', ')}: scopes are ${SCOPES.join(', ')}`);
+    const client = RemoteClient.fromEnv(io, 'token');
+    const created = await client.request<TokenView & { secret: string }>('POST', '/api/tokens', { name: v.name ?? 'cli', scopes });
+    if (v.json) io.stdout.write(`${JSON.stringify(created, null, 2)}\n`);
+    else io.stdout.write(`token ${created.id} (${created.name}; ${created.scopes.join(', ')}), shown once:\n  ${created.secret}\n`);
+    return EXIT_OK;
+  }
+  if (action === 'list') {
+    if (rest.length > 0) throw new UsageError(`list takes no arguments, got ${rest.join(' ')}\n\n${HELP}`);
+    const { tokens } = await RemoteClient.fromEnv(io, 'token').request<{ tokens: TokenView[] }>('GET', '/api/tokens');
+    if (v.json) {
+      io.stdout.write(`${JSON.stringify(tokens, null, 2)}\n`);
+      return EXIT_OK;
+    }
+    const when = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z'));
+    io.stdout.write(
+      table([
+        ['ID', 'NAME', 'SCOPES', 'PREFIX', 'CREATED', 'LAST USED', 'REVOKED'],
+        ...tokens.map((t) => [t.id, t.name, t.scopes.join(','), t.prefix, when(t.createdAtMs), when(t.lastUsedAtMs), when(t.revokedAtMs)]),
+      ]),
+    );
+    return EXIT_OK;
+  }
+  if (action === 'revoke') {
+    if (rest.length !== 1) throw new UsageError(`revoke takes one token id, got ${rest.length}\n\n${HELP}`);
+    await RemoteClient.fromEnv(io, 'token').request('DELETE', `/api/tokens/${encodeURIComponent(rest[0]!)}`);
+    io.stdout.write(`token ${rest[0]} revoked\n`);
+    return EXIT_OK;
+  }
+  throw new UsageError(`${action === undefined ? 'give an action' : `unknown action '${action}'`}: create, list or revoke\n\n${HELP}`);
+};
