@@ -138,7 +138,7 @@ async function main(): Promise<void> {
     ['naive floor: 15 × `docker run --rm`', ms(m.naive!), ''],
     ['real floor: 3 × `docker run -d` + 15 × `docker exec` (CLI)', ms(m.floorCli!), ''],
     ['real floor: 3 container starts + 15 execs (Engine API, no CLI start-up)', ms(m.floorApi!), ''],
-    ['`slipway validate` on a 200-job file (wall, node start included, median of ${figures.validate!.length})', ms(m.validate!), `${ratio(m.validate!, 400)}× the 400 ms budget`],
+    [`\`slipway validate\` on a 200-job file (wall, node start included, median of ${figures.validate!.length})`, ms(m.validate!), `${ratio(m.validate!, 400)}× the 400 ms budget`],
   ];
   console.log(`bench/engine — median of ${ROUNDS} rounds, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, Docker ${docker('version', '--format', '{{.Server.Version}}').trim()}`);
   console.log('| what | time | ratio |\n|---|---|---|');
