@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { openStore, type Store } from '../store/index.js';
 import { createRegistry, type Registry } from '../registry/index.js';
 import { connectDocker, DockerExecutor } from '../executors/index.js';
+import { ownerIdentity } from '../executors/docker/labels.js';
 import { DockerImageBuilder } from '../build/index.js';
 import { createTarget, type TargetName } from '../deploy/targets.js';
 import type { DeployTarget } from '../deploy/index.js';
@@ -107,7 +108,8 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     registry: { host: registryHost, credentials: { username: 'slipway', password: admin.secret, serveraddress: registryHost } },
     deployTargets: deployTarget,
     concurrency: config.concurrency,
-    workerId: `${os.hostname()}/${process.pid}`,
+    // host/pid/start time: a restarted server can tell its dead predecessor's runs from a live replica's
+    workerId: ownerIdentity,
     retryInterrupted: config.retryInterrupted,
     publicUrl: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`,
     log,

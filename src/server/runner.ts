@@ -8,6 +8,7 @@ import { copyFile, link, mkdir, readdir, rm } from 'node:fs/promises';
 import { parsePipeline, formatDiagnostic, type Pipeline } from '../spec/index.js';
 import { executeRun, RunStorage, type RunEvent } from '../engine/index.js';
 import type { Executor } from '../executors/index.js';
+import { isOwnerAlive } from '../executors/docker/labels.js';
 import type { ImageBuilder } from '../build/index.js';
 import type { RegistryTarget } from '../engine/build-runner.js';
 import type { DeployTargets } from '../engine/deploy-runner.js';
@@ -173,7 +174,16 @@ export class Runner {
     const { store, log } = this.options;
     // a replica that runs nothing (concurrency 0) leaves recovery to the ones that do
     if (this.options.concurrency === 0) return;
-    const interrupted = await store.markInterrupted('the server stopped while the run was going on');
+    // Only runs of workers that are gone: with several replicas on one database, the others' runs
+    // are theirs. A worker is a process on a host; one on another host is judged by that host.
+    const deadWorkers = new Set<string>();
+    let cursor: string | undefined;
+    do {
+      const page = await store.listRuns({ status: 'running', limit: 500, ...(cursor ? { cursor } : {}) });
+      for (const run of page.runs) if (run.worker !== undefined && !isOwnerAlive(run.worker)) deadWorkers.add(run.worker);
+      cursor = page.nextCursor;
+    } while (cursor);
+    const interrupted = (await Promise.all([...deadWorkers].map((worker) => store.markInterrupted('the server stopped while the run was going on', worker)))).flat();
     for (const run of interrupted) {
       log(`run ${run.id} was interrupted by a server stop`);
       if (this.options.retryInterrupted) await store.requeueRun(run.id);

@@ -19,11 +19,11 @@ export interface TestServer extends RunningServer {
   stop(): Promise<void>;
 }
 
-export async function testServer(options: { concurrency?: number; config?: Partial<ServerConfig> } = {}): Promise<TestServer> {
+export async function testServer(options: { concurrency?: number; config?: Partial<ServerConfig>; env?: Record<string, string> } = {}): Promise<TestServer> {
   const data = mkdtempSync(path.join(os.tmpdir(), 'slipway-server-test-'));
   const running = await startServer(
     { port: 0, host: '127.0.0.1', dataDir: data, concurrency: options.concurrency ?? 2, allowAutoCreate: true, retryInterrupted: false, ...options.config },
-    { ...process.env, SLIPWAY_ADMIN_TOKEN: 'test-admin-token-0123456789' },
+    { ...process.env, SLIPWAY_ADMIN_TOKEN: 'test-admin-token-0123456789', ...options.env },
     () => undefined,
   );
   const token = 'test-admin-token-0123456789';
