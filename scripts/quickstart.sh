@@ -41,7 +41,8 @@ push_and_follow() {
   local before
   before=$(latest_run)
   say "git push (in $work)"
-  git push -q "$remote" main
+  # --force: a quickstart run again starts the example's history afresh on the same server
+  git push -q --force "$remote" main
   local run=""
   for _ in $(seq 1 50); do run=$(latest_run); [ -n "$run" ] && [ "$run" != "$before" ] && break; sleep 0.2; done
   say "following run $run (slipway logs $run -f)"
@@ -49,9 +50,9 @@ push_and_follow() {
 }
 
 push_and_follow
-say "deployed: slipway status --data $data/deploy"
-slipway status --data "$data/deploy"
-endpoint=$(slipway status --data "$data/deploy" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const e=JSON.parse(s).find(x=>x.app==="hello-web");console.log(e?e.endpoint:"")})')
+say "deployed: slipway status (SLIPWAY_URL=$SLIPWAY_URL: the server's view)"
+slipway status
+endpoint=$(slipway status --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const e=JSON.parse(s).find(x=>x.app==="hello-web");console.log(e?e.endpoint:"")})')
 say "curl $endpoint/ → $(curl -fsS "$endpoint/")"
 
 say "a change (the image now greets with hi), pushed again → rolling update"
@@ -59,6 +60,6 @@ sed -i 's/^ENV PORT=8080/ENV PORT=8080\nENV GREETING=hi/' Dockerfile
 git -c user.email=quickstart@slipway.local -c user.name=quickstart commit -qam "say hi"
 push_and_follow
 say "curl $endpoint/ → $(curl -fsS "$endpoint/")"
-say "history: slipway history hello-web --data $data/deploy"
-slipway history hello-web --data "$data/deploy"
+say "history: slipway history hello-web"
+slipway history hello-web
 say "done. The server keeps running (pid $(pgrep -f "slipway.js server --port $port" | head -1)); the app answers on $endpoint"
