@@ -109,6 +109,14 @@ export function reportOutcome(outcome: DeployOutcome, io: CliIO, json: boolean, 
   return EXIT_OK;
 }
 
+/** The flags every deploy command shares: where (this machine or the server) and how to print. */
+export const WHERE_OPTIONS = {
+  data: { type: 'string' },
+  json: { type: 'boolean' },
+  remote: { type: 'boolean' },
+  local: { type: 'boolean' },
+} as const;
+
 /** `--data` names a local folder: with a server it would be silently ignored, so it is refused. */
 export function refuseDataFlag(data: string | undefined): void {
   if (data !== undefined) throw new UsageError("--data is the deploy data of this machine; the server uses its own (unset SLIPWAY_URL or add --local to work here)");
@@ -174,11 +182,8 @@ export const deploy: Command = async (argv, io) => {
     'progress-deadline': { type: 'string' },
     'no-auto-rollback': { type: 'boolean' },
     file: { type: 'string', short: 'f' },
-    data: { type: 'string' },
-    json: { type: 'boolean' },
     target: { type: 'string' },
-    remote: { type: 'boolean' },
-    local: { type: 'boolean' },
+    ...WHERE_OPTIONS,
     },
     HELP,
     { min: 1, max: 1, what: 'environment name' },

@@ -1,7 +1,7 @@
 // `slipway history APP [--env ENV]`: every rollout of an app as a table — revision, image, trigger,
 // when, outcome, reason — from this machine's deploy data or, with SLIPWAY_URL, from the server.
 import { EXIT_OK, parseCommandLine, UsageError, type Command } from './io.js';
-import { deployDataDir, dockerTarget, refuseDataFlag } from './deploy.js';
+import { deployDataDir, dockerTarget, refuseDataFlag, WHERE_OPTIONS } from './deploy.js';
 import type { Revision } from '../deploy/index.js';
 import { isRemote, RemoteClient } from './remote.js';
 
@@ -23,7 +23,7 @@ options:
 export const history: Command = async (argv, io) => {
   const parsed = parseCommandLine(
     argv,
-    { env: { type: 'string', short: 'e' }, data: { type: 'string' }, json: { type: 'boolean' }, remote: { type: 'boolean' }, local: { type: 'boolean' } },
+    { env: { type: 'string', short: 'e' }, ...WHERE_OPTIONS },
     HELP,
     { min: 1, max: 1, what: 'app name' },
   );

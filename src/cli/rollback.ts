@@ -2,7 +2,7 @@
 // revision of an environment with the same rolling procedure as a deploy, on this machine or, with
 // SLIPWAY_URL, on the server.
 import { EXIT_OK, parseCommandLine, UsageError, type Command } from './io.js';
-import { deployDataDir, dockerTarget, followRollout, progressPrinter, refuseDataFlag, reportDeployError, reportOutcome, targetFor, targetOfEnvironment } from './deploy.js';
+import { deployDataDir, dockerTarget, followRollout, progressPrinter, refuseDataFlag, reportDeployError, reportOutcome, targetFor, targetOfEnvironment, WHERE_OPTIONS } from './deploy.js';
 import type { Revision } from '../deploy/index.js';
 import type { RolloutView } from '../server/deployments.js';
 import { isRemote, RemoteClient } from './remote.js';
@@ -28,7 +28,7 @@ exit codes: 0 the restored revision is healthy, 1 the rollback failed, 2 bad usa
 export const rollback: Command = async (argv, io) => {
   const parsed = parseCommandLine(
     argv,
-    { env: { type: 'string', short: 'e' }, to: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean' }, remote: { type: 'boolean' }, local: { type: 'boolean' } },
+    { env: { type: 'string', short: 'e' }, to: { type: 'string' }, ...WHERE_OPTIONS },
     HELP,
     { min: 1, max: 1, what: 'app name' },
   );

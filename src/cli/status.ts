@@ -2,7 +2,7 @@
 // the proxy's port — on this machine or, with SLIPWAY_URL, on the server. Asking locally starts the
 // deploy agent if none runs (that is what brings proxies back).
 import { EXIT_OK, parseCommandLine, type Command } from './io.js';
-import { deployDataDir, refuseDataFlag, reportDeployError, targetFor } from './deploy.js';
+import { deployDataDir, refuseDataFlag, reportDeployError, targetFor, WHERE_OPTIONS } from './deploy.js';
 import { environmentStatuses, type EnvironmentStatus } from '../deploy/index.js';
 import { table } from './history.js';
 import { isRemote, RemoteClient } from './remote.js';
@@ -31,10 +31,7 @@ export const status: Command = async (argv, io) => {
     {
     env: { type: 'string', short: 'e' },
     verbose: { type: 'boolean', short: 'v' },
-    data: { type: 'string' },
-    json: { type: 'boolean' },
-    remote: { type: 'boolean' },
-    local: { type: 'boolean' },
+    ...WHERE_OPTIONS,
     },
     HELP,
     { min: 0, max: 1, what: 'app name' },
