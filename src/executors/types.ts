@@ -54,6 +54,8 @@ export interface Executor {
   createSandbox(spec: SandboxSpec, progress: SandboxProgress, signal: AbortSignal): Promise<Sandbox>;
   /** removes containers, networks and volumes of runs whose owning process is gone */
   reapOrphans(): Promise<{ containers: number; networks: number; volumes: number }>;
+  /** gets sandboxes of these images ready ahead of the jobs that will want them (if it can) */
+  prewarm?(images: readonly string[]): void;
 }
 
 /** A failure of the executor itself (not a step's non-zero exit): image missing, engine down. */

@@ -192,6 +192,8 @@ export class Runner {
     if (reaped.containers + reaped.networks + reaped.volumes > 0) {
       log(`removed what interrupted runs left: ${reaped.containers} containers, ${reaped.networks} networks, ${reaped.volumes} volumes`);
     }
+    // the first push after a restart need not wait for a container: the images of recent runs
+    this.options.executor.prewarm?.(await recentJobImages(store).catch(() => []));
     const sweep = (): Promise<void> => sweepRunFolders(this.options.dataDir, new Set(this.active.keys())).catch((err: unknown) => log(`runs folder: ${(err as Error).message}`));
     await sweep();
     this.sweeper = setInterval(() => void sweep(), 3_600_000);
@@ -510,4 +512,18 @@ export async function sweepRunFolders(dataDir: string, active: ReadonlySet<strin
     if (now - info.mtimeMs > KEPT_ARTIFACTS_MS) await rm(dir, { recursive: true, force: true });
     else await keepOnlyArtifacts(dir);
   }
+}
+
+/** The images of the jobs (without services, named literally) of the newest runs, most used first. */
+async function recentJobImages(store: Store, runs = 20): Promise<string[]> {
+  const counts = new Map<string, number>();
+  for (const summary of (await store.listRuns({ limit: runs })).runs) {
+    const text = ((await store.getRun(summary.id))?.pipeline as PipelineSnapshot | undefined)?.text;
+    if (text === undefined) continue;
+    for (const job of parsePipeline(text, 'slipway.yaml').pipeline?.jobs ?? []) {
+      if (job.kind !== 'steps' || job.services.length > 0 || !job.image.isLiteral) continue;
+      counts.set(job.image.source, (counts.get(job.image.source) ?? 0) + 1);
+    }
+  }
+  return [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([image]) => image);
 }

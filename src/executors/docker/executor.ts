@@ -78,6 +78,10 @@ export class DockerExecutor implements Executor {
     }
   }
 
+  prewarm(images: readonly string[]): void {
+    this.pool?.prewarm(images);
+  }
+
   /** Warm containers ready, per image. */
   warmContainers(): Map<string, number> {
     return this.pool?.counts() ?? new Map();

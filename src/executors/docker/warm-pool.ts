@@ -68,6 +68,15 @@ export class WarmPool {
     }
   }
 
+  /** Starts warm containers for images jobs are expected to use (those of recent runs, at start). */
+  prewarm(images: readonly string[]): void {
+    const now = Date.now();
+    for (const image of images.filter(WarmPool.accepts).slice(0, this.options.maxImages)) {
+      if (!this.lastUsed.has(image)) this.lastUsed.set(image, now);
+      this.replenish(image);
+    }
+  }
+
   /** How many started containers wait, per image. */
   counts(): Map<string, number> {
     return new Map([...this.ready].map(([image, entries]) => [image, entries.length]));
