@@ -7,7 +7,7 @@ import http from 'node:http';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { runCli, tempRepo } from '../support/repo.js';
-import { testServer, type TestServer } from './support.js';
+import { githubPush, testServer, type TestServer } from './support.js';
 
 const exec = promisify(execFile);
 let server: TestServer;
@@ -102,18 +102,7 @@ test('slipway logs prints a run from the server, and -f follows it to the end', 
 test('webhooks: a bad or missing signature is 401 and stores nothing; a good one queues a run once; a redelivery does not run twice', async () => {
   const secret = 'webhook-secret-123';
   assert.equal((await server.api('/api/projects/chatty/webhook-secret', { method: 'PUT', body: { secret } })).status, 200);
-  const head = (await exec('git', ['rev-parse', 'HEAD'], { cwd: repo.dir })).stdout.trim();
-  const payload = Buffer.from(
-    JSON.stringify({
-      ref: 'refs/heads/main',
-      before: '0'.repeat(40),
-      after: head,
-      deleted: false,
-      repository: { name: 'chatty', full_name: 'team/chatty', clone_url: repo.dir },
-      head_commit: { message: 'from a webhook', timestamp: new Date().toISOString() },
-      sender: { login: 'octocat' },
-    }),
-  );
+  const payload = await githubPush(repo, 'chatty', 'from a webhook');
   const deliver = (headers: Record<string, string>) =>
     fetch(`${server.url}/hooks/github`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-GitHub-Event': 'push', ...headers }, body: payload });
   const before = (await server.api<{ runs: unknown[] }>('/api/runs?project=chatty')).body.runs.length;

@@ -4,13 +4,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { startCluster, type PgCluster } from '../store/pg-cluster.js';
-import { testServer, tempRepo, type TestServer } from './support.js';
+import { githubPush, testServer, tempRepo, type TestServer } from './support.js';
 import { eventually } from '../support/wait.js';
 
-const exec = promisify(execFile);
 let cluster: PgCluster;
 const repo = tempRepo({
   'slipway.yaml': `version: 1
@@ -57,18 +54,7 @@ test('two replicas on one PostgreSQL database: webhooks accepted by either, each
     const secret = 'replicas-secret';
     assert.equal((await a.api('/api/projects', { method: 'POST', body: { name: 'shared' } })).status, 201);
     assert.equal((await a.api('/api/projects/shared/webhook-secret', { method: 'PUT', body: { secret } })).status, 200);
-    const head = (await exec('git', ['rev-parse', 'HEAD'], { cwd: repo.dir })).stdout.trim();
-    const payload = Buffer.from(
-      JSON.stringify({
-        ref: 'refs/heads/main',
-        before: '0'.repeat(40),
-        after: head,
-        deleted: false,
-        repository: { name: 'shared', full_name: 'team/shared', clone_url: repo.dir },
-        head_commit: { message: 'replicas', timestamp: new Date().toISOString() },
-        sender: { login: 'octocat' },
-      }),
-    );
+    const payload = await githubPush(repo, 'shared', 'replicas');
     const signature = `sha256=${createHmac('sha256', secret).update(payload).digest('hex')}`;
     const deliver = (server: TestServer, id: string) =>
       fetch(`${server.url}/hooks/github`, {

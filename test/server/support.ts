@@ -66,4 +66,20 @@ export async function testServer(options: { concurrency?: number; config?: Parti
   return server;
 }
 
+/** A GitHub push delivery of `repo`'s HEAD on main, as the repository `team/<project>`. */
+export async function githubPush(repo: TempRepo, project: string, message: string): Promise<Buffer<ArrayBuffer>> {
+  const head = (await exec('git', ['rev-parse', 'HEAD'], { cwd: repo.dir })).stdout.trim();
+  return Buffer.from(
+    JSON.stringify({
+      ref: 'refs/heads/main',
+      before: '0'.repeat(40),
+      after: head,
+      deleted: false,
+      repository: { name: project, full_name: `team/${project}`, clone_url: repo.dir },
+      head_commit: { message, timestamp: new Date().toISOString() },
+      sender: { login: 'octocat' },
+    }),
+  );
+}
+
 export { tempRepo };
