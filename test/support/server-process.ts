@@ -16,7 +16,9 @@ export function spawnServer(data: string, options: { port?: number; concurrency?
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...(options.adminToken ? { SLIPWAY_ADMIN_TOKEN: options.adminToken } : {}), ...options.env },
   });
-  child.stderr!.resume();
+  // the end of stderr goes into the error of a server that exits before it listens
+  let errTail = '';
+  child.stderr!.on('data', (d: Buffer) => void (errTail = (errTail + d.toString()).slice(-4000)));
   const url = new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -24,7 +26,7 @@ export function spawnServer(data: string, options: { port?: number; concurrency?
       const match = /listening on (http:\/\/\S+)/.exec(out);
       if (match?.[1]) resolve(match[1]);
     });
-    child.once('close', () => reject(new Error(`slipway server exited: ${out}`)));
+    child.once('close', (code, signal) => reject(new Error(`slipway server exited (${signal ?? code}): ${out}${errTail}`)));
   });
   url.catch(() => undefined);
   return {

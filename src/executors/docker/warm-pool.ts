@@ -93,7 +93,8 @@ export class WarmPool {
     for (let i = 0; i < missing; i++) {
       const fill = this.fill(image);
       underway.add(fill);
-      void fill.finally(() => underway.delete(fill));
+      const settled = (): void => void underway.delete(fill);
+      void fill.then(settled, settled);
       this.track(fill);
     }
   }
@@ -110,7 +111,9 @@ export class WarmPool {
 
   private track(work: Promise<void>): void {
     this.inFlight.add(work);
-    void work.finally(() => this.inFlight.delete(work));
+    // never a rejection left unhandled: a pool that fails costs only speed
+    const settled = (): void => void this.inFlight.delete(work);
+    void work.then(settled, settled);
   }
 
   private async fill(image: string): Promise<void> {
