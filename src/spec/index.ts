@@ -6,7 +6,7 @@ import { compilePipeline } from './compile.js';
 import { DiagnosticList } from './diagnostics.js';
 import { matchesAny } from './globs.js';
 import { validatePipeline } from './validate.js';
-import { MAX_FILE_BYTES, parseYaml } from './yaml-source.js';
+import { MAX_FILE_BYTES, parseYaml, type YamlSource } from './yaml-source.js';
 
 export type * from './model.js';
 // makeTemplate / makeCondition build model values in code (tests, the engine's own jobs).
@@ -16,12 +16,18 @@ export { parseDuration, formatDuration } from './durations.js';
 export { pipelineJsonSchema } from './json-schema.js';
 export { SCHEMA_ID } from './defaults.js';
 
-/** Parses and checks pipeline text; `file` is the name diagnostics and positions carry. */
-export function parsePipeline(text: string, file: string): LoadResult {
+/** Parses and validates pipeline text: the YAML document when it is valid, and every problem. */
+function checkText(text: string, file: string): { valid: YamlSource | undefined; diagnostics: Diagnostic[] } {
   const diags = new DiagnosticList(file);
   const source = parseYaml(text, file, diags);
-  if (!source || !validatePipeline(source, diags)) return { diagnostics: diags.sorted() };
-  return { pipeline: compilePipeline(source), diagnostics: diags.sorted() };
+  const valid = source !== undefined && validatePipeline(source, diags) ? source : undefined;
+  return { valid, diagnostics: diags.sorted() };
+}
+
+/** Parses and checks pipeline text; `file` is the name diagnostics and positions carry. */
+export function parsePipeline(text: string, file: string): LoadResult {
+  const { valid, diagnostics } = checkText(text, file);
+  return valid ? { pipeline: compilePipeline(valid), diagnostics } : { diagnostics };
 }
 
 export interface LoadOptions {
@@ -55,11 +61,9 @@ export async function checkPipelineFile(path: string, options: LoadOptions = {})
   const file = options.displayName ?? path;
   const read = await readPipelineText(path, file);
   if (!('text' in read)) return { valid: false, jobs: 0, diagnostics: read.diagnostics };
-  const diags = new DiagnosticList(file);
-  const source = parseYaml(read.text, file, diags);
-  const valid = source !== undefined && validatePipeline(source, diags);
-  const jobs = (source?.toJS() as { jobs?: unknown } | null | undefined)?.jobs;
-  return { valid, jobs: valid && jobs !== null && typeof jobs === 'object' ? Object.keys(jobs).length : 0, diagnostics: diags.sorted() };
+  const { valid, diagnostics } = checkText(read.text, file);
+  const jobs = (valid?.toJS() as { jobs?: unknown } | undefined)?.jobs;
+  return { valid: valid !== undefined, jobs: jobs !== null && typeof jobs === 'object' ? Object.keys(jobs).length : 0, diagnostics };
 }
 
 async function readPipelineText(path: string, file: string): Promise<{ text: string } | { diagnostics: Diagnostic[] }> {
