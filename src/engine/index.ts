@@ -2,6 +2,6 @@
 export { executeRun, selectJobs, builtinEnv, type RunOptions, type RunResult, type JobSummary, type Trigger } from './run.js';
 export type { RunEvent, RunEventListener, JobStatus, RunStatus, JobPlanView } from './events.js';
 export { snapshotWorkspace, isGitWorkTree, WorkspaceError, type SourceSnapshot } from './workspace.js';
-export { RunStorage, slipwayHome } from './storage.js';
+export { RunStorage, runsRoot, slipwayHome } from './storage.js';
 export { SecretMasker, secretPatterns, MASK } from './secrets.js';
 export { formatMs } from './job-runner.js';

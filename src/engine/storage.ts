@@ -34,6 +34,11 @@ export function parentOf(p: string): string {
   return dir === '' ? '.' : dir;
 }
 
+/** The folder that holds one folder per run (named by its id). */
+export function runsRoot(home: string): string {
+  return path.join(home, 'runs');
+}
+
 export class RunStorage {
   readonly runDir: string;
 
@@ -41,7 +46,7 @@ export class RunStorage {
     readonly home: string,
     readonly runId: string,
   ) {
-    this.runDir = path.join(home, 'runs', safeSegment(runId));
+    this.runDir = path.join(runsRoot(home), safeSegment(runId));
   }
 
   async prepare(): Promise<void> {
@@ -52,8 +57,13 @@ export class RunStorage {
     return path.join(this.runDir, 'source.tar');
   }
 
+  /** Where a job's artifact tars are: `<n>.tar` for its n-th artifact path. */
+  artifactDir(job: string): string {
+    return path.join(this.runDir, 'artifacts', safeSegment(job));
+  }
+
   artifactPath(job: string, index: number): string {
-    return path.join(this.runDir, 'artifacts', safeSegment(job), `${index}.tar`);
+    return path.join(this.artifactDir(job), `${index}.tar`);
   }
 
   cacheDir(project: string, job: string, key: string): string {

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { copyFile, link, mkdir, readdir, rm } from 'node:fs/promises';
 import { parsePipeline, formatDiagnostic, type Pipeline } from '../spec/index.js';
-import { executeRun, RunStorage, type RunEvent } from '../engine/index.js';
+import { executeRun, RunStorage, runsRoot, type RunEvent } from '../engine/index.js';
 import type { Executor } from '../executors/index.js';
 import { isOwnerAlive } from '../executors/docker/labels.js';
 import type { ImageBuilder } from '../build/index.js';
@@ -278,13 +278,13 @@ export class Runner {
    * artifacts are linked into this run's storage. A job whose artifacts are gone runs again.
    */
   private async reusedJobs(
-    run: Run,
+    runId: string,
     fromRunId: string,
     pipeline: Pipeline,
     storage: RunStorage,
     recorder: RunRecorder,
   ): Promise<{ fromRunId: string; jobs: Map<string, Record<string, string>> } | undefined> {
-    const detail = await this.options.store.getRunDetail(run.id);
+    const detail = await this.options.store.getRunDetail(runId);
     const copied = (detail?.jobs ?? []).filter((job) => job.reused && job.status === 'success');
     if (copied.length === 0) return undefined;
     const from = new RunStorage(this.options.dataDir, fromRunId);
@@ -293,7 +293,7 @@ export class Runner {
       const spec = pipeline.jobs.find((j) => j.name === job.name);
       if (!spec) continue;
       if (spec.kind === 'steps' && spec.artifacts.length > 0) {
-        const linked = await linkArtifacts(path.dirname(from.artifactPath(job.name, 0)), path.dirname(storage.artifactPath(job.name, 0)), spec.artifacts.length);
+        const linked = await linkArtifacts(from, storage, job.name, spec.artifacts.length);
         if (!linked) {
           await recorder.onEvent({ type: 'log', job: job.name, stream: 'system', line: `the artifacts of ${job.name} from run ${fromRunId} are gone; it runs again`, at: Date.now() });
           continue;
@@ -340,7 +340,7 @@ export class Runner {
         (job) => (job.kind === 'steps' && job.cache !== undefined) || (job.kind === 'deploy' && job.deploy.kubernetes?.manifests !== undefined),
       );
       const source = await snapshotCommit(repo, run.trigger.commit, run.trigger.branch, storage.runDir, readsFiles);
-      const reuse = run.rerunOf ? await this.reusedJobs(run, run.rerunOf, loaded.pipeline, storage, recorder) : undefined;
+      const reuse = run.rerunOf ? await this.reusedJobs(run.id, run.rerunOf, loaded.pipeline, storage, recorder) : undefined;
       const result = await executeRun({
         runId: run.id,
         pipeline: loaded.pipeline,
@@ -467,10 +467,6 @@ export async function recordRollout(
   });
 }
 
-export function runsDir(dataDir: string): string {
-  return path.join(dataDir, 'runs');
-}
-
 /** How long the artifacts of a run that did not pass are kept for a re-run of its failed jobs. */
 export const KEPT_ARTIFACTS_MS = 7 * 24 * 3_600_000;
 
@@ -481,14 +477,14 @@ async function keepOnlyArtifacts(runDir: string): Promise<void> {
   if (!entries.includes('artifacts')) await rm(runDir, { recursive: true, force: true });
 }
 
-/** Hard-links (or copies) the `count` artifact tars of a job; false when one is missing. */
-async function linkArtifacts(fromDir: string, toDir: string, count: number): Promise<boolean> {
-  await mkdir(toDir, { recursive: true });
+/** Hard-links (or copies) a job's `count` artifact tars from one run's storage into another's; false when one is missing. */
+async function linkArtifacts(from: RunStorage, to: RunStorage, job: string, count: number): Promise<boolean> {
+  await mkdir(to.artifactDir(job), { recursive: true });
   for (let index = 0; index < count; index++) {
-    const name = `${index}.tar`;
+    const [source, target] = [from.artifactPath(job, index), to.artifactPath(job, index)];
     try {
-      await link(path.join(fromDir, name), path.join(toDir, name)).catch(async (err: NodeJS.ErrnoException) => {
-        if (err.code === 'EXDEV' || err.code === 'EPERM') await copyFile(path.join(fromDir, name), path.join(toDir, name));
+      await link(source, target).catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EXDEV' || err.code === 'EPERM') await copyFile(source, target);
         else throw err;
       });
     } catch {
@@ -503,7 +499,7 @@ async function linkArtifacts(fromDir: string, toDir: string, count: number): Pro
  * but their artifacts, and artifacts kept longer than KEPT_ARTIFACTS_MS go.
  */
 export async function sweepRunFolders(dataDir: string, active: ReadonlySet<string>, now = Date.now()): Promise<void> {
-  const root = path.join(dataDir, 'runs');
+  const root = runsRoot(dataDir);
   for (const name of await readdir(root).catch(() => [] as string[])) {
     if (active.has(name)) continue;
     const dir = path.join(root, name);
