@@ -6,6 +6,15 @@ import type { Runner, RunHub, StepObservation } from './runner.js';
 
 type Labels = Record<string, string>;
 
+/** One series per set of label values, whatever order they were given in. */
+function seriesKey(labels: Labels): string {
+  return JSON.stringify(Object.entries(labels).sort());
+}
+
+function labelsOf(key: string): Labels {
+  return Object.fromEntries(JSON.parse(key) as Array<[string, string]>);
+}
+
 class Counter {
   private readonly values = new Map<string, number>();
   constructor(
@@ -13,12 +22,12 @@ class Counter {
     readonly help: string,
   ) {}
   inc(labels: Labels = {}, by = 1): void {
-    const key = JSON.stringify(Object.entries(labels).sort());
+    const key = seriesKey(labels);
     this.values.set(key, (this.values.get(key) ?? 0) + by);
   }
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
-    for (const [key, value] of this.values) lines.push(`${this.name}${formatLabels(Object.fromEntries(JSON.parse(key) as Array<[string, string]>))} ${value}`);
+    for (const [key, value] of this.values) lines.push(`${this.name}${formatLabels(labelsOf(key))} ${value}`);
     return lines.join('\n');
   }
 }
@@ -32,7 +41,7 @@ class Histogram {
     private readonly bounds: readonly number[],
   ) {}
   observe(value: number, labels: Labels = {}): void {
-    const key = JSON.stringify(Object.entries(labels).sort());
+    const key = seriesKey(labels);
     let series = this.series.get(key);
     if (!series) {
       series = { buckets: this.bounds.map(() => 0), sum: 0, count: 0 };
@@ -47,7 +56,7 @@ class Histogram {
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     for (const [key, series] of this.series) {
-      const labels = Object.fromEntries(JSON.parse(key) as Array<[string, string]>);
+      const labels = labelsOf(key);
       this.bounds.forEach((bound, i) => lines.push(`${this.name}_bucket${formatLabels({ ...labels, le: String(bound) })} ${series.buckets[i]}`));
       lines.push(`${this.name}_bucket${formatLabels({ ...labels, le: '+Inf' })} ${series.count}`);
       lines.push(`${this.name}_sum${formatLabels(labels)} ${series.sum}`);
