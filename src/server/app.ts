@@ -12,7 +12,7 @@ import { PROVIDERS, parseWebhook, verifyWebhook, WebhookError, type Provider } f
 import { openApiDocument } from './openapi.js';
 import { Metrics } from './metrics.js';
 import { DeployError, type TargetFactory } from '../deploy/index.js';
-import { Deployments, httpStatusOf, RolloutConflict, type Rollout } from './deployments.js';
+import { Deployments, httpStatusOf, RolloutConflict, RolloutNotCancellable, type Rollout, type RolloutView } from './deployments.js';
 import { repositoryPath } from './git.js';
 import { ManualRunError, planManualRun } from './triggers.js';
 
@@ -238,6 +238,20 @@ export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerRe
     );
     await store.appendAudit({ actor: token.name, action: action === 'deploy' ? 'deploy' : 'rollback', subject: `${appName}/${environment}`, details: { rollout: rollout.id, ...(rollout.image ? { image: rollout.image } : {}), ...(rollout.to ? { to: rollout.to } : {}) } });
     sendJson(res, 202, { ...rollout, lines: [] }, { Location: `/api/rollouts/${rollout.id}` });
+  });
+  route('POST', /^\/api\/rollouts\/([^/]+)\/cancel$/, async (req, res, [id]) => {
+    const token = await authenticate(store, req, 'deploy');
+    const rolloutId = decodeURIComponent(id!);
+    let cancelled: RolloutView | undefined;
+    try {
+      cancelled = deployments.cancel(rolloutId, token.name);
+    } catch (err) {
+      if (err instanceof RolloutNotCancellable) throw new HttpError(409, 'ROLLOUT_NOT_CANCELLABLE', err.message);
+      throw err;
+    }
+    if (!cancelled) throw new HttpError(404, 'ROLLOUT_NOT_FOUND', `no rollout '${rolloutId}' in progress on this server (a rollout is cancelled on the server that started it)`);
+    await store.appendAudit({ actor: token.name, action: 'rollout.cancel', subject: `${cancelled.app}/${cancelled.environment}`, details: { rollout: cancelled.id } });
+    sendJson(res, 202, { ...cancelled, lines: [] }, { Location: `/api/rollouts/${cancelled.id}` });
   });
   route('GET', /^\/api\/rollouts\/([^/]+)$/, async (req, res, [id], url) => {
     await authenticate(store, req, 'read');

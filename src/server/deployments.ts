@@ -47,6 +47,8 @@ export interface RolloutView {
   error?: { code: string; message: string };
   /** progress lines so far */
   lineCount: number;
+  /** who cancelled it (POST /api/rollouts/{id}/cancel), while it was in progress */
+  cancelledBy?: string;
 }
 
 const MAX_LINES = 5000;
@@ -56,6 +58,8 @@ const KEEP_FINISHED_COUNT = 200;
 class Rollout {
   readonly lines: RolloutLine[] = [];
   readonly changed = new EventEmitter();
+  /** aborted by a cancel: the target stops the rollout and restores the serving revision */
+  readonly abort = new AbortController();
 
   constructor(readonly view: RolloutView) {
     // one listener per client following it
@@ -95,6 +99,13 @@ export function httpStatusOf(err: DeployError): number {
   }
 }
 
+/** A cancel of a rollout that has already ended. */
+export class RolloutNotCancellable extends Error {
+  constructor(readonly rollout: RolloutView) {
+    super(`rollout ${rollout.id} has already ended (${rollout.status}); nothing to cancel`);
+  }
+}
+
 /** A second rollout of an environment while one runs: refused rather than queued behind it. */
 export class RolloutConflict extends Error {
   constructor(readonly running: RolloutView) {
@@ -124,6 +135,23 @@ export class Deployments {
     return this.rollouts.get(id);
   }
 
+  /**
+   * Cancels a rollout in progress: the target stops it and puts the revision that served before
+   * back (as Ctrl-C does to a local `slipway deploy`); the rollout then ends as usual, with that
+   * outcome. Undefined when this server does not know the rollout.
+   */
+  cancel(id: string, by: string): RolloutView | undefined {
+    const rollout = this.rollouts.get(id);
+    if (!rollout) return undefined;
+    if (rollout.isDone) throw new RolloutNotCancellable({ ...rollout.view });
+    if (!rollout.abort.signal.aborted) {
+      rollout.view.cancelledBy = by;
+      rollout.say(`cancelled by ${by}`);
+      rollout.abort.abort();
+    }
+    return { ...rollout.view };
+  }
+
   /** Revisions of an app (one environment, or all, oldest first), from the targets' own history. */
   async history(app: string, environment?: string): Promise<Revision[]> {
     checkNames(app, environment);
@@ -142,7 +170,7 @@ export class Deployments {
     const rollout = this.begin({ kind: 'deploy', app, environment, target: spec.target, image, by });
     this.carryOut(rollout, async (say) => {
       const target = await this.options.targets(spec.target);
-      return target.deploy({ app, environment, spec, image, trigger: { by, kind: 'deploy' }, signal: new AbortController().signal, onProgress: say });
+      return target.deploy({ app, environment, spec, image, trigger: { by, kind: 'deploy' }, signal: rollout.abort.signal, onProgress: say });
     });
     return { ...rollout.view };
   }
@@ -156,7 +184,7 @@ export class Deployments {
     const rollout = this.begin({ kind: 'rollback', app, environment, target: newest.target, ...(to !== undefined ? { to } : {}), by });
     this.carryOut(rollout, async (say) => {
       const target = await this.options.targets(newest.target);
-      return target.rollback({ app, environment, ...(to !== undefined ? { to } : {}), by, signal: new AbortController().signal, onProgress: say });
+      return target.rollback({ app, environment, ...(to !== undefined ? { to } : {}), by, signal: rollout.abort.signal, onProgress: say });
     });
     return { ...rollout.view };
   }

@@ -105,6 +105,7 @@ export function openApiDocument(): object {
             endpoint: { type: 'string' },
             error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
             lineCount: { type: 'integer' },
+            cancelledBy: { type: 'string', description: 'the token that cancelled it while it was in progress' },
             lines: { type: 'array', items: { type: 'object', properties: { seq: { type: 'integer' }, atMs: { type: 'integer' }, line: { type: 'string' } } } },
           },
         },
@@ -169,6 +170,12 @@ export function openApiDocument(): object {
           summary: "A rollout with its progress lines after ?after=N; with Accept: text/event-stream, Server-Sent Events: `progress` (id = line number, resumable with Last-Event-ID), then `end` with the rollout (read). Kept in the server's memory for an hour after it ends",
           parameters: [{ name: 'after', in: 'query', schema: { type: 'integer' } }],
           responses: { '200': ok('the rollout', ref('Rollout')), ...errors },
+        },
+      },
+      '/api/rollouts/{id}/cancel': {
+        post: {
+          summary: 'Cancel a rollout in progress: the target stops it and restores the revision that served before; the rollout then ends with that outcome (deploy)',
+          responses: { '202': ok('cancelling; follow the rollout for its outcome', ref('Rollout')), '404': ok('no such rollout on this server (ROLLOUT_NOT_FOUND)', error), '409': ok('the rollout has already ended (ROLLOUT_NOT_CANCELLABLE)', error), '401': errors['401'], '403': errors['403'] },
         },
       },
       '/api/dora': { get: { summary: 'DORA metrics over a window (read)', parameters: ['project', 'environment', 'days'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })), responses: { '200': ok('metrics'), ...errors } } },

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { spawnServer, type ServerProcess } from '../support/server-process.js';
-import { runCli, tempRepo, type TempRepo } from '../support/repo.js';
+import { runCli, spawnCli, tempRepo, type TempRepo } from '../support/repo.js';
 import { eventually } from '../support/wait.js';
 import { DockerDeployTarget } from '../../src/deploy/docker/index.js';
 import { buildImages, IMAGES, removeContainers } from '../deploy-docker/support.js';
@@ -132,6 +132,46 @@ describe('the CLI against a server (SLIPWAY_URL)', { timeout: 300_000 }, () => {
     assert.match(status.stdout, /^web\s+staging\s+3\s+\S+:v1\s+healthy/m);
     const history = await slipway(['history', 'web', '--env', 'staging']);
     assert.match(history.stdout, /^4\s+\S+:unhealthy\s+deploy by admin\s+[\d-]+ [\d:]+\s+rolled-back\s+\S/m);
+  });
+
+  it('cancels a rollout in progress through the API and with Ctrl-C: the serving revision is restored', async () => {
+    type RolloutBody = { id: string; status: string; cancelledBy?: string; outcome?: { reason?: string }; lines: Array<{ line: string }> };
+    // an image that starts but never listens: without a cancel the rollout would wait out its 20 s deadline
+    const started = await api<RolloutBody>('/api/apps/web/environments/staging/deploy', {
+      method: 'POST',
+      body: { image: IMAGES.silent, port: 8080, health: { path: '/healthz', interval: '200ms', healthy: 1, unhealthy: 2 }, strategy: { progressDeadline: '20s' } },
+    });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    const id = started.body.id;
+    await eventually('the new replica to start', async () => (await api<RolloutBody>(`/api/rollouts/${id}`)).body.lines.some((l) => /started, waiting for its health check/.test(l.line)), 30_000);
+    const cancelled = await api<RolloutBody>(`/api/rollouts/${id}/cancel`, { method: 'POST' });
+    assert.equal(cancelled.status, 202, JSON.stringify(cancelled.body));
+    assert.equal(cancelled.body.cancelledBy, 'admin');
+    let ended: RolloutBody | undefined;
+    await eventually('the cancelled rollout to end', async () => {
+      ended = (await api<RolloutBody>(`/api/rollouts/${id}`)).body;
+      return ended.status !== 'in-progress';
+    }, 15_000);
+    assert.equal(ended?.status, 'rolled-back', JSON.stringify(ended));
+    assert.match(ended?.outcome?.reason ?? '', /was cancelled/);
+    assert.ok(ended?.lines.some((l) => l.line === 'cancelled by admin'), JSON.stringify(ended?.lines));
+    const again = await api<{ error: { code: string } }>(`/api/rollouts/${id}/cancel`, { method: 'POST' });
+    assert.equal(again.status, 409);
+    assert.equal(again.body.error.code, 'ROLLOUT_NOT_CANCELLABLE');
+    assert.equal((await api<{ error: { code: string } }>('/api/rollouts/ro_nosuch/cancel', { method: 'POST' })).body.error.code, 'ROLLOUT_NOT_FOUND');
+    const status = await slipway(['status', 'web']);
+    assert.match(status.stdout, /^web\s+staging\s+3\s+\S+:v1\s+healthy/m);
+
+    // Ctrl-C on a remote deploy sends the same cancel and follows the rollout to its outcome
+    const cli = spawnCli(['deploy', 'staging', '--app', 'web', '--image', IMAGES.silent, ...FAST], { cwd: work, env: env() });
+    await cli.waitFor(/started, waiting for its health check/, 30_000);
+    cli.child.kill('SIGINT');
+    const res = await cli.done;
+    assert.equal(res.code, 1, res.stdout + res.stderr);
+    assert.match(res.stderr, /^cancelling rollout ro_\S+ on the server \(again to stop following\)/m);
+    assert.match(res.stdout, /cancelled by admin/);
+    assert.match(res.stderr, /failed and was rolled back/);
+    assert.match((await slipway(['status', 'web'])).stdout, /^web\s+staging\s+3\s+\S+:v1\s+healthy/m);
   });
 
   it('token create, list and revoke: a read token is shown once, listed, and refused once revoked', async () => {
