@@ -1,7 +1,22 @@
-// Builds and pushes images through the Docker Engine API (the engine's classic builder where it
-// has no BuildKit for API clients), turning its JSON progress stream into log lines.
+// Builds and pushes images through the Docker Engine API — with BuildKit where the engine offers
+// it to API clients (Linux engines of API 1.39 and later), else with its classic builder — turning
+// its JSON progress stream into log lines.
 import type Docker from 'dockerode';
+import { decodeStatusResponse, TraceRenderer } from './buildkit-trace.js';
 import { BuildError, type BuildRequest, type ImageBuilder, type RegistryCredentials } from './types.js';
+
+/** `buildkit`, `classic`, or `auto`: BuildKit when the engine offers it. */
+export type BuilderChoice = 'auto' | 'buildkit' | 'classic';
+
+/** The docker CLI's switch, honoured the same way: DOCKER_BUILDKIT=0 asks for the classic builder. */
+export function builderFromEnv(env: NodeJS.ProcessEnv): BuilderChoice {
+  const value = env.DOCKER_BUILDKIT?.trim().toLowerCase();
+  if (value === undefined || value === '') return 'auto';
+  return value === '0' || value === 'false' ? 'classic' : 'buildkit';
+}
+
+/** The first Engine API version whose build endpoint takes `version=2` (BuildKit): Docker 18.09. */
+const BUILDKIT_API = [1, 39];
 
 interface ProgressMessage {
   stream?: string;
@@ -10,7 +25,8 @@ interface ProgressMessage {
   id?: string;
   error?: string;
   errorDetail?: { message?: string };
-  aux?: { ID?: string; Digest?: string; Tag?: string };
+  /** BuildKit's trace messages carry a base64 protobuf string here */
+  aux?: string | { ID?: string; Digest?: string; Tag?: string };
 }
 
 /** Reads the engine's newline-delimited JSON progress messages. */
@@ -30,9 +46,28 @@ async function readProgress(stream: NodeJS.ReadableStream, onMessage: (m: Progre
 }
 
 export class DockerImageBuilder implements ImageBuilder {
-  constructor(private readonly docker: Docker) {}
+  private buildKit: Promise<boolean> | undefined;
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly choice: BuilderChoice = builderFromEnv(process.env),
+  ) {}
+
+  /** Whether builds go through BuildKit: asked of the engine once. */
+  usesBuildKit(): Promise<boolean> {
+    this.buildKit ??= (async () => {
+      if (this.choice !== 'auto') return this.choice === 'buildkit';
+      const version = await this.docker.version();
+      const api = (version.ApiVersion ?? '0').split('.').map(Number);
+      const recentEnough = (api[0] ?? 0) > (BUILDKIT_API[0] as number) || ((api[0] ?? 0) === BUILDKIT_API[0] && (api[1] ?? 0) >= (BUILDKIT_API[1] as number));
+      return version.Os === 'linux' && recentEnough;
+    })();
+    return this.buildKit;
+  }
 
   async build(request: BuildRequest, onLine: (line: string) => void, signal: AbortSignal): Promise<string> {
+    const buildKit = await this.usesBuildKit();
+    onLine(buildKit ? 'building with BuildKit' : "building with the engine's classic builder");
     const stream = await this.docker.buildImage(request.context as unknown as NodeJS.ReadableStream, {
       dockerfile: request.dockerfile,
       t: request.tags,
@@ -41,22 +76,39 @@ export class DockerImageBuilder implements ImageBuilder {
       rm: true,
       forcerm: true,
       ...(request.target ? { target: request.target } : {}),
+      // A number, not dockerode's '2': for the string it first opens a BuildKit session (gRPC over
+      // a hijacked connection) to serve files and credentials; these builds upload their context
+      // and ask for no credentials, so the query parameter alone is what they need.
+      ...(buildKit ? { version: 2 } : {}),
       abortSignal: signal,
       // several `t` make several tags; the typings allow only one
     } as unknown as Docker.ImageBuildOptions);
     let imageId: string | undefined;
     let error: string | undefined;
     let partial = '';
+    const trace = new TraceRenderer(onLine);
+    let unreadableTrace = false;
     await readProgress(stream, (m) => {
+      if (m.id === 'moby.buildkit.trace' && typeof m.aux === 'string') {
+        try {
+          trace.render(decodeStatusResponse(m.aux));
+        } catch (err) {
+          // progress only: a message this decoder cannot read must not fail the build
+          if (!unreadableTrace) onLine(`(a BuildKit progress message could not be read: ${(err as Error).message})`);
+          unreadableTrace = true;
+        }
+        return;
+      }
       if (m.stream) {
         const text = partial + m.stream;
         const lines = text.split('\n');
         partial = lines.pop() ?? '';
         for (const line of lines) if (line.trim()) onLine(line.replace(/\r$/, ''));
       }
-      if (m.aux?.ID) imageId = m.aux.ID;
+      if (typeof m.aux === 'object' && m.aux.ID) imageId = m.aux.ID;
       if (m.error) error = m.errorDetail?.message ?? m.error;
     });
+    trace.end();
     if (partial.trim()) onLine(partial);
     signal.throwIfAborted();
     if (error) throw new BuildError('BUILD_FAILED', error.trim());
@@ -79,7 +131,7 @@ export class DockerImageBuilder implements ImageBuilder {
     const seen = new Map<string, string>();
     await readProgress(stream, (m) => {
       if (m.error) error = m.errorDetail?.message ?? m.error;
-      if (m.aux?.Digest) digest = m.aux.Digest;
+      if (typeof m.aux === 'object' && m.aux.Digest) digest = m.aux.Digest;
       // one line per layer state change, not per progress tick
       if (m.status && m.id && seen.get(m.id) !== m.status) {
         seen.set(m.id, m.status);

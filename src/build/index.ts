@@ -1,4 +1,4 @@
 // Image builds: context from the workspace, build and push through the Docker engine.
 export * from './types.js';
 export { buildContext, BuildContextError } from './context.js';
-export { DockerImageBuilder } from './docker.js';
+export { builderFromEnv, DockerImageBuilder, type BuilderChoice } from './docker.js';
