@@ -9,7 +9,7 @@ import { BuildError, type BuildRequest, type ImageBuilder, type RegistryCredenti
 export type BuilderChoice = 'auto' | 'buildkit' | 'classic';
 
 /** The docker CLI's switch, honoured the same way: DOCKER_BUILDKIT=0 asks for the classic builder. */
-export function builderFromEnv(env: NodeJS.ProcessEnv): BuilderChoice {
+function builderFromEnv(env: NodeJS.ProcessEnv): BuilderChoice {
   const value = env.DOCKER_BUILDKIT?.trim().toLowerCase();
   if (value === undefined || value === '') return 'auto';
   return value === '0' || value === 'false' ? 'classic' : 'buildkit';
@@ -54,7 +54,7 @@ export class DockerImageBuilder implements ImageBuilder {
   ) {}
 
   /** Whether builds go through BuildKit: asked of the engine once. */
-  usesBuildKit(): Promise<boolean> {
+  private usesBuildKit(): Promise<boolean> {
     this.buildKit ??= (async () => {
       if (this.choice !== 'auto') return this.choice === 'buildkit';
       const version = await this.docker.version();

@@ -1,4 +1,4 @@
 // Image builds: context from the workspace, build and push through the Docker engine.
 export * from './types.js';
 export { buildContext, BuildContextError } from './context.js';
-export { builderFromEnv, DockerImageBuilder, type BuilderChoice } from './docker.js';
+export { DockerImageBuilder, type BuilderChoice } from './docker.js';
