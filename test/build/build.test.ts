@@ -93,6 +93,31 @@ jobs:
   }
 });
 
+test('target builds one stage of a multi-stage Dockerfile, from a dockerfile at another path', async () => {
+  const repo = tempRepo({
+    'docker/app.Dockerfile': 'FROM busybox:latest AS tools\nRUN echo tools > /stage\nFROM tools AS release\nRUN echo release > /stage\n',
+    'slipway.yaml': `version: 1
+name: buildtarget
+jobs:
+  image:
+    build: { repository: slipway-test/buildtarget, dockerfile: docker/app.Dockerfile, target: tools }
+  check:
+    needs: [image]
+    image: \${{ jobs.image.image }}
+    steps: [{ run: "echo stage=$(cat /stage)" }]
+`,
+  });
+  try {
+    const result = await runCli(['run'], { cwd: repo.dir, env: { SLIPWAY_HOME: repo.home } });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /│ stage=tools/);
+    assert.doesNotMatch(result.stdout, /RUN echo release/, 'the release stage was not built');
+  } finally {
+    for (const image of await docker.listImages({ filters: { reference: ['slipway-test/buildtarget'] } })) await docker.getImage(image.Id).remove({ force: true });
+    repo.remove();
+  }
+});
+
 test('a missing Dockerfile is a clear error naming the path', async () => {
   const repo = tempRepo({
     'slipway.yaml': `version: 1
