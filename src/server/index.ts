@@ -164,7 +164,20 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
       deployTargets: deployTarget,
     }),
   );
-  await runner.start();
+  try {
+    await runner.start();
+  } catch (err) {
+    // a server that cannot start lets go of its port, engine connections and database
+    await runner.stop().catch(() => undefined);
+    await executor.close().catch(() => undefined);
+    registry.close();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    await store.close().catch(() => undefined);
+    throw err;
+  }
   const poller = new Poller({ store, reposDir, targets: config.poll ?? [], intervalMs: config.pollIntervalMs ?? 60_000, onQueued: () => runner.wake(), log });
   poller.start();
   const pruneLogs = async (): Promise<{ runs: number; lines: number }> => {

@@ -188,7 +188,11 @@ export class Runner {
       log(`run ${run.id} was interrupted by a server stop`);
       if (this.options.retryInterrupted) await store.requeueRun(run.id);
     }
-    const reaped = await this.options.executor.reapOrphans();
+    // leftovers are tidied, not state: a failure to remove one must not keep the server down
+    const reaped = await this.options.executor.reapOrphans().catch((err: unknown) => {
+      log(`could not remove everything interrupted runs left (the next start tries again): ${(err as Error).message}`);
+      return { containers: 0, networks: 0, volumes: 0 };
+    });
     if (reaped.containers + reaped.networks + reaped.volumes > 0) {
       log(`removed what interrupted runs left: ${reaped.containers} containers, ${reaped.networks} networks, ${reaped.volumes} volumes`);
     }

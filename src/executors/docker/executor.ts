@@ -112,10 +112,25 @@ export class DockerExecutor implements Executor {
     const containers = (await this.docker.listContainers({ all: true, filters })).filter((c) => isOrphan(c.Labels));
     await Promise.all(containers.map((c) => removeContainer(this.docker.getContainer(c.Id))));
     const networks = (await this.docker.listNetworks({ filters })).filter((n) => isOrphan(n.Labels));
-    await Promise.all(networks.map((n) => removeNetwork(this.docker.getNetwork(n.Id))));
+    await Promise.all(
+      networks.map((n) =>
+        removeNetwork(this.docker.getNetwork(n.Id)).catch((err: unknown) => {
+          // 403 "has active endpoints": as for volumes below, a container another process is removing
+          if ((err as { statusCode?: number }).statusCode !== 403) throw err;
+        }),
+      ),
+    );
     const volumeList = await this.docker.listVolumes({ filters });
     const volumes = (volumeList.Volumes ?? []).filter((v) => isOrphan(v.Labels));
-    await Promise.all(volumes.map((v) => removeVolume(this.docker.getVolume(v.Name))));
+    await Promise.all(
+      volumes.map((v) =>
+        removeVolume(this.docker.getVolume(v.Name)).catch((err: unknown) => {
+          // 409 "in use": another process (a replica starting beside this one) is still removing
+          // the container that mounts it; the next reap takes what is left.
+          if ((err as { statusCode?: number }).statusCode !== 409) throw err;
+        }),
+      ),
+    );
     return { containers: containers.length, networks: networks.length, volumes: volumes.length };
   }
 }
