@@ -124,35 +124,23 @@ export function refuseDataFlag(data: string | undefined): void {
 
 /**
  * Follows a rollout the server accepted: its progress lines as they come, then the same outcome
- * lines and exit codes as a rollout on this machine. Ctrl-C stops following, not the rollout.
+ * lines and exit codes as a rollout on this machine. Ctrl-C cancels the rollout on the server
+ * (which restores the serving revision) and follows it to its outcome, as a local deploy does.
  */
 export async function followRollout(client: RemoteClient, started: RolloutView, io: CliIO, json: boolean, command: string): Promise<number> {
   const say = json ? () => undefined : progressPrinter(io);
   let ended: RolloutView | undefined;
-  // Ctrl-C cancels the rollout on the server (which restores the serving revision) and keeps
-  // following it to its outcome, as a local deploy does; a second Ctrl-C stops following.
-  let interrupts = 0;
-  const onSigint = (): void => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    io.stderr.write(`cancelling rollout ${started.id} on the server (again to stop following)\n`);
-    void client
-      .request('POST', `/api/rollouts/${encodeURIComponent(started.id)}/cancel`)
-      .catch((err: unknown) => io.stderr.write(`slipway ${command}: the cancel was refused: ${(err as Error).message}\n`));
-  };
-  process.on('SIGINT', onSigint);
-  try {
-    await client.follow(`/api/rollouts/${encodeURIComponent(started.id)}`, (event) => {
+  const rollout = `/api/rollouts/${encodeURIComponent(started.id)}`;
+  await client.cancelOnInterrupt(`rollout ${started.id}`, `${rollout}/cancel`, () =>
+    client.follow(rollout, (event) => {
       if (event.event === 'progress') say((JSON.parse(event.data) as { line: string }).line);
       else if (event.event === 'end') {
         ended = JSON.parse(event.data) as RolloutView;
         return true;
       }
       return false;
-    });
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+    }),
+  );
   if (!ended) throw new Error(`rollout ${started.id} ended without an outcome`);
   if (ended.status === 'error' || !ended.outcome) {
     const code = ended.error?.code ?? 'INTERNAL';

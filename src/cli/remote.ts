@@ -100,6 +100,27 @@ export class RemoteClient {
   }
 
   /**
+   * Runs `follow` (the following of a run or rollout) with Ctrl-C bound to a cancel on the server:
+   * the first sends POST `cancelPath` and following goes on until the thing has stopped; a second
+   * stops following (exit 130).
+   */
+  async cancelOnInterrupt<T>(what: string, cancelPath: string, follow: () => Promise<T>): Promise<T> {
+    let interrupts = 0;
+    const onSigint = (): void => {
+      interrupts++;
+      if (interrupts > 1) process.exit(130);
+      this.io.stderr.write(`cancelling ${what} on the server (again to stop following)\n`);
+      void this.request('POST', cancelPath).catch((err: unknown) => this.io.stderr.write(`slipway ${this.command}: the cancel was refused: ${(err as Error).message}\n`));
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      return await follow();
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  }
+
+  /**
    * Reads the Server-Sent Events of `pathname` until `handle` returns true. A dropped connection
    * is resumed after the last event id seen (Last-Event-ID), a number of times, with a note on
    * stderr; a refusal (4xx/5xx) ends it with a RemoteError.

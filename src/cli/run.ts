@@ -267,17 +267,5 @@ async function runRemotely(io: CliIO, ask: { file?: string | undefined; project?
   const here = ask.commit === undefined ? await gitOutput(folder, ['rev-parse', 'HEAD']) : undefined;
   if (here && here !== run.trigger.commit) io.stderr.write(`note: this checkout is at ${here.slice(0, 7)}; the server runs what was pushed (git push first to run local commits)\n`);
 
-  let interrupts = 0;
-  const onSignal = (): void => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    io.stderr.write(`cancelling run ${run.id} on the server (again to stop following)\n`);
-    void client.request('POST', `/api/runs/${encodeURIComponent(run.id)}/cancel`).catch((err: unknown) => io.stderr.write(`slipway run: the cancel was refused: ${(err as Error).message}\n`));
-  };
-  process.on('SIGINT', onSignal);
-  try {
-    return await followRunLogs(client, run.id, io);
-  } finally {
-    process.off('SIGINT', onSignal);
-  }
+  return client.cancelOnInterrupt(`run ${run.id}`, `/api/runs/${encodeURIComponent(run.id)}/cancel`, () => followRunLogs(client, run.id, io));
 }
