@@ -3,8 +3,7 @@
 import { EXIT_OK, parseCommandLine, UsageError, type Command } from './io.js';
 import { RemoteClient } from './remote.js';
 import { table } from './history.js';
-
-const SCOPES = ['read', 'run', 'deploy', 'admin'] as const;
+import { TOKEN_SCOPES } from '../store/types.js';
 
 const HELP = `usage: slipway token create --scopes S[,S…] [--name NAME] [--json]
        slipway token list [--json]
@@ -47,9 +46,9 @@ export const token: Command = async (argv, io) => {
   if (action === 'create') {
     if (rest.length > 0) throw new UsageError(`create takes no arguments, got ${rest.join(' ')}\n\n${HELP}`);
     const scopes = (v.scopes ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-    if (scopes.length === 0) throw new UsageError(`create needs --scopes (some of ${SCOPES.join(', ')})\n\n${HELP}`);
-    const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
-    if (unknown.length > 0) throw new UsageError(`unknown scope ${unknown.map((s) => `'${s}'`).join(', ')}: scopes are ${SCOPES.join(', ')}`);
+    if (scopes.length === 0) throw new UsageError(`create needs --scopes (some of ${TOKEN_SCOPES.join(', ')})\n\n${HELP}`);
+    const unknown = scopes.filter((s) => !(TOKEN_SCOPES as readonly string[]).includes(s));
+    if (unknown.length > 0) throw new UsageError(`unknown scope ${unknown.map((s) => `'${s}'`).join(', ')}: scopes are ${TOKEN_SCOPES.join(', ')}`);
     const client = RemoteClient.fromEnv(io, 'token');
     const created = await client.request<TokenView & { secret: string }>('POST', '/api/tokens', { name: v.name ?? 'cli', scopes });
     if (v.json) io.stdout.write(`${JSON.stringify(created, null, 2)}\n`);

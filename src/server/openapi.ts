@@ -1,4 +1,6 @@
 // The API's OpenAPI 3.1 description, served at /api/openapi.json.
+import { TOKEN_SCOPES } from '../store/types.js';
+
 const error = { $ref: '#/components/schemas/Error' };
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
 const ok = (description: string, schema: object = { type: 'object' }) => ({ description, ...json(schema) });
@@ -135,7 +137,7 @@ export function openApiDocument(): object {
       '/api/runs/{id}/logs': { get: { summary: 'Log lines after a sequence number; with Accept: text/event-stream, Server-Sent Events live until the run ends, resumable with Last-Event-ID (read)', parameters: [{ name: 'after', in: 'query', schema: { type: 'integer' } }], responses: { '200': ok('lines'), ...errors } } },
       '/api/tokens': {
         get: { summary: 'Tokens, without their secrets (admin)', responses: { '200': ok('tokens'), ...errors } },
-        post: { summary: 'Create a token; the secret is in this answer only (admin)', requestBody: json({ type: 'object', properties: { name: { type: 'string' }, scopes: { type: 'array', items: { enum: ['read', 'run', 'deploy', 'admin'] } } } }), responses: { '201': ok('token with secret'), ...errors } },
+        post: { summary: 'Create a token; the secret is in this answer only (admin)', requestBody: json({ type: 'object', properties: { name: { type: 'string' }, scopes: { type: 'array', items: { enum: [...TOKEN_SCOPES] } } } }), responses: { '201': ok('token with secret'), ...errors } },
       },
       '/api/tokens/{id}': { delete: { summary: 'Revoke a token (admin)', responses: { '200': ok('revoked'), ...errors } } },
       '/api/apps/{app}/revisions': {
