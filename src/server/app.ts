@@ -60,6 +60,7 @@ export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerRe
     } catch (err) {
       if (err instanceof DeployError) throw new HttpError(httpStatusOf(err), err.code, err.message);
       if (err instanceof RolloutConflict) throw new HttpError(409, 'ROLLOUT_IN_PROGRESS', err.message);
+      if (err instanceof RolloutNotCancellable) throw new HttpError(409, 'ROLLOUT_NOT_CANCELLABLE', err.message);
       throw err;
     }
   };
@@ -242,13 +243,7 @@ export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerRe
   route('POST', /^\/api\/rollouts\/([^/]+)\/cancel$/, async (req, res, [id]) => {
     const token = await authenticate(store, req, 'deploy');
     const rolloutId = decodeURIComponent(id!);
-    let cancelled: RolloutView | undefined;
-    try {
-      cancelled = deployments.cancel(rolloutId, token.name);
-    } catch (err) {
-      if (err instanceof RolloutNotCancellable) throw new HttpError(409, 'ROLLOUT_NOT_CANCELLABLE', err.message);
-      throw err;
-    }
+    const cancelled = await rolloutCall(async () => deployments.cancel(rolloutId, token.name));
     if (!cancelled) throw new HttpError(404, 'ROLLOUT_NOT_FOUND', `no rollout '${rolloutId}' in progress on this server (a rollout is cancelled on the server that started it)`);
     await store.appendAudit({ actor: token.name, action: 'rollout.cancel', subject: `${cancelled.app}/${cancelled.environment}`, details: { rollout: cancelled.id } });
     sendJson(res, 202, { ...cancelled, lines: [] }, { Location: `/api/rollouts/${cancelled.id}` });

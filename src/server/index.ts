@@ -80,12 +80,13 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     log,
   });
   const docker = await connectDocker();
+  const deployDataDir = path.join(config.dataDir, 'deploy');
   const deployTargets = new Map<string, Promise<DeployTarget>>();
   // one target per kind, shared by run deploys and API rollouts
   const deployTarget = (name: TargetName): Promise<DeployTarget> => {
     let target = deployTargets.get(name);
     if (!target) {
-      target = createTarget(name, { dataDir: path.join(config.dataDir, 'deploy') });
+      target = createTarget(name, { dataDir: deployDataDir });
       deployTargets.set(name, target);
     }
     return target;
@@ -159,23 +160,36 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
       metrics,
       log,
       reposDir,
-      deployDataDir: path.join(config.dataDir, 'deploy'),
+      deployDataDir,
       // the runner's cache of targets: API rollouts and run deploys go through the same ones
       deployTargets: deployTarget,
     }),
   );
+  /**
+   * Stops the runs and lets go of the port, the engine connections and the database: every step
+   * is taken even when one before it failed, and the first failure is thrown at the end.
+   */
+  const release = async (): Promise<void> => {
+    const steps: Array<() => unknown> = [
+      () => runner.stop(),
+      () => executor.close(),
+      () => registry.close(),
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+      () => store.close(),
+    ];
+    const failures: unknown[] = [];
+    for (const step of steps) await Promise.resolve().then(step).catch((err: unknown) => failures.push(err));
+    if (failures.length > 0) throw failures[0];
+  };
   try {
     await runner.start();
   } catch (err) {
-    // a server that cannot start lets go of its port, engine connections and database
-    await runner.stop().catch(() => undefined);
-    await executor.close().catch(() => undefined);
-    registry.close();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
-    await store.close().catch(() => undefined);
+    // a server that cannot start lets go of what it holds, so that its process can end
+    await release().catch(() => undefined);
     throw err;
   }
   const poller = new Poller({ store, reposDir, targets: config.poll ?? [], intervalMs: config.pollIntervalMs ?? 60_000, onQueued: () => runner.wake(), log });
@@ -203,14 +217,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     async close() {
       if (retention) clearInterval(retention);
       poller.stop();
-      await runner.stop();
-      await executor.close();
-      registry.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      await store.close();
+      await release();
     },
   };
 }
