@@ -1,5 +1,14 @@
 // Commit status back to the forge a webhook came from (GitHub, Gitea/Forgejo, GitLab), so the
 // commit shows pending, then success or failure with a link to the run. Reporting never fails a run.
+// The API URL is the project's setting, so it is checked like any user input that makes the server
+// send a request: never to link-local, unspecified or cloud metadata addresses (also through DNS,
+// at the moment of connecting), never to where a redirect points. Loopback and private networks
+// stay allowed: self-hosted forges live there.
+import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+
 export type CommitState = 'pending' | 'success' | 'failure';
 
 export interface CommitStatusTarget {
@@ -44,8 +53,141 @@ export function commitStatusRequest(target: CommitStatusTarget, status: CommitSt
     : { url: `${api}/api/v1${path}`, init: { method: 'POST', body, headers: { Authorization: `token ${target.token}`, 'Content-Type': 'application/json' } } };
 }
 
-export async function reportCommitStatus(target: CommitStatusTarget, status: CommitStatus): Promise<void> {
+/** Host names of cloud metadata services (they resolve only inside the cloud, so the name is checked too). */
+const METADATA_NAMES = new Set(['metadata.google.internal', 'metadata.goog', 'metadata', 'instance-data', 'instance-data.ec2.internal']);
+
+/**
+ * Address ranges that no forge has, by why. IPv4-mapped IPv6 (::ffff:a.b.c.d) is matched by the
+ * IPv4 rules by BlockList itself; IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) forms
+ * are added beside each IPv4 range.
+ */
+const REFUSED_ADDRESSES: Array<{ why: string; ranges: BlockList }> = [
+  { why: 'the unspecified address', v4: [['0.0.0.0', 8]], v6: [['::', 128]] },
+  {
+    why: 'a cloud metadata address',
+    // Alibaba Cloud; Azure's WireServer; AWS IMDS over IPv6
+    v4: [['100.100.100.200', 32], ['168.63.129.16', 32]],
+    v6: [['fd00:ec2::254', 128]],
+  },
+  { why: 'a link-local address, where cloud metadata services answer', v4: [['169.254.0.0', 16]], v6: [['fe80::', 10]] },
+].map(({ why, v4, v6 }) => {
+  const ranges = new BlockList();
+  for (const [network, prefix] of v4 as Array<[string, number]>) {
+    ranges.addSubnet(network, prefix, 'ipv4');
+    ranges.addSubnet(`64:ff9b::${network}`, 96 + prefix, 'ipv6');
+    // ::0.0.0.0/104 would take ::1 (loopback) with it; :: itself is in the IPv6 list
+    if (network !== '0.0.0.0') ranges.addSubnet(`::${network}`, 96 + prefix, 'ipv6');
+  }
+  for (const [network, prefix] of v6 as Array<[string, number]>) ranges.addSubnet(network, prefix, 'ipv6');
+  return { why, ranges };
+});
+
+/** What an IP address is when the server must not connect to it ("a link-local address …"), or undefined. */
+function refusedAddressKind(address: string): string | undefined {
+  const family = isIP(address);
+  if (family === 0) return 'not an IP address';
+  for (const { why, ranges } of REFUSED_ADDRESSES) if (ranges.check(address, family === 6 ? 'ipv6' : 'ipv4')) return why;
+  return undefined;
+}
+
+/** Why a commit status must not go to this URL host (as the URL parser normalised it), or undefined. */
+function hostProblem(hostname: string): string | undefined {
+  const host = hostname.replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '').toLowerCase();
+  if (METADATA_NAMES.has(host)) return `${host} is a cloud metadata service, not a forge`;
+  const kind = isIP(host) ? refusedAddressKind(host) : undefined;
+  return kind ? `${host} is ${kind}` : undefined;
+}
+
+/**
+ * Why a commit-status API URL is refused (not http(s), credentials in it, a link-local,
+ * unspecified or cloud metadata host in any spelling), or undefined when it may be used. Loopback
+ * and private addresses are allowed. Names are checked again when a status is sent (DNS).
+ */
+export function commitStatusApiUrlProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'it must be an absolute http(s) URL, e.g. https://git.example.com';
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `it must be an http(s) URL, not ${parsed.protocol}`;
+  if (parsed.username !== '' || parsed.password !== '') return 'it must not carry a user name or password (the token is sent in a header)';
+  const problem = hostProblem(parsed.hostname);
+  return problem ? `${problem}; commit statuses are not sent there` : undefined;
+}
+
+/** Every address a host name resolves to (the system resolver, as connections use it). */
+export type LookupAll = (hostname: string) => Promise<Array<{ address: string; family: number }>>;
+
+export interface ReportOptions {
+  /** how host names are resolved (tests); default dns.lookup with all addresses */
+  lookup?: LookupAll;
+  timeoutMs?: number;
+}
+
+const lookupAll: LookupAll = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
+
+/**
+ * The connection's own lookup: resolves once, refuses the name when any of its addresses is
+ * refused, and connects only to the addresses checked here, so a name that answers differently a
+ * moment later (DNS rebinding) cannot move the request.
+ */
+function checkedLookup(lookup: LookupAll): LookupFunction {
+  return (hostname, options, callback) => {
+    lookup(hostname).then(
+      (addresses) => {
+        const refused = addresses.flatMap((a) => {
+          const kind = refusedAddressKind(a.address);
+          return kind ? [`${a.address} (${kind})`] : [];
+        });
+        if (addresses.length === 0) {
+          callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '', 4);
+        } else if (refused.length > 0) {
+          callback(new Error(`${hostname} resolves to ${refused.join(', ')}; commit statuses are not sent there`), '', 4);
+        } else if (options.all) {
+          callback(null, addresses);
+        } else {
+          callback(null, addresses[0]!.address, addresses[0]!.family);
+        }
+      },
+      (err: NodeJS.ErrnoException) => callback(err, '', 4),
+    );
+  };
+}
+
+export async function reportCommitStatus(target: CommitStatusTarget, status: CommitStatus, options: ReportOptions = {}): Promise<void> {
   const { url, init } = commitStatusRequest(target, status);
-  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
-  if (!res.ok) throw new Error(`${target.provider} answered ${res.status} to the commit status for ${status.commit.slice(0, 7)}: ${(await res.text()).slice(0, 200)}`);
+  const refused = commitStatusApiUrlProblem(url);
+  if (refused) throw new Error(`${target.provider} commit status for ${status.commit.slice(0, 7)} not sent: the API URL: ${refused}`);
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const { statusCode, location, text } = await send(new URL(url), init, checkedLookup(options.lookup ?? lookupAll), timeoutMs).catch((err: Error) => {
+    const why = err.name === 'AbortError' ? `no answer within ${timeoutMs / 1000}s` : err.message;
+    throw new Error(`${target.provider} commit status for ${status.commit.slice(0, 7)} not sent: ${why}`);
+  });
+  if (statusCode >= 300 && statusCode < 400) {
+    throw new Error(`${target.provider} answered ${statusCode} to the commit status for ${status.commit.slice(0, 7)}: a redirect${location ? ` to ${location}` : ''}, not followed (set the API URL to where the forge's API is)`);
+  }
+  if (statusCode < 200 || statusCode >= 300) throw new Error(`${target.provider} answered ${statusCode} to the commit status for ${status.commit.slice(0, 7)}: ${text.slice(0, 200)}`);
+}
+
+/** One request over node:http(s), which follows no redirect, with the start of the answer's body. */
+function send(url: URL, init: RequestInit, lookup: LookupFunction, timeoutMs: number): Promise<{ statusCode: number; location?: string; text: string }> {
+  const body = typeof init.body === 'string' ? init.body : undefined;
+  const headers: Record<string, string> = { 'User-Agent': 'slipway', Accept: '*/*', ...(init.headers as Record<string, string>) };
+  if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: init.method ?? 'GET', headers, lookup, signal: AbortSignal.timeout(timeoutMs) }, (res: IncomingMessage) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (piece: string) => {
+        // the start is enough for a message; the rest is read and dropped
+        if (text.length < 1000) text += piece;
+      });
+      res.on('end', () => resolve({ statusCode: res.statusCode ?? 0, ...(res.headers.location ? { location: res.headers.location } : {}), text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
