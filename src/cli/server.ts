@@ -133,13 +133,19 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
     config.pollIntervalMs = ms;
   }
 
+  const { startServer, checkAdminSecret, AdminTokenError } = await import('../server/index.js');
+  const asUsageError = (err: unknown): never => {
+    throw err instanceof AdminTokenError ? new UsageError(err.message) : err;
+  };
+  // before anything is logged or made on disk: a bad admin token is the one line the user sees
+  await checkAdminSecret(config.dataDir, env).catch(asUsageError);
+
   const log = (message: string): void => void io.stderr.write(`${new Date().toISOString()} ${message}\n`);
   log(
     `config: port=${config.port} host=${config.host} data=${config.dataDir} database=${hideSecrets(config.database)} ` +
       `concurrency=${config.concurrency} autoCreate=${config.allowAutoCreate} retryInterrupted=${config.retryInterrupted} warmContainers=${config.warmContainers}`,
   );
-  const { startServer } = await import('../server/index.js');
-  const running = await startServer(config, env, log);
+  const running = await startServer(config, env, log).catch(asUsageError);
   if (running.adminToken.created) {
     io.stdout.write(`admin token (shown once; kept in ${path.join(config.dataDir, 'admin-token')}):\n  ${running.adminToken.secret}\n`);
   }

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openStore, type Store } from '../store/index.js';
+import { checkTokenSecret } from '../store/tokens.js';
 import { createRegistry, type Registry } from '../registry/index.js';
 import { connectDocker, DockerExecutor } from '../executors/index.js';
 import { ownerIdentity } from '../executors/docker/labels.js';
@@ -53,6 +54,38 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** An admin token the store would refuse (too short, blanks in it): the server's configuration is wrong. */
+export class AdminTokenError extends Error {
+  readonly code = 'SERVER_ADMIN_TOKEN_INVALID';
+}
+
+/**
+ * Refuses the admin token that SLIPWAY_ADMIN_TOKEN or an existing DATA/admin-token holds when the
+ * store would refuse it, by the store's own rule; reads only, so it runs before anything is made on disk.
+ */
+export async function checkAdminSecret(dataDir: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const file = path.join(dataDir, 'admin-token');
+  let secret = env.SLIPWAY_ADMIN_TOKEN;
+  let source = 'SLIPWAY_ADMIN_TOKEN';
+  let fix = 'set it to a good one, e.g. `openssl rand -hex 32`';
+  if (!secret) {
+    try {
+      secret = (await readFile(file, 'utf8')).trim();
+    } catch {
+      return; // none yet: ensureAdminSecret makes one
+    }
+    source = file;
+    fix = 'write a good one there (e.g. `openssl rand -hex 32`) or delete the file for a new one';
+  }
+  try {
+    checkTokenSecret(secret);
+  } catch (err) {
+    // the store's message names the rule; the variable is named here already
+    const rule = (err as Error).message.replace(/\s*\(SLIPWAY_ADMIN_TOKEN too\)$/, '');
+    throw new AdminTokenError(`${source} (${secret.length} characters) is refused: ${rule}; ${fix}`);
+  }
+}
+
 /** The admin token: SLIPWAY_ADMIN_TOKEN, or DATA/admin-token, or a new one written there (0600). */
 async function ensureAdminSecret(dataDir: string, env: NodeJS.ProcessEnv): Promise<{ secret: string; created: boolean }> {
   if (env.SLIPWAY_ADMIN_TOKEN) return { secret: env.SLIPWAY_ADMIN_TOKEN, created: false };
@@ -68,6 +101,8 @@ async function ensureAdminSecret(dataDir: string, env: NodeJS.ProcessEnv): Promi
 }
 
 export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, log: (message: string) => void): Promise<RunningServer> {
+  // a token the store would refuse stops the start before a data directory is half made
+  await checkAdminSecret(config.dataDir, env);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore(config.database, config.dataDir, { env });
   const admin = await ensureAdminSecret(config.dataDir, env);
