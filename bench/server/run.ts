@@ -62,15 +62,19 @@ async function benchWebhooks(): Promise<{ perSecond: number; p50: number; p99: n
     const auth = { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' };
     await fetch(`${server.url}/api/projects`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'bench' }) });
     await fetch(`${server.url}/api/projects/bench/webhook-secret`, { method: 'PUT', headers: auth, body: JSON.stringify({ secret: SECRET }) });
-    const payload = Buffer.from(
-      JSON.stringify({
-        ref: 'refs/heads/main', before: '0'.repeat(40), after: 'a'.repeat(40), deleted: false,
-        repository: { name: 'bench', full_name: 'team/bench', clone_url: 'http://127.0.0.1:1/none.git' },
-        head_commit: { message: 'bench', timestamp: new Date().toISOString() }, sender: { login: 'bench' },
-      }),
-    );
-    const signature = `sha256=${createHmac('sha256', SECRET).update(payload).digest('hex')}`;
+    // every delivery is its own push (a body is accepted once, whatever its delivery id)
+    const delivery = (i: number): { payload: Buffer; signature: string } => {
+      const payload = Buffer.from(
+        JSON.stringify({
+          ref: 'refs/heads/main', before: '0'.repeat(40), after: i.toString(16).padStart(40, 'a'), deleted: false,
+          repository: { name: 'bench', full_name: 'team/bench', clone_url: 'https://github.com/team/bench.git' },
+          head_commit: { message: `bench ${i}`, timestamp: new Date().toISOString() }, sender: { login: 'bench' },
+        }),
+      );
+      return { payload, signature: `sha256=${createHmac('sha256', SECRET).update(payload).digest('hex')}` };
+    };
     const total = 8000;
+    const deliveries = Array.from({ length: total }, (_, i) => delivery(i));
     const latencies: number[] = [];
     let accepted = 0;
     let duplicates = 0;
@@ -81,9 +85,10 @@ async function benchWebhooks(): Promise<{ perSecond: number; p50: number; p99: n
         while (next < total) {
           const i = next++;
           // every 10th delivery is a redelivery of the one before: de-duplication under load
-          const id = i % 10 === 9 ? `d-${i - 1}` : `d-${i}`;
+          const original = i % 10 === 9 ? i - 1 : i;
+          const { payload, signature } = deliveries[original]!;
           const t = performance.now();
-          const status = await post(`${server.url}/hooks/github`, payload, { 'X-GitHub-Event': 'push', 'X-GitHub-Delivery': id, 'X-Hub-Signature-256': signature });
+          const status = await post(`${server.url}/hooks/github/bench`, payload, { 'X-GitHub-Event': 'push', 'X-GitHub-Delivery': `d-${original}`, 'X-Hub-Signature-256': signature });
           latencies.push(performance.now() - t);
           if (status === 202) accepted++;
           else if (status === 200) duplicates++;

@@ -3,12 +3,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import type { Registry } from '../registry/index.js';
-import type { RunState, Store, TokenScope } from '../store/types.js';
-import { TOKEN_SCOPES } from '../store/types.js';
+import type { EnqueueRun, Project, RunState, Store, StoreErrorCode, TokenScope } from '../store/types.js';
+import { StoreError, TOKEN_SCOPES } from '../store/types.js';
+import { isRunCursor, projectNameProblem, tokenNameProblem } from '../store/index.js';
+import { isSafeRef, remoteUrlProblem } from '../git/index.js';
+import { forgeUrlProblem, webhookRemote } from './webhook-remote.js';
+import { commitStatusApiUrlProblem } from './commit-status.js';
 import type { GitHosting } from './git.js';
-import { authenticate, HttpError, readBody, readJson, sendError, sendJson } from './http.js';
+import { authenticate, ByteBudget, decodePathParam, HttpError, readBody, readJson, requestUrl, sendError, sendJson } from './http.js';
 import type { Runner } from './runner.js';
-import { PROVIDERS, parseWebhook, verifyWebhook, WebhookError, type Provider } from './webhooks.js';
+import { hasWebhookSignature, PROVIDERS, parseWebhook, verifyWebhook, WebhookError, type Provider, type Push } from './webhooks.js';
 import { openApiDocument } from './openapi.js';
 import { Metrics } from './metrics.js';
 import { DeployError, type TargetFactory } from '../deploy/index.js';
@@ -32,6 +36,8 @@ export interface AppContext {
 }
 
 const WEBHOOK_LIMIT_BYTES = 25 * 1024 * 1024;
+/** Webhook bodies read before their signature is checked, all requests together. */
+const UNVERIFIED_WEBHOOK_BYTES = 64 * 1024 * 1024;
 const RUN_STATES: readonly RunState[] = ['queued', 'running', 'success', 'failure', 'cancelled', 'interrupted'];
 
 type Handler = (req: IncomingMessage, res: ServerResponse, params: string[], url: URL) => Promise<void>;
@@ -41,14 +47,15 @@ export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerRe
   const routes: Array<[string, RegExp, Handler]> = [];
   const route = (method: string, pattern: RegExp, handler: Handler): void => void routes.push([method, pattern, handler]);
 
+  // names and ids arrive decoded (path parameters by the router, query values by URLSearchParams)
   const projectOf = async (name: string) => {
-    const project = await store.getProject(decodeURIComponent(name));
-    if (!project) throw new HttpError(404, 'PROJECT_NOT_FOUND', `no project '${decodeURIComponent(name)}'`);
+    const project = await store.getProject(name);
+    if (!project) throw new HttpError(404, 'PROJECT_NOT_FOUND', `no project ${JSON.stringify(name.slice(0, 100))}`);
     return project;
   };
   const runOf = async (id: string) => {
-    const run = await store.getRunDetail(decodeURIComponent(id));
-    if (!run) throw new HttpError(404, 'RUN_NOT_FOUND', `no run '${decodeURIComponent(id)}'`);
+    const run = await store.getRunDetail(id);
+    if (!run) throw new HttpError(404, 'RUN_NOT_FOUND', `no run ${JSON.stringify(id.slice(0, 100))}`);
     return run;
   };
 
@@ -64,7 +71,6 @@ export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerRe
       throw err;
     }
   };
-  const appEnvironment = (app: string, environment: string): [string, string] => [decodeURIComponent(app), decodeURIComponent(environment)];
 
   route('GET', /^\/api\/openapi\.json$/, async (_req, res) => sendJson(res, 200, openApiDocument()));
 
@@ -76,6 +82,8 @@ export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerRe
     const token = await authenticate(store, req, 'admin');
     const body = await readJson(req);
     if (typeof body.name !== 'string') throw new HttpError(422, 'PROJECT_INVALID', 'name (a string) is required');
+    const problem = projectNameProblem(body.name);
+    if (problem) throw new HttpError(422, 'PROJECT_INVALID', problem);
     if (await store.getProject(body.name)) throw new HttpError(409, 'PROJECT_EXISTS', `project '${body.name}' exists`);
     const project = await store.createProject({ name: body.name, allowAutoCreate: body.allowAutoCreate === true });
     await store.appendAudit({ actor: token.name, action: 'project.create', subject: project.name });
@@ -106,10 +114,23 @@ export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerRe
     if ((provider !== 'github' && provider !== 'gitea' && provider !== 'gitlab') || typeof body.token !== 'string' || body.token.length === 0) {
       throw new HttpError(422, 'COMMIT_STATUS_INVALID', 'provider (github, gitea or gitlab) and token are required; provider null turns reporting off');
     }
-    if (body.apiUrl !== undefined && (typeof body.apiUrl !== 'string' || !/^https?:\/\//.test(body.apiUrl))) throw new HttpError(422, 'COMMIT_STATUS_INVALID', 'apiUrl must be an http(s) URL');
+    if (body.apiUrl !== undefined && typeof body.apiUrl !== 'string') throw new HttpError(422, 'COMMIT_STATUS_INVALID', 'apiUrl must be an http(s) URL');
+    const apiUrlProblem = typeof body.apiUrl === 'string' ? commitStatusApiUrlProblem(body.apiUrl) : undefined;
+    if (apiUrlProblem) throw new HttpError(422, 'COMMIT_STATUS_INVALID', `apiUrl: ${apiUrlProblem}`);
     if (provider !== 'github' && body.apiUrl === undefined) throw new HttpError(422, 'COMMIT_STATUS_INVALID', `${provider} needs apiUrl, the base URL of the server`);
     await store.updateProjectSettings(project.id, { commitStatus: { provider, token: body.token, ...(typeof body.apiUrl === 'string' ? { apiUrl: body.apiUrl } : {}) } });
     await store.appendAudit({ actor: token.name, action: 'project.commit-status', subject: project.name });
+    sendJson(res, 200, { ok: true });
+  });
+  route('PUT', /^\/api\/projects\/([^/]+)\/remote$/, async (req, res, [name]) => {
+    const token = await authenticate(store, req, 'admin');
+    const project = await projectOf(name!);
+    const body = await readJson(req);
+    if (body.url !== null && typeof body.url !== 'string') throw new HttpError(422, 'REMOTE_INVALID', 'url: the forge repository\'s https, http or ssh clone URL, or null');
+    const problem = typeof body.url === 'string' ? (remoteUrlProblem(body.url) ?? forgeUrlProblem(body.url)) : undefined;
+    if (problem) throw new HttpError(422, 'REMOTE_INVALID', `url: ${problem}`);
+    await store.updateProjectSettings(project.id, { remoteUrl: body.url as string | null });
+    await store.appendAudit({ actor: token.name, action: 'project.remote', subject: project.name, details: { url: body.url } });
     sendJson(res, 200, { ok: true });
   });
   route('GET', /^\/api\/projects\/([^/]+)\/secrets$/, async (req, res, [name]) => {
@@ -155,12 +176,14 @@ export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerRe
     if (status && !RUN_STATES.includes(status as RunState)) throw new HttpError(422, 'FILTER_INVALID', `status is one of ${RUN_STATES.join(', ')}`);
     const limit = url.searchParams.has('limit') ? Number(url.searchParams.get('limit')) : undefined;
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 500)) throw new HttpError(422, 'FILTER_INVALID', 'limit is 1..500');
+    const cursor = url.searchParams.get('cursor');
+    if (cursor && !isRunCursor(cursor)) throw new HttpError(422, 'FILTER_INVALID', 'cursor: not a page cursor this server gave (use nextCursor of the previous page)');
     const page = await store.listRuns({
       ...(projectName ? { projectId: (await projectOf(projectName)).id } : {}),
       ...(status ? { status: status as RunState } : {}),
       ...(url.searchParams.get('branch') ? { branch: url.searchParams.get('branch')! } : {}),
       ...(limit ? { limit } : {}),
-      ...(url.searchParams.get('cursor') ? { cursor: url.searchParams.get('cursor')! } : {}),
+      ...(cursor ? { cursor } : {}),
     });
     sendJson(res, 200, page);
   });
@@ -180,7 +203,11 @@ export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerRe
     const token = await authenticate(store, req, 'run');
     const run = await runOf(id!);
     const body = await readJson(req);
+    if (body.mode !== undefined && body.mode !== 'all' && body.mode !== 'failed-jobs') throw new HttpError(422, 'RERUN_INVALID', 'mode: "all" (the default) or "failed-jobs"');
     const mode = body.mode === 'failed-jobs' ? 'failed-jobs' : 'all';
+    if (mode === 'failed-jobs' && !['failure', 'cancelled', 'interrupted'].includes(run.status)) {
+      throw new HttpError(409, 'RERUN_NOTHING_FAILED', `run ${run.id} is ${run.status}; re-running only failed jobs needs a failed, cancelled or interrupted run`);
+    }
     const next = await store.rerun(run.id, mode, token.name);
     runner.wake();
     sendJson(res, 201, next);
@@ -200,6 +227,8 @@ export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerRe
     if (typeof body.name !== 'string' || scopes.length === 0 || !scopes.every((s) => TOKEN_SCOPES.includes(s as TokenScope))) {
       throw new HttpError(422, 'TOKEN_INVALID', `name (a string) and scopes (some of ${TOKEN_SCOPES.join(', ')}) are required`);
     }
+    const nameProblem = tokenNameProblem(body.name);
+    if (nameProblem) throw new HttpError(422, 'TOKEN_INVALID', `name: ${nameProblem}`);
     const created = await store.createToken({ name: body.name, scopes: scopes as TokenScope[] });
     await store.appendAudit({ actor: token.name, action: 'token.create', subject: created.token.id });
     sendJson(res, 201, { ...created.token, secret: created.secret });
@@ -210,19 +239,19 @@ export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerRe
   });
   route('DELETE', /^\/api\/tokens\/([^/]+)$/, async (req, res, [id]) => {
     const token = await authenticate(store, req, 'admin');
-    if (!(await store.revokeToken(decodeURIComponent(id!)))) throw new HttpError(404, 'TOKEN_NOT_FOUND', 'no such token');
-    await store.appendAudit({ actor: token.name, action: 'token.revoke', subject: decodeURIComponent(id!) });
+    if (!(await store.revokeToken(id!))) throw new HttpError(404, 'TOKEN_NOT_FOUND', 'no such token');
+    await store.appendAudit({ actor: token.name, action: 'token.revoke', subject: id! });
     sendJson(res, 200, { ok: true });
   });
 
   route('GET', /^\/api\/apps\/([^/]+)\/revisions$/, async (req, res, [app], url) => {
     await authenticate(store, req, 'read');
     const environment = url.searchParams.get('environment') ?? undefined;
-    sendJson(res, 200, { revisions: await rolloutCall(() => deployments.history(decodeURIComponent(app!), environment)) });
+    sendJson(res, 200, { revisions: await rolloutCall(() => deployments.history(app!, environment)) });
   });
   route('GET', /^\/api\/apps\/([^/]+)\/environments\/([^/]+)\/revisions$/, async (req, res, [app, env]) => {
     await authenticate(store, req, 'read');
-    sendJson(res, 200, { revisions: await rolloutCall(() => deployments.history(...appEnvironment(app!, env!))) });
+    sendJson(res, 200, { revisions: await rolloutCall(() => deployments.history(app!, env!)) });
   });
   route('GET', /^\/api\/status$/, async (req, res, _p, url) => {
     await authenticate(store, req, 'read');
@@ -233,7 +262,7 @@ export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerRe
   route('POST', /^\/api\/apps\/([^/]+)\/environments\/([^/]+)\/(deploy|rollback)$/, async (req, res, [app, env, action]) => {
     const token = await authenticate(store, req, 'deploy');
     const body = await readJson(req);
-    const [appName, environment] = appEnvironment(app!, env!);
+    const [appName, environment] = [app!, env!];
     const rollout = await rolloutCall(() =>
       action === 'deploy' ? deployments.deploy(appName, environment, body, token.name) : deployments.rollback(appName, environment, body, token.name),
     );
@@ -242,7 +271,7 @@ export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerRe
   });
   route('POST', /^\/api\/rollouts\/([^/]+)\/cancel$/, async (req, res, [id]) => {
     const token = await authenticate(store, req, 'deploy');
-    const rolloutId = decodeURIComponent(id!);
+    const rolloutId = id!;
     const cancelled = await rolloutCall(async () => deployments.cancel(rolloutId, token.name));
     if (!cancelled) throw new HttpError(404, 'ROLLOUT_NOT_FOUND', `no rollout '${rolloutId}' in progress on this server (a rollout is cancelled on the server that started it)`);
     await store.appendAudit({ actor: token.name, action: 'rollout.cancel', subject: `${cancelled.app}/${cancelled.environment}`, details: { rollout: cancelled.id } });
@@ -250,8 +279,8 @@ export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerRe
   });
   route('GET', /^\/api\/rollouts\/([^/]+)$/, async (req, res, [id], url) => {
     await authenticate(store, req, 'read');
-    const rollout = deployments.get(decodeURIComponent(id!));
-    if (!rollout) throw new HttpError(404, 'ROLLOUT_NOT_FOUND', `no rollout '${decodeURIComponent(id!)}' on this server (finished ones are kept an hour; the revision history keeps every rollout)`);
+    const rollout = deployments.get(id!);
+    if (!rollout) throw new HttpError(404, 'ROLLOUT_NOT_FOUND', `no rollout ${JSON.stringify(id!.slice(0, 100))} on this server (finished ones are kept an hour; the revision history keeps every rollout)`);
     const after = Number(req.headers['last-event-id'] ?? url.searchParams.get('after') ?? '0') || 0;
     if ((req.headers.accept ?? '').includes('text/event-stream')) return streamRollout(req, res, rollout, after);
     sendJson(res, 200, { ...rollout.view, lines: rollout.lines.slice(Math.max(0, after)) });
@@ -275,56 +304,54 @@ export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerRe
     );
   });
 
-  const handleWebhook = async (req: IncomingMessage, res: ServerResponse, provider: Provider, url: URL): Promise<void> => {
-    const body = await readBody(req, WEBHOOK_LIMIT_BYTES);
-    const projectName = url.searchParams.get('project');
-    let event;
-    try {
-      event = parseWebhookEventFor(provider, req, body);
-    } catch (err) {
-      if (err instanceof WebhookError) throw new HttpError(err.status, err.code, err.message);
-      throw err;
-    }
-    const name = projectName ?? (event.kind === 'push' ? event.repository.toLowerCase() : undefined);
-    const project = name ? await store.getProject(name) : undefined;
-    if (!project) throw new HttpError(404, 'PROJECT_NOT_FOUND', `no project '${name ?? ''}' (add ?project=NAME to the webhook URL)`);
-    const secret = await store.getWebhookSecret(project.id);
-    if (!secret) throw new HttpError(401, 'WEBHOOK_SECRET_UNSET', `project '${project.name}' has no webhook secret; set one with the API first`);
-    try {
-      verifyWebhook(provider, req.headers, body, secret);
-    } catch (err) {
+  const unverifiedBodies = new ByteBudget(UNVERIFIED_WEBHOOK_BYTES);
+  /**
+   * A delivery is verified before anything of its body is read as data: the project comes from
+   * the URL, the signature header must be there, and one 401 answers an unknown project, a
+   * project without a secret and a bad signature alike (the caller learns nothing of which
+   * projects exist). Bodies not yet verified share a memory budget.
+   */
+  const handleWebhook = async (req: IncomingMessage, res: ServerResponse, provider: Provider, url: URL, projectParam: string | undefined): Promise<void> => {
+    const unauthorized = (code: string, message: string): HttpError => {
       ctx.metrics.webhookDeliveries.inc({ provider, outcome: 'unauthorized' });
-      if (err instanceof WebhookError) throw new HttpError(err.status, err.code, err.message);
-      throw err;
-    }
+      // the body was not read: the connection cannot be reused
+      res.setHeader('Connection', 'close');
+      return new HttpError(401, code, message);
+    };
+    const name = projectParam ?? url.searchParams.get('project') ?? undefined;
+    if (!name) throw unauthorized('WEBHOOK_PROJECT_MISSING', `the webhook URL names no project: use /hooks/${provider}/PROJECT`);
+    if (!hasWebhookSignature(provider, req.headers)) throw unauthorized('WEBHOOK_SIGNATURE_MISSING', `the ${provider} webhook carries no signature; set the webhook secret in ${provider} to the project's`);
+    const project = projectNameProblem(name) === undefined ? await store.getProject(name) : undefined;
+    const secret = project ? await store.getWebhookSecret(project.id) : undefined;
+    const invalid = `the ${provider} webhook is not signed with the webhook secret of a project named by this URL`;
+    if (!project || !secret) throw unauthorized('WEBHOOK_SIGNATURE_INVALID', invalid);
+    const verify = (body: Buffer): void => {
+      try {
+        verifyWebhook(provider, req.headers, body, secret);
+      } catch (err) {
+        if (err instanceof WebhookError) throw unauthorized(err.code, invalid);
+        throw err;
+      }
+    };
+    // GitLab's token is a header: checked before a byte of the body is read
+    if (provider === 'gitlab') verify(Buffer.alloc(0));
+    const body = await readBody(req, WEBHOOK_LIMIT_BYTES, unverifiedBodies);
+    if (provider !== 'gitlab') verify(body);
+    const event = webhookCall(() => parseWebhook(provider, req.headers, body));
     if (event.kind !== 'push') {
       ctx.metrics.webhookDeliveries.inc({ provider, outcome: event.kind });
       return sendJson(res, 200, { ok: true, event: event.kind, message: event.kind === 'ping' ? 'pong' : `event '${(event as { event: string }).event}' is not one Slipway runs on` });
     }
-    const runs =
-      event.isDeleted || (!event.branch && !event.tag)
-        ? []
-        : [
-            {
-              projectId: project.id,
-              pipeline: { file: 'slipway.yaml', remote: event.cloneUrl ?? '', ref: event.ref, repository: event.fullName, provider },
-              trigger: {
-                event: 'webhook' as const,
-                branch: event.branch ?? event.tag ?? '',
-                commit: event.after,
-                ...(event.commitMessage ? { commitMessage: event.commitMessage.slice(0, 2000) } : {}),
-                ...(event.commitTimestamp && !Number.isNaN(Date.parse(event.commitTimestamp)) ? { commitTimestampMs: Date.parse(event.commitTimestamp) } : {}),
-                deliveryId: event.deliveryId,
-                sender: event.sender,
-              },
-            },
-          ];
+    const runs = event.isDeleted || (!event.branch && !event.tag) ? [] : [webhookRun(provider, event, project)];
     const accepted = await store.acceptDelivery(
       { provider, deliveryId: event.deliveryId, projectId: project.id, payloadHash: createHash('sha256').update(body).digest('hex') },
       runs,
     );
     ctx.metrics.webhookDeliveries.inc({ provider, outcome: accepted.outcome });
-    if (accepted.outcome === 'duplicate') return sendJson(res, 200, { ok: true, duplicate: true, message: 'this delivery was already accepted' });
+    if (accepted.outcome === 'duplicate') {
+      const message = accepted.replay ? 'this body was already accepted under another delivery id; it runs once' : 'this delivery was already accepted';
+      return sendJson(res, 200, { ok: true, duplicate: true, message });
+    }
     runner.wake();
     sendJson(res, 202, { ok: true, runs: accepted.runs.map((r) => r.id) });
   };
@@ -332,15 +359,17 @@ export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerRe
   return (req, res) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => ctx.metrics.observeRequest(req, res, started));
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
+    if (!url) return sendError(res, new HttpError(400, 'REQUEST_PATH_INVALID', 'the request target is not a URL path'));
     if (ctx.registry.handle(req, res)) return;
-    if (ctx.git.handle(req, res)) return;
+    if (ctx.git.handle(req, res, url)) return;
     const fail = (err: unknown): void => {
       if (res.headersSent) {
         res.destroy();
         return;
       }
-      if (err instanceof HttpError) return sendError(res, err);
+      const known = httpErrorOf(err);
+      if (known) return sendError(res, known);
       ctx.log(`${req.method} ${url.pathname}: ${(err as Error).stack ?? String(err)}`);
       sendError(res, new HttpError(500, 'INTERNAL', 'internal error; see the server log'));
     };
@@ -355,19 +384,23 @@ export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerRe
         .catch(fail);
       return;
     }
-    const hook = /^\/hooks\/([a-z]+)$/.exec(url.pathname);
+    const hook = /^\/hooks\/([a-z]+)(?:\/([^/]+))?$/.exec(url.pathname);
     if (hook) {
       const provider = hook[1] as Provider;
       if (!PROVIDERS.includes(provider)) return sendError(res, new HttpError(404, 'WEBHOOK_PROVIDER_UNKNOWN', `webhooks come from ${PROVIDERS.join(', ')}`));
       if (req.method !== 'POST') return sendError(res, new HttpError(405, 'METHOD_NOT_ALLOWED', 'webhooks are POSTed'));
-      void handleWebhook(req, res, provider, url).catch(fail);
+      void Promise.resolve()
+        .then(() => handleWebhook(req, res, provider, url, hook[2] === undefined ? undefined : decodePathParam(hook[2])))
+        .catch(fail);
       return;
     }
     for (const [method, pattern, handler] of routes) {
       const match = pattern.exec(url.pathname);
       if (!match) continue;
       if (req.method !== method) continue;
-      void handler(req, res, match.slice(1), url).catch(fail);
+      void Promise.resolve()
+        .then(() => handler(req, res, match.slice(1).map((param) => (param === undefined ? param : decodePathParam(param))) as string[], url))
+        .catch(fail);
       return;
     }
     const known = routes.some(([, pattern]) => pattern.test(url.pathname));
@@ -375,8 +408,57 @@ export function createApp(ctx: AppContext): (req: IncomingMessage, res: ServerRe
   };
 }
 
-function parseWebhookEventFor(provider: Provider, req: IncomingMessage, body: Buffer): ReturnType<typeof parseWebhook> {
-  return parseWebhook(provider, req.headers, body);
+/** Expected failures of the parts the API calls, as the HTTP errors they are; undefined for bugs. */
+function httpErrorOf(err: unknown): HttpError | undefined {
+  if (err instanceof HttpError) return err;
+  if (err instanceof WebhookError) return new HttpError(err.status, err.code, err.message);
+  if (err instanceof StoreError) {
+    const status: Partial<Record<StoreErrorCode, number>> = {
+      STORE_NAME_INVALID: 422,
+      STORE_TOKEN_INVALID: 422,
+      STORE_URL_INVALID: 422,
+      STORE_NAME_TAKEN: 409,
+      STORE_RUN_TRANSITION: 409,
+      STORE_NOT_FOUND: 404,
+      STORE_UNAVAILABLE: 503,
+    };
+    const code = status[err.code];
+    return code === undefined ? undefined : new HttpError(code, err.code, err.message);
+  }
+  return undefined;
+}
+
+function webhookCall<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (err) {
+    if (err instanceof WebhookError) throw new HttpError(err.status, err.code, err.message);
+    throw err;
+  }
+}
+
+/** The run a push delivery asks for; a clone URL that may not be fetched refuses the delivery. */
+function webhookRun(provider: Provider, event: Push, project: Project): EnqueueRun {
+  if (!isSafeRef(event.ref)) throw new HttpError(400, 'WEBHOOK_PAYLOAD_INVALID', `ref ${JSON.stringify(event.ref.slice(0, 100))} is not a branch or tag ref`);
+  let remote = '';
+  if (event.cloneUrl !== undefined || project.remoteUrl) {
+    const chosen = webhookRemote(provider, event, project);
+    if (chosen.url === undefined) throw new HttpError(422, 'WEBHOOK_CLONE_URL_REFUSED', chosen.problem);
+    remote = chosen.url;
+  }
+  return {
+    projectId: project.id,
+    pipeline: { file: 'slipway.yaml', remote, ref: event.ref, repository: event.fullName, provider },
+    trigger: {
+      event: 'webhook' as const,
+      branch: event.branch ?? event.tag ?? '',
+      commit: event.after,
+      ...(event.commitMessage ? { commitMessage: event.commitMessage.slice(0, 2000) } : {}),
+      ...(event.commitTimestamp && !Number.isNaN(Date.parse(event.commitTimestamp)) ? { commitTimestampMs: Date.parse(event.commitTimestamp) } : {}),
+      deliveryId: event.deliveryId,
+      sender: event.sender.slice(0, 200),
+    },
+  };
 }
 
 /**

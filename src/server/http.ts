@@ -13,6 +13,28 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * The request's URL, or undefined when it is not one: `//`, `//host/path` and other
+ * scheme-relative forms are read as paths, never as another host.
+ */
+export function requestUrl(req: IncomingMessage): URL | undefined {
+  const raw = req.url ?? '/';
+  try {
+    return raw.startsWith('/') ? new URL(`http://localhost${raw}`) : new URL(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The one decoding of a path parameter: a malformed `%` escape is a 400, never a 500. */
+export function decodePathParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, 'REQUEST_PATH_INVALID', `the path has a malformed % escape: ${JSON.stringify(raw.slice(0, 100))}`);
+  }
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...headers });
@@ -24,16 +46,43 @@ export function sendError(res: ServerResponse, err: HttpError): void {
   sendJson(res, err.status, { error: { code: err.code, message: err.message } }, headers);
 }
 
-/** The raw body, refused past `limitBytes` without reading the rest. */
-export async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
+/** Bytes that many requests share: bodies held in memory before they are known to be wanted. */
+export class ByteBudget {
+  private used = 0;
+  constructor(readonly limitBytes: number) {}
+
+  take(bytes: number): boolean {
+    if (this.used + bytes > this.limitBytes) return false;
+    this.used += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.used = Math.max(0, this.used - bytes);
+  }
+}
+
+/**
+ * The raw body, refused past `limitBytes` without reading the rest. With a `budget`, the body's
+ * bytes count against it while it is read; past the budget the request is refused (503).
+ */
+export async function readBody(req: IncomingMessage, limitBytes: number, budget?: ByteBudget): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? '0');
   if (declared > limitBytes) throw new HttpError(413, 'REQUEST_TOO_LARGE', `the body is ${declared} bytes; at most ${limitBytes} are accepted`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limitBytes) throw new HttpError(413, 'REQUEST_TOO_LARGE', `the body is larger than ${limitBytes} bytes`);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limitBytes) throw new HttpError(413, 'REQUEST_TOO_LARGE', `the body is larger than ${limitBytes} bytes`);
+      if (budget && !budget.take(chunk.length)) {
+        size -= chunk.length;
+        throw new HttpError(503, 'SERVER_BUSY', 'too many large requests are being read at once; retry in a few seconds');
+      }
+      chunks.push(chunk);
+    }
+  } finally {
+    budget?.give(size);
   }
   return Buffer.concat(chunks);
 }

@@ -1,13 +1,11 @@
 // Polling of any git remote: every interval, the project's repository fetches the remote's branches
 // and tags, and what moved runs exactly as a push would (same `on.push` filters, same queue).
-import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import type { Store } from '../store/types.js';
+import { projectNameProblem } from '../store/index.js';
+import { git } from '../git/index.js';
 import { createBareRepository, diffRefs, readRefs, repositoryPath } from './git.js';
 import { enqueuePlannedRuns, planPushRuns } from './triggers.js';
-
-const exec = promisify(execFile);
 
 export interface PollTarget {
   project: string;
@@ -19,7 +17,7 @@ export function parsePollTarget(text: string): PollTarget {
   const eq = text.indexOf('=');
   const project = text.slice(0, eq);
   const remote = text.slice(eq + 1);
-  if (eq <= 0 || !/^[a-z0-9][a-z0-9._-]{0,62}$/.test(project) || remote.length === 0 || remote.startsWith('-')) {
+  if (eq <= 0 || projectNameProblem(project) !== undefined || remote.length === 0 || remote.startsWith('-')) {
     throw new Error(`--poll takes PROJECT=REMOTE (e.g. web=https://git.example.com/acme/web.git), not '${text}'`);
   }
   return { project, remote };
@@ -80,7 +78,12 @@ export class Poller {
     );
     if (!exists) await createBareRepository(reposDir, target.project);
     const before = await readRefs(repo);
-    await exec('git', ['-C', repo, 'fetch', '-q', '--prune', target.remote, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'], { timeout: 5 * 60_000 });
+    // the remote is the operator's (--poll), so local paths and file:// are allowed here
+    await git(['fetch', '-q', '--prune', '--no-recurse-submodules', '--', target.remote, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'], {
+      cwd: repo,
+      protocols: ['https', 'http', 'ssh', 'git', 'file'],
+      timeoutMs: 5 * 60_000,
+    });
     const updates = diffRefs(before, await readRefs(repo));
     if (updates.length === 0) return 0;
     const project = (await store.getProject(target.project)) ?? (await store.createProject({ name: target.project }));

@@ -18,11 +18,8 @@ import { createBareRepository, repositoryPath } from './git.js';
 import { reportCommitStatus, type CommitState } from './commit-status.js';
 import { readFileAtCommit, snapshotCommit } from './workspace.js';
 import { isBranchTriggered, isTagTriggered } from '../spec/index.js';
-import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
-import { promisify } from 'node:util';
-
-const exec = promisify(execFile);
+import { fetchFromRemote, gitMaybe } from '../git/index.js';
 
 /**
  * What the store keeps of a run's pipeline: the file as it was at the commit; or, for a webhook
@@ -388,17 +385,19 @@ export class Runner {
  */
 async function fetchWebhookPipeline(store: Store, repo: string, run: Run, snapshot: PipelineSnapshot): Promise<string | undefined> {
   const commit = run.trigger.commit;
-  const present = await exec('git', ['-C', repo, 'cat-file', '-e', `${commit}^{commit}`]).then(
-    () => true,
-    () => false,
-  );
+  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) {
+    await store.updateRunStatus(run.id, 'failure', { reason: `'${commit.slice(0, 80)}' is not a commit id` });
+    return undefined;
+  }
+  const present = (await gitMaybe(['cat-file', '-e', `${commit}^{commit}`], { cwd: repo })) !== undefined;
   if (!present) {
     if (!snapshot.remote) {
       await store.updateRunStatus(run.id, 'failure', { reason: `commit ${commit} is not in the project's repository and the webhook named no clone URL` });
       return undefined;
     }
     try {
-      await exec('git', ['-C', repo, 'fetch', '-q', '--no-tags', snapshot.remote, `+${snapshot.ref ?? commit}:refs/slipway/fetched`], { timeout: 10 * 60_000 });
+      // the URL and ref were checked when the delivery was accepted; fetchFromRemote checks again
+      await fetchFromRemote(repo, snapshot.remote, snapshot.ref ?? commit);
     } catch (err) {
       await store.updateRunStatus(run.id, 'failure', { reason: `fetching ${snapshot.ref ?? commit} from ${snapshot.remote} failed: ${(err as Error).message.trim().slice(-500)}` });
       return undefined;

@@ -15,6 +15,8 @@ export interface Push {
   repository: string;
   fullName: string;
   cloneUrl?: string;
+  /** the repository's page on the forge (html_url, web_url): the host a clone URL must be on */
+  webUrl?: string;
   ref: string;
   branch?: string;
   tag?: string;
@@ -54,6 +56,18 @@ function constantTimeEqual(a: string, b: string): boolean {
 
 function hmacHex(secret: string, body: Buffer): string {
   return createHmac('sha256', secret).update(body).digest('hex');
+}
+
+/** Whether the delivery carries the header its provider signs (or authenticates) it with. */
+export function hasWebhookSignature(provider: Provider, headers: IncomingHttpHeaders): boolean {
+  switch (provider) {
+    case 'github':
+      return header(headers, 'x-hub-signature-256') !== undefined;
+    case 'gitea':
+      return (header(headers, 'x-gitea-signature') ?? header(headers, 'x-forgejo-signature') ?? header(headers, 'x-gogs-signature')) !== undefined;
+    case 'gitlab':
+      return header(headers, 'x-gitlab-token') !== undefined;
+  }
 }
 
 /** Throws WebhookError (401) unless the request carries a valid signature or token for `secret`. */
@@ -151,6 +165,7 @@ export function parseWebhook(provider: Provider, headers: IncomingHttpHeaders, b
       repository: text(project.name ?? project.path, 'project.name'),
       fullName: text(project.path_with_namespace, 'project.path_with_namespace'),
       ...(optionalText(project.git_http_url) ? { cloneUrl: optionalText(project.git_http_url)! } : {}),
+      ...(optionalText(project.web_url) ? { webUrl: optionalText(project.web_url)! } : {}),
       ref,
       ...refParts(ref),
       before,
@@ -171,6 +186,7 @@ export function parseWebhook(provider: Provider, headers: IncomingHttpHeaders, b
     repository: text(repository.name, 'repository.name'),
     fullName: text(repository.full_name, 'repository.full_name'),
     ...(optionalText(repository.clone_url) ? { cloneUrl: optionalText(repository.clone_url)! } : {}),
+    ...(optionalText(repository.html_url) ? { webUrl: optionalText(repository.html_url)! } : {}),
     ref,
     ...refParts(ref),
     before,

@@ -15,6 +15,7 @@ export { formatDiagnostic, formatDiagnostics, specCodes, type FormatOptions, typ
 export { parseDuration, formatDuration } from './durations.js';
 export { pipelineJsonSchema } from './json-schema.js';
 export { SCHEMA_ID } from './defaults.js';
+export { MAX_FILE_BYTES as MAX_PIPELINE_FILE_BYTES } from './yaml-source.js';
 
 /** Parses and validates pipeline text: the YAML document when it is valid, and every problem. */
 function checkText(text: string, file: string): { valid: YamlSource | undefined; diagnostics: Diagnostic[] } {

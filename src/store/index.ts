@@ -7,8 +7,9 @@ import { StoreError, type Store } from './types.js';
 
 export * from './types.js';
 export { LATEST_SCHEMA_VERSION } from './migrations.js';
-export { checkProjectName } from './sql/projects.js';
+export { checkProjectName, checkTokenName, projectNameProblem, tokenNameProblem, PROJECT_NAME_RULE } from './names.js';
 export { computeDora, median } from './dora.js';
+export { isRunCursor } from './sql/runs.js';
 
 export interface OpenStoreOptions {
   /** the clock (tests) */

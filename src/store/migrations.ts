@@ -187,6 +187,14 @@ CREATE TABLE audit_events (
 CREATE INDEX audit_by_subject ON audit_events (subject, id);
 `,
   },
+  {
+    version: 2,
+    name: 'webhook remote and replay window',
+    sql: () => `
+ALTER TABLE projects ADD COLUMN remote_url TEXT;
+CREATE INDEX webhook_deliveries_by_payload ON webhook_deliveries (project_id, payload_hash, received_at);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

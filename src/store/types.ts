@@ -41,6 +41,8 @@ export interface Project {
   hasWebhookSecret: boolean;
   /** commit status reporting: the provider and its API base; the token only from getCommitStatusToken */
   commitStatus?: { provider: CommitStatusProvider; apiUrl?: string };
+  /** the forge repository webhook runs fetch from, whatever clone URL a delivery names */
+  remoteUrl?: string;
 }
 
 export interface ProjectSettingsPatch {
@@ -49,6 +51,8 @@ export interface ProjectSettingsPatch {
   allowAutoCreate?: boolean;
   /** null turns commit status reporting off */
   commitStatus?: { provider: CommitStatusProvider; token: string; apiUrl?: string } | null;
+  /** null: webhook runs fetch from the delivery's clone URL (on the forge's host) */
+  remoteUrl?: string | null;
 }
 
 // ---- runs, jobs, steps ----------------------------------------------------------------------------
@@ -220,7 +224,8 @@ export type DeliveryOutcome = 'new' | 'duplicate';
 
 export type AcceptedDelivery =
   | { outcome: 'new'; runs: Run[] }
-  | { outcome: 'duplicate'; firstSeenAtMs: number };
+  /** replay: the same body came before under another delivery id (it is recorded, and runs nothing) */
+  | { outcome: 'duplicate'; firstSeenAtMs: number; replay?: boolean };
 
 // ---- tokens -----------------------------------------------------------------------------------------
 

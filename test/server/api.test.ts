@@ -104,7 +104,7 @@ test('webhooks: a bad or missing signature is 401 and stores nothing; a good one
   assert.equal((await server.api('/api/projects/chatty/webhook-secret', { method: 'PUT', body: { secret } })).status, 200);
   const payload = await githubPush(repo, 'chatty', 'from a webhook');
   const deliver = (headers: Record<string, string>) =>
-    fetch(`${server.url}/hooks/github`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-GitHub-Event': 'push', ...headers }, body: payload });
+    fetch(`${server.url}/hooks/github/chatty`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-GitHub-Event': 'push', ...headers }, body: payload });
   const before = (await server.api<{ runs: unknown[] }>('/api/runs?project=chatty')).body.runs.length;
   assert.equal((await deliver({ 'X-GitHub-Delivery': 'd-1' })).status, 401);
   assert.equal((await deliver({ 'X-GitHub-Delivery': 'd-1', 'X-Hub-Signature-256': 'sha256=' + '0'.repeat(64) })).status, 401);
@@ -152,12 +152,12 @@ test('commit status: a webhook run reports pending, then success, to the forge A
     const payload = Buffer.from(
       JSON.stringify({
         ref: 'refs/heads/main', before: '0'.repeat(40), after: head, deleted: false,
-        repository: { name: 'chatty', full_name: 'team/chatty', clone_url: repo.dir },
+        repository: { name: 'chatty', full_name: 'team/chatty', clone_url: `${apiUrl}/team/chatty.git` },
         head_commit: { message: 'status please', timestamp: new Date().toISOString() }, sender: { login: 'octocat' },
       }),
     );
     const before = (await server.api<{ runs: unknown[] }>('/api/runs?project=chatty')).body.runs.length;
-    const res = await fetch(`${server.url}/hooks/github`, {
+    const res = await fetch(`${server.url}/hooks/github?project=chatty`, {
       method: 'POST',
       headers: { 'X-GitHub-Event': 'push', 'X-GitHub-Delivery': 'status-1', 'X-Hub-Signature-256': `sha256=${createHmac('sha256', secret).update(payload).digest('hex')}` },
       body: payload,

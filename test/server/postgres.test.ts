@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { startCluster, type PgCluster } from '../store/pg-cluster.js';
-import { githubPush, testServer, tempRepo, type TestServer } from './support.js';
+import { forgeRepository, githubPush, testServer, tempRepo, type TestServer } from './support.js';
 import { eventually } from '../support/wait.js';
 
 let cluster: PgCluster;
@@ -47,6 +47,7 @@ test('two replicas on one PostgreSQL database: webhooks accepted by either, each
   // replicas share the key that encrypts the database's secrets
   const env = { SLIPWAY_SECRET_KEY: randomBytes(32).toString('base64') };
   const servers: TestServer[] = [];
+  let forge: { url: string; close(): Promise<void> } | undefined;
   try {
     servers.push(await testServer({ config: { database }, concurrency: 1, env }));
     servers.push(await testServer({ config: { database }, concurrency: 1, env }));
@@ -54,18 +55,20 @@ test('two replicas on one PostgreSQL database: webhooks accepted by either, each
     const secret = 'replicas-secret';
     assert.equal((await a.api('/api/projects', { method: 'POST', body: { name: 'shared' } })).status, 201);
     assert.equal((await a.api('/api/projects/shared/webhook-secret', { method: 'PUT', body: { secret } })).status, 200);
-    const payload = await githubPush(repo, 'shared', 'replicas');
-    const signature = `sha256=${createHmac('sha256', secret).update(payload).digest('hex')}`;
-    const deliver = (server: TestServer, id: string) =>
-      fetch(`${server.url}/hooks/github`, {
+    // the commit is not on the server: each run fetches it from the project's configured remote
+    forge = await forgeRepository(repo, 'shared');
+    assert.equal((await a.api('/api/projects/shared/remote', { method: 'PUT', body: { url: forge.url } })).status, 200);
+    const deliver = async (server: TestServer, id: string, payload: Buffer<ArrayBuffer>) =>
+      fetch(`${server.url}/hooks/github/shared`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'X-GitHub-Event': 'push', 'X-GitHub-Delivery': id, 'X-Hub-Signature-256': signature },
+        headers: { 'Content-Type': 'application/json', 'X-GitHub-Event': 'push', 'X-GitHub-Delivery': id, 'X-Hub-Signature-256': `sha256=${createHmac('sha256', secret).update(payload).digest('hex')}` },
         body: payload,
       });
     // six deliveries spread over both replicas, each redelivered to the other one
     for (let i = 0; i < 6; i++) {
-      assert.equal((await deliver(servers[i % 2]!, `d-${i}`)).status, 202);
-      assert.equal((await deliver(servers[(i + 1) % 2]!, `d-${i}`)).status, 200, 'a redelivery to the other replica is a duplicate');
+      const payload = await githubPush(repo, 'shared', `replicas ${i}`);
+      assert.equal((await deliver(servers[i % 2]!, `d-${i}`, payload)).status, 202);
+      assert.equal((await deliver(servers[(i + 1) % 2]!, `d-${i}`, payload)).status, 200, 'a redelivery to the other replica is a duplicate');
     }
     const runs = await Promise.all(Array.from({ length: 6 }, (_, i) => a.waitForRun('shared', i + 1)));
     assert.deepEqual(
@@ -80,6 +83,7 @@ test('two replicas on one PostgreSQL database: webhooks accepted by either, each
     }
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
+    await forge?.close();
   }
 });
 

@@ -5,7 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startServer, type RunningServer, type ServerConfig } from '../../src/server/index.js';
+import { GitHosting } from '../../src/server/git.js';
 import { tempRepo, type TempRepo } from '../support/repo.js';
 
 const exec = promisify(execFile);
@@ -19,12 +22,14 @@ export interface TestServer extends RunningServer {
   stop(): Promise<void>;
 }
 
-export async function testServer(options: { concurrency?: number; config?: Partial<ServerConfig>; env?: Record<string, string> } = {}): Promise<TestServer> {
+export async function testServer(
+  options: { concurrency?: number; config?: Partial<ServerConfig>; env?: Record<string, string>; log?: (line: string) => void } = {},
+): Promise<TestServer> {
   const data = mkdtempSync(path.join(os.tmpdir(), 'slipway-server-test-'));
   const running = await startServer(
     { port: 0, host: '127.0.0.1', dataDir: data, concurrency: options.concurrency ?? 2, allowAutoCreate: true, retryInterrupted: false, ...options.config },
     { ...process.env, SLIPWAY_ADMIN_TOKEN: 'test-admin-token-0123456789', ...options.env },
-    () => undefined,
+    options.log ?? (() => undefined),
   );
   const token = 'test-admin-token-0123456789';
   const server: TestServer = {
@@ -66,8 +71,38 @@ export async function testServer(options: { concurrency?: number; config?: Parti
   return server;
 }
 
-/** A GitHub push delivery of `repo`'s HEAD on main, as the repository `team/<project>`. */
-export async function githubPush(repo: TempRepo, project: string, message: string): Promise<Buffer<ArrayBuffer>> {
+/**
+ * A forge's repository for tests: `repo` pushed to a git server on loopback that anyone may
+ * read, at `url` (http://127.0.0.1:PORT/git/<project>.git) — what a webhook run fetches from.
+ */
+export async function forgeRepository(repo: TempRepo, project: string): Promise<{ url: string; close(): Promise<void> }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-forge-'));
+  const hosting = new GitHosting({
+    reposDir: dir,
+    authenticate: async () => ({ name: 'anyone', canRead: true, canWrite: true }),
+    canCreate: async () => true,
+    onPush: async () => [],
+  });
+  const server = createServer((req, res) => {
+    if (!hosting.handle(req, res)) res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/git/${project}.git`;
+  await exec('git', ['push', '-q', url.replace('http://', 'http://u:p@'), 'main'], { cwd: repo.dir });
+  return {
+    url,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A GitHub push delivery of `repo`'s HEAD on main, as the repository `team/<project>` on
+ * github.com (or at `cloneUrl`); `message` makes each body different.
+ */
+export async function githubPush(repo: TempRepo, project: string, message: string, cloneUrl = `https://github.com/team/${project}.git`): Promise<Buffer<ArrayBuffer>> {
   const head = (await exec('git', ['rev-parse', 'HEAD'], { cwd: repo.dir })).stdout.trim();
   return Buffer.from(
     JSON.stringify({
@@ -75,7 +110,7 @@ export async function githubPush(repo: TempRepo, project: string, message: strin
       before: '0'.repeat(40),
       after: head,
       deleted: false,
-      repository: { name: project, full_name: `team/${project}`, clone_url: repo.dir },
+      repository: { name: project, full_name: `team/${project}`, clone_url: cloneUrl, html_url: `https://github.com/team/${project}` },
       head_commit: { message, timestamp: new Date().toISOString() },
       sender: { login: 'octocat' },
     }),

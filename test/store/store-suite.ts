@@ -498,17 +498,31 @@ export function storeSuite(name: string, harness: () => Promise<Harness>): void 
         assert.equal(await store.recordDelivery(delivery), 'duplicate');
         assert.equal(await store.recordDelivery({ ...delivery, provider: 'gitea' }), 'new', 'ids are per provider');
 
-        const accepted = await store.acceptDelivery({ ...delivery, deliveryId: 'gh-2' }, [run(p, { branch: 'main' }), run(p, { branch: 'dev' })]);
+        const accepted = await store.acceptDelivery({ ...delivery, deliveryId: 'gh-2', payloadHash: 'h2' }, [run(p, { branch: 'main' }), run(p, { branch: 'dev' })]);
         assert.equal(accepted.outcome, 'new');
         assert.deepEqual(accepted.outcome === 'new' && accepted.runs.map((r) => [r.trigger.branch, r.status]), [
           ['main', 'queued'],
           ['dev', 'queued'],
         ]);
-        const again = await store.acceptDelivery({ ...delivery, deliveryId: 'gh-2' }, [run(p)]);
+        const again = await store.acceptDelivery({ ...delivery, deliveryId: 'gh-2', payloadHash: 'h2' }, [run(p)]);
         assert.equal(again.outcome, 'duplicate');
         assert.equal(await store.countRuns(), 2, 'a redelivery runs nothing');
         const ping = await store.acceptDelivery({ ...delivery, deliveryId: 'gh-ping' }, []);
         assert.deepEqual(ping, { outcome: 'new', runs: [] });
+      });
+
+      it('a body replayed under a new delivery id within the window runs nothing (attacker: same signed body, fresh X-GitHub-Delivery)', async () => {
+        const { store } = await fresh();
+        const p = await store.createProject({ name: 'p' });
+        const q = await store.createProject({ name: 'q' });
+        const first = await store.acceptDelivery({ provider: 'github', deliveryId: 'real', projectId: p.id, payloadHash: 'body' }, [run(p)]);
+        assert.equal(first.outcome, 'new');
+        const replay = await store.acceptDelivery({ provider: 'github', deliveryId: 'forged-new-id', projectId: p.id, payloadHash: 'body' }, [run(p)]);
+        assert.equal(replay.outcome, 'duplicate');
+        assert.equal(replay.outcome === 'duplicate' && replay.replay, true);
+        assert.equal(await store.countRuns(), 1);
+        const other = await store.acceptDelivery({ provider: 'github', deliveryId: 'other-project', projectId: q.id, payloadHash: 'body' }, [run(q)]);
+        assert.equal(other.outcome, 'new', 'the window is per project');
       });
 
       it('stores nothing of a delivery whose runs cannot be enqueued, so its redelivery is new', async () => {

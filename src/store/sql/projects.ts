@@ -1,4 +1,5 @@
 // Projects: a name people and URLs use (git, registry, API), and settings whose secrets are sealed.
+import { checkProjectName } from '../names.js';
 import { newId } from '../ids.js';
 import { StoreError, type Project, type ProjectSettingsPatch, type CommitStatusProvider } from '../types.js';
 import type { Context } from './context.js';
@@ -13,23 +14,11 @@ interface ProjectRow {
   commit_status_provider: string | null;
   commit_status_api_url: string | null;
   commit_status_token_enc: string | null;
+  remote_url: string | null;
 }
 
 const COLUMNS =
-  'id, name, created_at, allow_auto_create, webhook_secret_enc, commit_status_provider, commit_status_api_url, commit_status_token_enc';
-
-// The name is a path segment in /git/<name>.git and an OCI repository name, so it takes the
-// narrower of the two grammars.
-const NAME = /^[a-z0-9](?:[a-z0-9]|[._-](?=[a-z0-9])){0,62}$/;
-
-export function checkProjectName(name: string): void {
-  if (!NAME.test(name)) {
-    throw new StoreError(
-      'STORE_NAME_INVALID',
-      `project name "${name}" is not valid: use 1–63 lowercase letters, digits and single ".", "_" or "-" between them (e.g. "shop-api")`,
-    );
-  }
-}
+  'id, name, created_at, allow_auto_create, webhook_secret_enc, commit_status_provider, commit_status_api_url, commit_status_token_enc, remote_url';
 
 const webhookContext = (id: string): string => `project:${id}:webhook-secret`;
 const commitTokenContext = (id: string): string => `project:${id}:commit-status-token`;
@@ -47,6 +36,8 @@ function toProject(row: ProjectRow): Project {
     const apiUrl = optStr(row.commit_status_api_url);
     if (apiUrl !== undefined) project.commitStatus.apiUrl = apiUrl;
   }
+  const remoteUrl = optStr(row.remote_url);
+  if (remoteUrl !== undefined) project.remoteUrl = remoteUrl;
   return project;
 }
 
@@ -102,6 +93,10 @@ export async function updateProjectSettings(ctx: Context, projectId: string, pat
         status?.apiUrl ?? null,
         status ? ctx.box.seal(status.token, commitTokenContext(id)) : null,
       );
+    }
+    if (patch.remoteUrl !== undefined) {
+      sets.push('remote_url = ?');
+      params.push(patch.remoteUrl);
     }
     if (sets.length > 0) await sql.run(`UPDATE projects SET ${sets.join(', ')} WHERE id = ?`, [...params, id]);
     return toProject(await mustGetRow({ ...ctx, sql }, id));

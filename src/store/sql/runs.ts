@@ -205,9 +205,14 @@ export async function listRuns(ctx: Context, filter: RunFilter = {}): Promise<Ru
   return page;
 }
 
+/** Whether `cursor` is one listRuns gave (the API refuses others before asking the store). */
+export function isRunCursor(cursor: string): boolean {
+  return /^[0-9A-Z]{26}$/.test(Buffer.from(cursor, 'base64url').toString('utf8'));
+}
+
 function decodeCursor(cursor: string): string {
   const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[0-9A-Z]{26}$/.test(id)) throw new StoreError('STORE_NOT_FOUND', `the page cursor "${cursor}" is not one this server gave`);
+  if (!isRunCursor(cursor)) throw new StoreError('STORE_NOT_FOUND', `the page cursor "${cursor}" is not one this server gave`);
   return id;
 }
 

@@ -1,4 +1,5 @@
 // API tokens: rows hold a SHA-256 hash and a lookup prefix, never the secret.
+import { checkTokenName } from '../names.js';
 import { newId } from '../ids.js';
 import { checkScopes, checkTokenSecret, generateTokenSecret, hashesEqual, hashToken, tokenPrefix } from '../tokens.js';
 import { StoreError, type CreateToken, type TokenInfo, type TokenScope, type VerifiedToken } from '../types.js';
@@ -38,8 +39,7 @@ function toInfo(row: TokenRow): TokenInfo {
 }
 
 export async function createToken(ctx: Context, input: CreateToken): Promise<{ token: TokenInfo; secret: string }> {
-  const name = input.name.trim();
-  if (name === '') throw new StoreError('STORE_TOKEN_INVALID', 'a token needs a name (what or who uses it)');
+  const name = checkTokenName(input.name);
   const scopes = checkScopes(input.scopes);
   const secret = input.secret ?? generateTokenSecret();
   checkTokenSecret(secret);
