@@ -3,16 +3,14 @@
 // after the receive-pack request (serialised per repository), so the server learns exactly which
 // branches and tags moved without trusting anything the client says.
 import { spawn } from 'node:child_process';
-import { execFile } from 'node:child_process';
 import { mkdir, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { git, gitEnvironment } from '../git/index.js';
+import { projectNameProblem } from '../store/index.js';
+import { requestUrl } from './http.js';
 
 export const ZERO_SHA = '0'.repeat(40);
-const PROJECT = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const ROUTE = /^\/git\/([^/]+)\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/;
 
 export interface RefUpdate {
@@ -31,13 +29,12 @@ export interface GitHostingOptions {
   authenticate(req: IncomingMessage): Promise<{ name: string; canRead: boolean; canWrite: boolean } | undefined>;
   /** whether a push may create a project that does not exist yet */
   canCreate(project: string, who: string): Promise<boolean>;
-  /** called after a push was stored; errors are the caller's to report */
-  onPush(project: string, updates: RefUpdate[], who: string): Promise<void>;
+  /**
+   * Called after a push was stored, before git hears that it is done; the lines it returns are
+   * shown to the pusher (`remote: …`). When it throws, the push is undone and the pusher told.
+   */
+  onPush(project: string, updates: RefUpdate[], who: string): Promise<string[]>;
   log?: (message: string) => void;
-}
-
-export function isValidProjectName(name: string): boolean {
-  return PROJECT.test(name) && !name.includes('..');
 }
 
 export function repositoryPath(reposDir: string, project: string): string {
@@ -54,13 +51,13 @@ async function exists(dir: string): Promise<boolean> {
 export async function createBareRepository(reposDir: string, project: string): Promise<string> {
   const dir = repositoryPath(reposDir, project);
   await mkdir(reposDir, { recursive: true });
-  await run('git', ['init', '-q', '--bare', '-b', 'main', dir]);
-  await run('git', ['-C', dir, 'config', 'http.receivepack', 'true']);
+  await git(['init', '-q', '--bare', '-b', 'main', '--', dir]);
+  await git(['config', 'http.receivepack', 'true'], { cwd: dir });
   return dir;
 }
 
 export async function readRefs(repo: string): Promise<Map<string, string>> {
-  const { stdout } = await run('git', ['-C', repo, 'for-each-ref', '--format=%(objectname) %(refname)'], { maxBuffer: 64 * 1024 * 1024 });
+  const stdout = await git(['for-each-ref', '--format=%(objectname) %(refname)'], { cwd: repo, maxBufferBytes: 64 * 1024 * 1024 });
   const refs = new Map<string, string>();
   for (const line of stdout.split('\n')) {
     const [sha, ref] = line.split(' ');
@@ -76,6 +73,12 @@ export function diffRefs(before: Map<string, string>, after: Map<string, string>
   return updates;
 }
 
+/** A pkt-line of a side-band stream: band 2 is progress git shows as `remote: …`, band 3 an error. */
+function sidebandPacket(band: 2 | 3, text: string): Buffer {
+  const payload = Buffer.concat([Buffer.from([band]), Buffer.from(`${text.replace(/[\r\n]+/g, ' ').slice(0, 1000)}\n`, 'utf8')]);
+  return Buffer.concat([Buffer.from((payload.length + 4).toString(16).padStart(4, '0'), 'latin1'), payload]);
+}
+
 function deny(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
   res.end(`${message}\n`);
@@ -87,9 +90,8 @@ export class GitHosting {
   constructor(private readonly options: GitHostingOptions) {}
 
   /** Serves the request if it is a git one (/git/…); false otherwise. */
-  handle(req: IncomingMessage, res: ServerResponse): boolean {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (!url.pathname.startsWith('/git/')) return false;
+  handle(req: IncomingMessage, res: ServerResponse, url: URL | undefined = requestUrl(req)): boolean {
+    if (!url?.pathname.startsWith('/git/')) return false;
     this.serve(req, res, url).catch((err: unknown) => {
       this.options.log?.(`git: ${(err as Error).stack ?? String(err)}`);
       if (!res.headersSent) deny(res, 500, 'internal error');
@@ -103,7 +105,8 @@ export class GitHosting {
     if (!match) return deny(res, 404, 'not a git repository path: use /git/<project>.git');
     const project = match[1] ?? '';
     const endpoint = match[2] ?? '';
-    if (!isValidProjectName(project)) return deny(res, 400, `'${project}' is not a valid project name (a-z, 0-9, . _ -; at most 63)`);
+    const problem = projectNameProblem(project);
+    if (problem) return deny(res, 400, problem);
     const service: GitService | undefined =
       endpoint === 'info/refs'
         ? url.searchParams.get('service') === 'git-receive-pack'
@@ -138,27 +141,53 @@ export class GitHosting {
     if (service === 'receive-pack' && endpoint === 'git-receive-pack') {
       // the response ends only once the push is recorded, so that a push git reports as done
       // has its runs queued already
+      let ending: Buffer | undefined;
       try {
-        let updates: RefUpdate[] = [];
         await this.serialised(project, async () => {
           const before = await readRefs(repo);
-          await this.backend(req, res, url, project, who.name, false);
-          updates = diffRefs(before, await readRefs(repo));
+          const relayed = await this.backend(req, res, url, project, who.name, false);
+          const updates = diffRefs(before, await readRefs(repo));
+          const messages = await this.recordPush(repo, project, updates, who.name);
+          ending = relayed.sideband ? Buffer.concat([...messages.map((m) => sidebandPacket(m.band, m.text)), relayed.tail]) : relayed.tail;
         });
-        if (updates.length > 0) await this.options.onPush(project, updates, who.name);
       } finally {
-        res.end();
+        if (!res.writableEnded) res.end(ending);
       }
       return;
     }
     await this.backend(req, res, url, project, who.name, true);
   }
 
-  /** Runs one request through `git http-backend` (CGI) and relays its answer. */
-  private backend(req: IncomingMessage, res: ServerResponse, url: URL, project: string, user: string, endResponse: boolean): Promise<void> {
+  /**
+   * Tells the caller of the push; lines for the pusher come back. When that fails the refs go
+   * back to where they were and the pusher gets an error: a push git reports as done always has
+   * its runs.
+   */
+  private async recordPush(repo: string, project: string, updates: RefUpdate[], who: string): Promise<Array<{ band: 2 | 3; text: string }>> {
+    if (updates.length === 0) return [];
+    try {
+      return (await this.options.onPush(project, updates, who)).map((text) => ({ band: 2 as const, text }));
+    } catch (err) {
+      this.options.log?.(`push to ${project} not recorded, undone: ${(err as Error).stack ?? String(err)}`);
+      for (const update of updates) {
+        const args = update.before === ZERO_SHA ? ['update-ref', '-d', '--', update.ref, update.after] : ['update-ref', '--', update.ref, update.before, update.after];
+        await git(args, { cwd: repo }).catch((undo: unknown) => this.options.log?.(`push to ${project}: ${update.ref} not restored: ${(undo as Error).message}`));
+      }
+      return [{ band: 3, text: `slipway could not record this push (${(err as Error).message.slice(0, 200)}); nothing was changed, push again` }];
+    }
+  }
+
+  /**
+   * Runs one request through `git http-backend` (CGI) and relays its answer. With `endResponse`
+   * false the last four bytes are held back and returned (the flush packet that ends a push's
+   * side-band stream), so that messages can still be put in front of them.
+   */
+  private backend(req: IncomingMessage, res: ServerResponse, url: URL, project: string, user: string, endResponse: true): Promise<void>;
+  private backend(req: IncomingMessage, res: ServerResponse, url: URL, project: string, user: string, endResponse: false): Promise<{ tail: Buffer; sideband: boolean }>;
+  private backend(req: IncomingMessage, res: ServerResponse, url: URL, project: string, user: string, endResponse: boolean): Promise<void | { tail: Buffer; sideband: boolean }> {
     const pathInfo = url.pathname.slice('/git'.length);
     const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
+      ...gitEnvironment(),
       GIT_PROJECT_ROOT: this.options.reposDir,
       GIT_HTTP_EXPORT_ALL: '1',
       PATH_INFO: pathInfo,
@@ -180,14 +209,25 @@ export class GitHosting {
       child.stdin.on('error', () => undefined);
       let head = Buffer.alloc(0);
       let headersDone = false;
-      child.stdout.on('data', (chunk: Buffer) => {
-        if (headersDone) {
-          if (!res.write(chunk)) {
-            child.stdout.pause();
-            res.once('drain', () => child.stdout.resume());
-          }
-          return;
+      // the body so far held back (at most 4 bytes), and the fifth byte of the body: a band number
+      // when the client asked for side-band
+      let held = Buffer.alloc(0);
+      let firstBytes = Buffer.alloc(0);
+      const relay = (data: Buffer): void => {
+        if (firstBytes.length < 5) firstBytes = Buffer.concat([firstBytes, data.subarray(0, 5 - firstBytes.length)]);
+        let out = data;
+        if (!endResponse) {
+          const all = Buffer.concat([held, data]);
+          held = all.subarray(Math.max(0, all.length - 4));
+          out = all.subarray(0, all.length - held.length);
         }
+        if (out.length > 0 && !res.write(out)) {
+          child.stdout.pause();
+          res.once('drain', () => child.stdout.resume());
+        }
+      };
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (headersDone) return relay(chunk);
         head = Buffer.concat([head, chunk]);
         let end = head.indexOf('\r\n\r\n');
         let sep = 4;
@@ -209,7 +249,7 @@ export class GitHosting {
         }
         res.writeHead(status, headers);
         const rest = head.subarray(end + sep);
-        if (rest.length > 0) res.write(rest);
+        if (rest.length > 0) relay(rest);
       });
       child.on('error', reject);
       child.on('close', (code) => {
@@ -219,7 +259,8 @@ export class GitHosting {
         } else if (endResponse) {
           res.end();
         }
-        resolve();
+        const band = firstBytes[4];
+        resolve(endResponse ? undefined : { tail: held, sideband: held.toString('latin1') === '0000' && band !== undefined && band >= 1 && band <= 3 });
       });
     });
   }

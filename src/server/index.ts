@@ -17,7 +17,7 @@ import { GitHosting } from './git.js';
 import { Runner } from './runner.js';
 import { createApp } from './app.js';
 import { Metrics } from './metrics.js';
-import { enqueuePlannedRuns, planPushRuns } from './triggers.js';
+import { enqueuePlannedRuns, planPushRuns, pushMessages } from './triggers.js';
 import { repositoryPath } from './git.js';
 import { Poller, type PollTarget } from './poller.js';
 
@@ -133,6 +133,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   });
   const port = (server.address() as { port: number }).port;
   const registryHost = config.publicRegistry ?? `127.0.0.1:${port}`;
+  const publicUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
 
   const executor = new DockerExecutor(docker, { warmContainers: config.warmContainers ?? 1, log });
   const runner = new Runner({
@@ -147,7 +148,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     // host/pid/start time: a restarted server can tell its dead predecessor's runs from a live replica's
     workerId: ownerIdentity,
     retryInterrupted: config.retryInterrupted,
-    publicUrl: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`,
+    publicUrl,
     log,
   });
 
@@ -177,8 +178,9 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
       const planned = await planPushRuns(repositoryPath(reposDir, projectName), project, updates, { event: 'push', sender: who });
       for (const skip of planned.skipped) log(`push to ${projectName} ${skip.ref}: nothing to run (${skip.why})`);
       // every run of a push is stored before git hears that the push is done
-      await enqueuePlannedRuns(store, planned.runs);
-      if (planned.runs.length > 0) runner.wake();
+      const stored = await enqueuePlannedRuns(store, planned.runs);
+      if (stored.some((s) => !s.failure)) runner.wake();
+      return [...pushMessages(stored, publicUrl), ...planned.skipped.map((skip) => `slipway: ${skip.ref.replace(/^refs\/(heads|tags)\//, '')}: nothing to run (${skip.why})`)];
     },
     log,
   });
@@ -243,7 +245,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   }
 
   return {
-    url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`,
+    url: publicUrl,
     port,
     adminToken: admin,
     store,

@@ -1,20 +1,42 @@
 // What a push becomes: for every branch or tag it moved (deletions run nothing), the pipeline file
 // of the new commit decides whether it runs (`on.push` filters), and a run is queued with that
-// file as it was — an invalid file still queues a run, which fails showing the file's errors.
-// A manual run (API, CLI) is the same, for a branch or commit a person names, without the filters.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { isBranchTriggered, isTagTriggered, parsePipeline } from '../spec/index.js';
-import type { EnqueueRun, Project, Store, Trigger } from '../store/types.js';
+// file as it was. A file that cannot be planned (invalid, too large, or one the planner fails on)
+// still becomes a run, stored as failed at planning with the reason in its log: a push that
+// succeeded always has its runs. A manual run (API, CLI) is the same, for a branch or commit a
+// person names, without the filters.
+import { formatDiagnostic, isBranchTriggered, isTagTriggered, MAX_PIPELINE_FILE_BYTES, parsePipeline, type Pipeline } from '../spec/index.js';
+import type { EnqueueRun, Project, Run, Store, Trigger } from '../store/types.js';
+import { git, gitMaybe } from '../git/index.js';
 import { ZERO_SHA, type RefUpdate } from './git.js';
-import { commitInfo, readFileAtCommit } from './workspace.js';
+import { commitInfo, readCommitFile } from './workspace.js';
 import type { PipelineSnapshot } from './runner.js';
 
 export const PIPELINE_FILE = 'slipway.yaml';
 
+/** Why a planned run failed before it could run: its first line is the run's reason. */
+export interface PlanningFailure {
+  reason: string;
+  lines: string[];
+}
+
 export interface PlannedRun {
   run: EnqueueRun;
   ref: string;
+  failure?: PlanningFailure;
+}
+
+/** The pipeline of a file, or why it cannot be run. */
+function planFile(text: string): { pipeline: Pipeline; failure?: undefined } | { pipeline?: undefined; failure: PlanningFailure } {
+  let loaded;
+  try {
+    loaded = parsePipeline(text, PIPELINE_FILE);
+  } catch (err) {
+    const reason = `${PIPELINE_FILE} could not be read: ${(err as Error).message.slice(0, 300)}`;
+    return { failure: { reason, lines: [reason] } };
+  }
+  if (loaded.pipeline) return { pipeline: loaded.pipeline };
+  const lines = loaded.diagnostics.map(formatDiagnostic);
+  return { failure: { reason: `${PIPELINE_FILE} is not valid: ${lines[0] ?? 'no details'}`, lines } };
 }
 
 export interface SkippedRef {
@@ -43,23 +65,31 @@ export async function planPushRuns(
       continue;
     }
     const name = update.ref.replace(/^refs\/(heads|tags)\//, '');
-    const text = await readFileAtCommit(repo, update.after, PIPELINE_FILE);
-    if (text === undefined) {
+    const read = await readCommitFile(repo, update.after, PIPELINE_FILE);
+    if (read.kind === 'missing') {
       skipped.push({ ref: update.ref, why: `no ${PIPELINE_FILE} at ${update.after.slice(0, 7)}` });
       continue;
     }
-    const loaded = parsePipeline(text, PIPELINE_FILE);
-    if (loaded.pipeline) {
-      const wanted = isBranch ? isBranchTriggered(loaded.pipeline, name) : isTagTriggered(loaded.pipeline, name);
-      if (!wanted) {
+    let failure: PlanningFailure | undefined;
+    let text = '';
+    if (read.kind === 'too-large') {
+      const reason = `${PIPELINE_FILE} is ${read.sizeBytes} bytes; a pipeline file has at most ${MAX_PIPELINE_FILE_BYTES} bytes`;
+      failure = { reason, lines: [`${PIPELINE_FILE}:1:1: ${reason}`] };
+    } else {
+      text = read.text;
+      const planned = planFile(text);
+      failure = planned.failure;
+      if (planned.pipeline && !(isBranch ? isBranchTriggered(planned.pipeline, name) : isTagTriggered(planned.pipeline, name))) {
         skipped.push({ ref: update.ref, why: `on.push does not ask for ${isBranch ? 'branch' : 'tag'} ${name}` });
         continue;
       }
     }
     const info = await commitInfo(repo, update.after);
+    // a file too large to plan is not stored with the run: its reason says all there is
     const snapshot: PipelineSnapshot = { file: PIPELINE_FILE, text };
     runs.push({
       ref: update.ref,
+      ...(failure ? { failure } : {}),
       run: {
         projectId: project.id,
         pipeline: snapshot,
@@ -78,15 +108,34 @@ export async function planPushRuns(
   return { runs, skipped };
 }
 
-/** Queues the planned runs of one push (or poll) in one transaction: all of them or none. */
-export async function enqueuePlannedRuns(store: Store, planned: PlannedRun[]): Promise<void> {
-  if (planned.length === 0) return;
-  await store.transaction(async (tx) => {
-    for (const { run } of planned) await tx.enqueueRun(run);
+/**
+ * Queues the planned runs of one push (or poll) in one transaction: all of them or none. A run
+ * that failed at planning is stored failed, with its reason and the file's errors as its log.
+ */
+export async function enqueuePlannedRuns(store: Store, planned: PlannedRun[]): Promise<Array<{ ref: string; run: Run; failure?: PlanningFailure }>> {
+  if (planned.length === 0) return [];
+  return store.transaction(async (tx) => {
+    const stored: Array<{ ref: string; run: Run; failure?: PlanningFailure }> = [];
+    for (const { run, ref, failure } of planned) {
+      let queued = await tx.enqueueRun(run);
+      if (failure) {
+        await tx.appendLogs(queued.id, failure.lines.map((line) => ({ job: 'pipeline', stream: 'system' as const, line })));
+        queued = await tx.updateRunStatus(queued.id, 'failure', { reason: failure.reason.slice(0, 2000) });
+      }
+      stored.push({ ref, run: queued, ...(failure ? { failure } : {}) });
+    }
+    return stored;
   });
 }
 
-const git = promisify(execFile);
+/** One line per stored run for the pusher's terminal (git prints them as `remote: …`). */
+export function pushMessages(stored: Array<{ ref: string; run: Run; failure?: PlanningFailure }>, publicUrl: string): string[] {
+  return stored.map(({ ref, run, failure }) => {
+    const name = ref.replace(/^refs\/(heads|tags)\//, '');
+    const link = `${publicUrl}/api/runs/${run.id}`;
+    return failure ? `slipway: ${name}: run #${run.number} failed at planning: ${failure.reason.slice(0, 300)} (${link})` : `slipway: ${name}: run #${run.number} queued: ${link}`;
+  });
+}
 
 /** Why a manual run cannot be queued: the person named something the repository does not have. */
 export class ManualRunError extends Error {
@@ -103,11 +152,7 @@ const BRANCH = /^(?!-)(?!.*\.\.)[A-Za-z0-9._\/-]{1,200}$/;
 const COMMIT = /^[0-9a-f]{4,40}$/;
 
 async function revParse(repo: string, rev: string): Promise<string | undefined> {
-  try {
-    return (await git('git', ['-C', repo, 'rev-parse', '--verify', '-q', `${rev}^{commit}`])).stdout.trim() || undefined;
-  } catch {
-    return undefined;
-  }
+  return (await gitMaybe(['rev-parse', '--verify', '-q', '--end-of-options', `${rev}^{commit}`], { cwd: repo }))?.trim() || undefined;
 }
 
 /**
@@ -121,7 +166,7 @@ export async function planManualRun(repo: string, project: Project, ask: { branc
   if (ask.commit !== undefined && !COMMIT.test(ask.commit)) throw new ManualRunError('RUN_REF_INVALID', `'${ask.commit}' is not a commit id (4 to 40 lower-case hex digits)`);
   let branch = ask.branch;
   if (branch === undefined && ask.commit === undefined) {
-    branch = (await git('git', ['-C', repo, 'symbolic-ref', '--short', 'HEAD']).catch(() => ({ stdout: 'main' }))).stdout.trim();
+    branch = ((await gitMaybe(['symbolic-ref', '--short', 'HEAD'], { cwd: repo })) ?? 'main').trim();
   }
   let commit: string | undefined;
   if (ask.commit !== undefined) {
@@ -130,16 +175,18 @@ export async function planManualRun(repo: string, project: Project, ask: { branc
   } else {
     commit = await revParse(repo, `refs/heads/${branch ?? ''}`);
     if (!commit) {
-      const branches = (await git('git', ['-C', repo, 'for-each-ref', '--format=%(refname:short)', 'refs/heads']).catch(() => ({ stdout: '' }))).stdout.split('\n').filter(Boolean);
+      const branches = ((await gitMaybe(['for-each-ref', '--format=%(refname:short)', 'refs/heads'], { cwd: repo })) ?? '').split('\n').filter(Boolean);
       throw new ManualRunError('RUN_REF_NOT_FOUND', `project '${project.name}' has no branch '${branch ?? ''}'${branches.length ? ` (branches: ${branches.slice(0, 20).join(', ')})` : ' (nothing was pushed to it yet)'}`);
     }
   }
   if (branch === undefined) {
-    const tips = (await git('git', ['-C', repo, 'for-each-ref', `--points-at=${commit}`, '--format=%(refname:short)', 'refs/heads'])).stdout.split('\n').filter(Boolean);
+    const tips = (await git(['for-each-ref', `--points-at=${commit}`, '--format=%(refname:short)', 'refs/heads'], { cwd: repo })).split('\n').filter(Boolean);
     branch = tips[0] ?? '';
   }
-  const text = await readFileAtCommit(repo, commit, PIPELINE_FILE);
-  if (text === undefined) throw new ManualRunError('RUN_NO_PIPELINE', `there is no ${PIPELINE_FILE} at ${commit.slice(0, 7)} of project '${project.name}'`);
+  const read = await readCommitFile(repo, commit, PIPELINE_FILE);
+  if (read.kind === 'missing') throw new ManualRunError('RUN_NO_PIPELINE', `there is no ${PIPELINE_FILE} at ${commit.slice(0, 7)} of project '${project.name}'`);
+  if (read.kind === 'too-large') throw new ManualRunError('RUN_NO_PIPELINE', `${PIPELINE_FILE} at ${commit.slice(0, 7)} is ${read.sizeBytes} bytes; a pipeline file has at most ${MAX_PIPELINE_FILE_BYTES} bytes`);
+  const text = read.text;
   const info = await commitInfo(repo, commit);
   const snapshot: PipelineSnapshot = { file: PIPELINE_FILE, text };
   return {

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import type { SourceSnapshot } from '../engine/index.js';
+import { git, gitMaybe } from '../git/index.js';
+import { MAX_PIPELINE_FILE_BYTES } from '../spec/index.js';
 
 const run = promisify(execFile);
 
@@ -28,18 +30,29 @@ export async function snapshotCommit(repo: string, commit: string, branch: strin
   return { dir, tarPath, commit, branch, isDirty: false, isGit: true };
 }
 
-/** The pipeline file of a commit, or undefined when it has none. */
+/** A file of a commit as a run's planning sees it: its text, or why there is none to run. */
+export type CommitFile = { kind: 'text'; text: string } | { kind: 'missing' } | { kind: 'too-large'; sizeBytes: number };
+
+/** A file of a commit, read only when it is within the pipeline file's size limit. */
+export async function readCommitFile(repo: string, commit: string, file: string, limitBytes = MAX_PIPELINE_FILE_BYTES): Promise<CommitFile> {
+  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) throw new Error(`'${commit}' is not a commit id`);
+  const object = `${commit}:${file}`;
+  const type = (await gitMaybe(['cat-file', '-t', '--', object], { cwd: repo }))?.trim();
+  if (type !== 'blob') return { kind: 'missing' };
+  const sizeBytes = Number((await git(['cat-file', '-s', '--', object], { cwd: repo })).trim());
+  if (sizeBytes > limitBytes) return { kind: 'too-large', sizeBytes };
+  return { kind: 'text', text: await git(['cat-file', 'blob', '--', object], { cwd: repo, maxBufferBytes: limitBytes + 1024 }) };
+}
+
+/** The pipeline file of a commit, or undefined when it has none (or one too large to read). */
 export async function readFileAtCommit(repo: string, commit: string, file: string): Promise<string | undefined> {
-  try {
-    const { stdout } = await run('git', ['-C', repo, 'show', `${commit}:${file}`], { maxBuffer: 2 * 1024 * 1024 });
-    return stdout;
-  } catch {
-    return undefined;
-  }
+  const read = await readCommitFile(repo, commit, file);
+  return read.kind === 'text' ? read.text : undefined;
 }
 
 export async function commitInfo(repo: string, commit: string): Promise<{ message: string; timestampMs: number }> {
-  const { stdout } = await run('git', ['-C', repo, 'log', '-1', '--format=%ct%n%B', commit]);
+  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) throw new Error(`'${commit}' is not a commit id`);
+  const stdout = await git(['log', '-1', '--format=%ct%n%B', commit, '--'], { cwd: repo });
   const [seconds = '0', ...message] = stdout.split('\n');
   return { timestampMs: Number(seconds) * 1000, message: message.join('\n').trim() };
 }

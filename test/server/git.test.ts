@@ -18,7 +18,9 @@ const TOKENS: Record<string, { canRead: boolean; canWrite: boolean }> = {
   reader: { canRead: true, canWrite: false },
 };
 
-async function startGitServer(): Promise<{ url: string; pushes: Array<{ project: string; updates: RefUpdate[] }>; server: Server; dir: string }> {
+async function startGitServer(
+  record: (project: string, updates: RefUpdate[]) => Promise<string[]> = async (_project, updates) => [`slipway: ${updates.length} refs moved`],
+): Promise<{ url: string; pushes: Array<{ project: string; updates: RefUpdate[] }>; server: Server; dir: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-git-'));
   const pushes: Array<{ project: string; updates: RefUpdate[] }> = [];
   const hosting = new GitHosting({
@@ -31,7 +33,11 @@ async function startGitServer(): Promise<{ url: string; pushes: Array<{ project:
       return grant ? { name: password, ...grant } : undefined;
     },
     canCreate: async (project) => project !== 'forbidden',
-    onPush: async (project, updates) => void pushes.push({ project, updates }),
+    onPush: async (project, updates) => {
+      const lines = await record(project, updates);
+      pushes.push({ project, updates });
+      return lines;
+    },
   });
   const server = createServer((req, res) => {
     if (!hosting.handle(req, res)) res.writeHead(404).end();
@@ -82,7 +88,46 @@ test('a push without a token, with a bad one, or with a read-only one is refused
     await assert.rejects(git(repo.dir, 'push', `${url.replace('http://', 'http://u:reader@')}/git/demo.git`, 'main'), /403|may not push/);
     await assert.rejects(git(repo.dir, 'push', `${url.replace('http://', 'http://u:writer@')}/git/forbidden.git`, 'main'), /404|no project/);
     await assert.rejects(git(repo.dir, 'push', `${url.replace('http://', 'http://u:writer@')}/git/Bad..Name.git`, 'main'), /400|not a valid project/);
+    // names the store refuses are refused here too, by the same rule
+    await assert.rejects(git(repo.dir, 'push', `${url.replace('http://', 'http://u:writer@')}/git/a-.git`, 'main'), /400|not valid/);
+    await assert.rejects(git(repo.dir, 'push', `${url.replace('http://', 'http://u:writer@')}/git/a%2e%2e.git`, 'main'), /400|not valid/);
     assert.equal(pushes.length, 0);
+  } finally {
+    server.close();
+    repo.remove();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the pusher sees what the server made of the push as remote: lines', async () => {
+  const { url, server, dir } = await startGitServer();
+  const repo = tempRepo({ 'README.md': 'hello\n' });
+  try {
+    const pushed = await git(repo.dir, 'push', `${url.replace('http://', 'http://u:writer@')}/git/demo.git`, 'main');
+    assert.match(pushed.stderr, /remote: slipway: 1 refs moved/);
+  } finally {
+    server.close();
+    repo.remove();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a push the server cannot record is undone and fails in the pusher terminal, so a push that succeeded always has its runs', async () => {
+  let failing = true;
+  const { url, pushes, server, dir } = await startGitServer(async () => {
+    if (failing) throw new Error('database unavailable');
+    return [];
+  });
+  const repo = tempRepo({ 'README.md': 'hello\n' });
+  try {
+    const remote = `${url.replace('http://', 'http://u:writer@')}/git/demo.git`;
+    await assert.rejects(git(repo.dir, 'push', remote, 'main'), /could not record this push/);
+    const refs = await exec('git', ['-C', path.join(dir, 'demo.git'), 'for-each-ref']);
+    assert.equal(refs.stdout.trim(), '', 'the refs went back to where they were');
+    assert.equal(pushes.length, 0);
+    failing = false;
+    await git(repo.dir, 'push', remote, 'main');
+    assert.equal(pushes.length, 1, 'pushed again, it is recorded');
   } finally {
     server.close();
     repo.remove();
