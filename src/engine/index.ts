@@ -3,5 +3,5 @@ export { executeRun, selectJobs, builtinEnv, type RunOptions, type RunResult, ty
 export type { RunEvent, RunEventListener, JobStatus, RunStatus, JobPlanView } from './events.js';
 export { snapshotWorkspace, isGitWorkTree, WorkspaceError, type SourceSnapshot } from './workspace.js';
 export { RunStorage, runsRoot, slipwayHome } from './storage.js';
-export { SecretMasker, secretPatterns, MASK } from './secrets.js';
+export { SecretMasker, secretPatterns, secretsTooShortToMask, shortSecretsWarning, MASK } from './secrets.js';
 export { formatMs } from './job-runner.js';

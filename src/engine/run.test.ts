@@ -81,7 +81,7 @@ class FakeExecutor implements Executor {
   }
 }
 
-async function runWith(jobs: Job[], options: { concurrency?: number; only?: string[]; abortAfterMs?: number } = {}) {
+async function runWith(jobs: Job[], options: { concurrency?: number; only?: string[]; abortAfterMs?: number; secrets?: Record<string, string> } = {}) {
   const home = mkdtempSync(path.join(os.tmpdir(), 'slipway-unit-'));
   const storage = new RunStorage(home, 'r1');
   await storage.prepare();
@@ -98,7 +98,7 @@ async function runWith(jobs: Job[], options: { concurrency?: number; only?: stri
       source: { dir: home, tarPath: storage.sourceTarPath, commit: 'abc', branch: 'main', isDirty: false, isGit: true },
       executor,
       storage,
-      secrets: {},
+      secrets: options.secrets ?? {},
       envOverrides: {},
       concurrency: options.concurrency ?? 4,
       ...(options.only ? { only: options.only } : {}),
@@ -130,6 +130,14 @@ test('jobs run after their needs; a failure skips dependents transitively but no
   assert.equal(byName.e?.status, 'success');
   assert.ok(!executor.calls.includes('b:never'));
   assert.ok(executor.calls.indexOf('b:fail') > executor.calls.indexOf('a:ok'));
+});
+
+test('a secret too short to mask everywhere is named (never shown) in the log of every job, once', async () => {
+  const { events } = await runWith([stepsJob('a', ['ok']), stepsJob('b', ['ok'], { needs: ['a'] })], { secrets: { PIN: 'ab', TOKEN: 'long-enough-value' } });
+  const warnings = events.filter((e): e is Extract<RunEvent, { type: 'log' }> => e.type === 'log' && /fewer than 4 characters/.test(e.line));
+  assert.deepEqual(warnings.map((w) => w.job), ['a', 'b']);
+  assert.match(warnings[0]!.line, /secret PIN has/);
+  assert.ok(!warnings[0]!.line.includes('ab '), 'the value itself is never printed');
 });
 
 test('the concurrency limit holds', async () => {

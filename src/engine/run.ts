@@ -12,6 +12,7 @@ import { runStepsJob, type JobAttemptResult } from './job-runner.js';
 import { buildStepNames, runBuildJob, type RegistryTarget } from './build-runner.js';
 import { DEPLOY_STEP, runDeployJob, type DeployTargets } from './deploy-runner.js';
 import type { ImageBuilder } from '../build/index.js';
+import { shortSecretsWarning } from './secrets.js';
 
 export interface Trigger {
   event: 'push' | 'manual' | 'local';
@@ -160,6 +161,8 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
   };
 
   const running = new Map<string, Promise<void>>();
+  // said in every job's log, where its output is read: such a value may show inside other words
+  const shortSecrets = shortSecretsWarning(options.secrets);
   const runJob = async (job: Job): Promise<void> => {
     const jobStarted = Date.now();
     let result: JobAttemptResult = { status: 'failure', reason: 'not run' };
@@ -167,6 +170,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
     for (attempt = 1; attempt <= job.retry + 1; attempt++) {
       status.set(job.name, 'running');
       emit({ type: 'job.status', job: job.name, status: 'running', attempt, at: Date.now() });
+      if (shortSecrets && attempt === 1) emit({ type: 'log', job: job.name, stream: 'system', line: shortSecrets, at: Date.now() });
       const jobContext = { ...context, env: { ...pipelineEnv } };
       result = job.kind === 'deploy'
         ? await runDeployJob({

@@ -5,7 +5,7 @@
 import { remoteHost, remoteUrlProblem } from '../git/index.js';
 import type { Project } from '../store/types.js';
 import type { Provider, Push } from './webhooks.js';
-import { commitStatusApiUrlProblem } from './commit-status.js';
+import { outboundHostProblem } from './outbound.js';
 
 export type WebhookRemote = { url: string } | { url?: undefined; problem: string };
 
@@ -43,5 +43,6 @@ export function webhookRemote(provider: Provider, push: Push, project: Project):
 export function forgeUrlProblem(url: string): string | undefined {
   const host = remoteHost(url);
   if (!host) return 'it has no host';
-  return commitStatusApiUrlProblem(`http://${host.includes(':') ? `[${host}]` : host}/`);
+  const problem = outboundHostProblem(host);
+  return problem ? `${problem}; nothing is fetched from there` : undefined;
 }

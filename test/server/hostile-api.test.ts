@@ -92,6 +92,29 @@ test('a commit-status apiUrl at a link-local (cloud metadata) address is 422', a
   }
 });
 
+
+test('a pushed pipeline file that cannot be planned is still a run: failed at planning, with the positioned error, and the pusher is told', async () => {
+  const broken = tempRepo({ 'slipway.yaml': 'version: 1\nname: broken\njobs:\n  a:\n    image: busybox:latest\n    stepz: []\n' });
+  const huge = tempRepo({ 'slipway.yaml': `version: 1\nname: huge\n# ${'x'.repeat(1024 * 1024 + 10)}\njobs: {}\n` });
+  try {
+    const remote = (name: string) => `${server.url.replace('http://', `http://t:${server.token}@`)}/git/${name}.git`;
+    const pushed = await exec('git', ['push', remote('broken'), 'main'], { cwd: broken.dir });
+    assert.match(pushed.stderr, /remote: slipway: main: run #1 failed at planning: slipway\.yaml is not valid: slipway\.yaml:6:5/);
+    const run = await server.waitForRun('broken', 1);
+    assert.equal(run.status, 'failure');
+    assert.match(run.reason ?? '', /slipway\.yaml:6:5/);
+    const logs = await server.api<{ lines: Array<{ line: string }> }>(`/api/runs/${run.id}/logs`);
+    assert.ok(logs.body.lines.some((l) => /slipway\.yaml:6:5: .*stepz/.test(l.line)), JSON.stringify(logs.body.lines));
+
+    const big = await exec('git', ['push', remote('huge'), 'main'], { cwd: huge.dir });
+    assert.match(big.stderr, /run #1 failed at planning: slipway\.yaml is \d+ bytes; a pipeline file has at most 1048576 bytes/);
+    assert.equal((await server.waitForRun('huge', 1)).status, 'failure');
+  } finally {
+    broken.remove();
+    huge.remove();
+  }
+});
+
 test('no request above left a stack trace in the server log', () => {
   assert.deepEqual(logged.filter((line) => /\n\s+at /.test(line)), []);
 });
