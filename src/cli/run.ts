@@ -1,8 +1,8 @@
 // `slipway run`: runs the pipeline on this machine, like the server would, with the workspace
 // taken from the git work tree as it is on disk; or, with --remote, starts a run of the project on
 // the server and follows its logs.
-import { execFile } from 'node:child_process';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
+import { gitMaybe } from '../git/index.js';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -230,14 +230,8 @@ export const run: Command = async (argv: string[], io: CliIO): Promise<number> =
   }
 };
 
-const git = promisify(execFile);
-
 async function gitOutput(cwd: string, args: string[]): Promise<string | undefined> {
-  try {
-    return (await git('git', ['-C', cwd, ...args])).stdout.trim() || undefined;
-  } catch {
-    return undefined;
-  }
+  return (await gitMaybe(args, { cwd, isolated: false }))?.trim() || undefined;
 }
 
 /**

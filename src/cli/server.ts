@@ -12,7 +12,7 @@ import { parseDuration } from '../spec/index.js';
 
 const HELP = `usage: slipway server [options]
 
-Serves the API (/api/), webhooks (/hooks/github|gitea|gitlab), git hosting (/git/<project>.git),
+Serves the API (/api/), webhooks (/hooks/github|gitea|gitlab/<project>), git hosting (/git/<project>.git),
 the registry (/v2/) and runs the pipelines they trigger.
 
 options (flags beat environment variables, which beat the config file):

@@ -1,12 +1,10 @@
 // The Workspace a run starts from: the content of the pipeline's folder in a git work tree
 // (tracked files and untracked ones git does not ignore, as they are on disk, uncommitted changes
 // included), packed once into a tar that every job's sandbox unpacks.
-import { execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
-
-const run = promisify(execFile);
+import { git as runGit } from '../git/index.js';
 
 export interface SourceSnapshot {
   /** the folder the workspace was taken from */
@@ -26,9 +24,9 @@ export class WorkspaceError extends Error {
   readonly code = 'WORKSPACE_FAILED';
 }
 
-async function git(dir: string, args: string[]): Promise<string> {
-  const { stdout } = await run('git', args, { cwd: dir, maxBuffer: 256 * 1024 * 1024 });
-  return stdout;
+/** git in the user's own work tree: their config (safe.directory, …) applies. */
+function git(dir: string, args: string[]): Promise<string> {
+  return runGit(args, { cwd: dir, isolated: false, maxBufferBytes: 256 * 1024 * 1024 });
 }
 
 export async function isGitWorkTree(dir: string): Promise<boolean> {
