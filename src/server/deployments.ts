@@ -14,7 +14,7 @@ import {
   type TargetFactory,
 } from '../deploy/index.js';
 import type { Store } from '../store/types.js';
-import { recordRollout } from './runner.js';
+import { recordRollout } from './runs/index.js';
 
 export type RolloutStatus = 'in-progress' | 'healthy' | 'failed' | 'rolled-back' | 'error';
 

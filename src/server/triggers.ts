@@ -9,7 +9,7 @@ import type { EnqueueRun, Project, Run, Store, Trigger } from '../store/types.js
 import { git, gitMaybe } from '../git/index.js';
 import { ZERO_SHA, type RefUpdate } from './git.js';
 import { commitInfo, readCommitFile } from './workspace.js';
-import type { PipelineSnapshot } from './runner.js';
+import type { PipelineSnapshot } from './runs/index.js';
 
 export const PIPELINE_FILE = 'slipway.yaml';
 

@@ -1,0 +1,159 @@
+// Runs one claimed run to its end: reads its pipeline file (fetching a webhook's commit first),
+// reports to the forge, runs the engine on the pushed commit, and records what happens.
+import { parsePipeline, formatDiagnostic, type Pipeline } from '../../spec/index.js';
+import { executeRun, RunStorage, type RunOptions, type RunResult, type SourceSnapshot, type Trigger } from '../../engine/index.js';
+import type { Executor } from '../../executors/index.js';
+import type { ImageBuilder } from '../../build/index.js';
+import type { RegistryTarget } from '../../engine/build-runner.js';
+import type { DeployTargets } from '../../engine/deploy-runner.js';
+import type { Run, Store } from '../../store/types.js';
+import { repositoryPath } from '../git.js';
+import { snapshotCommit } from '../workspace.js';
+import { commitStatusReporter, type ReportCommitStatus } from './commit-status-reporter.js';
+import type { RunHub } from './hub.js';
+import { pipelineSnapshotOf } from './pipeline-snapshot.js';
+import { RunRecorder } from './recorder.js';
+import { reusedJobs, type ReusedJobs } from './reuse.js';
+import { recordingTargets } from './rollouts.js';
+import { tidyRunFolder } from './run-folders.js';
+import { ensureRepository, fetchWebhookPipeline } from './webhook-fetch.js';
+
+/** The server's parts a run is executed with. */
+export interface RunExecutionOptions {
+  store: Store;
+  dataDir: string;
+  reposDir: string;
+  executor: Executor;
+  builder?: ImageBuilder;
+  registry?: RegistryTarget;
+  deployTargets?: DeployTargets;
+  /** runs at once; a run's jobs go as many at once (at least one) */
+  concurrency: number;
+  /** this server's URL, for links back to runs */
+  publicUrl?: string;
+  log: (message: string) => void;
+}
+
+/** What a run needs that is ready before the engine starts. */
+interface PreparedRun {
+  pipeline: Pipeline;
+  report: ReportCommitStatus;
+  secrets: Record<string, string>;
+  source: SourceSnapshot;
+  reuse?: ReusedJobs;
+}
+
+/** Executes a claimed run; whatever happens, the run ends with a status and its hub hears `end:<run>`. */
+export async function executeClaimedRun(options: RunExecutionOptions, hub: RunHub, run: Run, signal: AbortSignal): Promise<void> {
+  const { store, log } = options;
+  const recorder = new RunRecorder(store, hub, run.id, log);
+  const storage = new RunStorage(options.dataDir, run.id);
+  let passed = false;
+  try {
+    const prepared = await prepareRun(options, run, storage, recorder);
+    if (!prepared) return;
+    const result = await executeRun(engineOptions(options, run, prepared, storage, recorder, signal));
+    passed = result.status === 'success';
+    await recordResult(store, run, result, recorder, prepared.report);
+  } catch (err) {
+    await recorder.close();
+    log(`run ${run.id} failed to run: ${(err as Error).stack ?? String(err)}`);
+    await store
+      .updateRunStatus(run.id, signal.aborted ? 'cancelled' : 'failure', { reason: signal.aborted ? 'cancelled' : `the server could not run it: ${(err as Error).message}` })
+      .catch(() => undefined);
+  } finally {
+    await tidyRunFolder(storage.runDir, passed);
+    hub.emit(`end:${run.id}`);
+  }
+}
+
+/**
+ * Everything before the engine starts, in order: the file (fetched for a webhook run), the
+ * pending status, the parsed pipeline, its secrets, the commit's files and the jobs a re-run reuses.
+ * Undefined when the run already ended (its status says why).
+ */
+async function prepareRun(options: RunExecutionOptions, run: Run, storage: RunStorage, recorder: RunRecorder): Promise<PreparedRun | undefined> {
+  const { store } = options;
+  const project = await store.getProject(run.projectId);
+  if (!project) throw new Error(`project ${run.projectId} is gone`);
+  const snapshot = pipelineSnapshotOf(run);
+  if (!snapshot) throw new Error(`run ${run.id} has no pipeline snapshot the server can read`);
+  const repo = repositoryPath(options.reposDir, project.name);
+  let text = snapshot.text;
+  if (text === undefined) {
+    await ensureRepository(options.reposDir, project.name, repo);
+    text = await fetchWebhookPipeline(store, repo, run, snapshot);
+    if (text === undefined) return undefined;
+  }
+  const report = await commitStatusReporter(options, project, snapshot, run);
+  await report('pending', 'running');
+  const pipeline = await parseOrFail(store, run, snapshot.file, text, report);
+  if (!pipeline) return undefined;
+  const secrets = await readSecrets(store, project.id, pipeline.secrets);
+  await storage.prepare();
+  const source = await snapshotCommit(repo, run.trigger.commit, run.trigger.branch, storage.runDir, readsCommitFiles(pipeline));
+  const reuse = run.rerunOf
+    ? await reusedJobs({ store, dataDir: options.dataDir, runId: run.id, fromRunId: run.rerunOf, pipeline, storage, onEvent: (event) => recorder.onEvent(event) })
+    : undefined;
+  return { pipeline, report, secrets, source, ...(reuse ? { reuse } : {}) };
+}
+
+/** The run's pipeline; when its file is not valid, the run fails with the file's problems in its log. */
+async function parseOrFail(store: Store, run: Run, file: string, text: string, report: ReportCommitStatus): Promise<Pipeline | undefined> {
+  const loaded = parsePipeline(text, file);
+  if (loaded.pipeline) return loaded.pipeline;
+  await report('failure', `${file} is not valid`);
+  const problems = loaded.diagnostics.map(formatDiagnostic);
+  await store.appendLogs(run.id, problems.map((line) => ({ job: 'pipeline', stream: 'system' as const, line })));
+  await store.updateRunStatus(run.id, 'failure', { reason: `${file} is not valid: ${problems[0] ?? ''}` });
+  return undefined;
+}
+
+/** The values of the secrets the pipeline names that the project has; the others stay unset. */
+async function readSecrets(store: Store, projectId: string, names: readonly string[]): Promise<Record<string, string>> {
+  const secrets: Record<string, string> = {};
+  for (const name of names) {
+    const value = await store.getSecret(projectId, name);
+    if (value !== undefined) secrets[name] = value;
+  }
+  return secrets;
+}
+
+/** Whether a job reads files of the commit itself (cache keys, Kubernetes manifests), so the commit is unpacked, not only archived. */
+function readsCommitFiles(pipeline: Pipeline): boolean {
+  return pipeline.jobs.some((job) => (job.kind === 'steps' && job.cache !== undefined) || (job.kind === 'deploy' && job.deploy.kubernetes?.manifests !== undefined));
+}
+
+/** The engine's trigger: a push, a webhook or a poll ran the run because a ref moved; the others (manual, api) asked for it. */
+function engineTrigger(run: Run): Trigger {
+  const event = run.trigger.event;
+  return { event: event === 'webhook' || event === 'poll' || event === 'push' ? 'push' : 'manual', branch: run.trigger.branch, commit: run.trigger.commit };
+}
+
+function engineOptions(options: RunExecutionOptions, run: Run, prepared: PreparedRun, storage: RunStorage, recorder: RunRecorder, signal: AbortSignal): RunOptions {
+  return {
+    runId: run.id,
+    pipeline: prepared.pipeline,
+    trigger: engineTrigger(run),
+    source: prepared.source,
+    executor: options.executor,
+    storage,
+    secrets: prepared.secrets,
+    envOverrides: {},
+    concurrency: Math.max(1, options.concurrency),
+    ...(options.builder ? { builder: options.builder } : {}),
+    ...(options.registry ? { registry: options.registry } : {}),
+    ...(options.deployTargets ? { deployTargets: recordingTargets(options.deployTargets, options.store, run, options.log) } : {}),
+    ...(prepared.reuse ? { reuse: prepared.reuse } : {}),
+    signal,
+    onEvent: (event) => recorder.onEvent(event),
+  };
+}
+
+/** Records how the engine's run ended, once every event and log line of it is in the store. */
+async function recordResult(store: Store, run: Run, result: RunResult, recorder: RunRecorder, report: ReportCommitStatus): Promise<void> {
+  await recorder.close();
+  const reason = result.jobs.find((j) => j.status === 'failure')?.reason;
+  await store.updateRunStatus(run.id, result.status, reason ? { reason } : {});
+  await report(result.status === 'success' ? 'success' : 'failure', result.status === 'success' ? 'passed' : (reason ?? result.status));
+}

@@ -1,0 +1,89 @@
+// The server's run queue worker: claims queued runs from the store (never the same run twice,
+// even across server replicas) while there is room, cancels them on request, and at start
+// recovers what a killed server left running.
+import { executeClaimedRun, type RunExecutionOptions } from './execute.js';
+import { RunHub } from './hub.js';
+import { reapLeftovers, recentJobImages, recoverInterruptedRuns } from './recovery.js';
+import { sweepRunFolders } from './run-folders.js';
+
+export interface RunnerOptions extends RunExecutionOptions {
+  workerId: string;
+  /** re-queue runs a killed server left running, instead of only marking them interrupted */
+  retryInterrupted: boolean;
+}
+
+const SWEEP_INTERVAL_MS = 3_600_000;
+const POLL_INTERVAL_MS = 1000;
+
+export class Runner {
+  readonly hub = new RunHub();
+  private readonly active = new Map<string, AbortController>();
+  private stopped = false;
+  private poller?: NodeJS.Timeout;
+  private sweeper?: NodeJS.Timeout;
+  private claiming = false;
+
+  constructor(private readonly options: RunnerOptions) {}
+
+  get activeCount(): number {
+    return this.active.size;
+  }
+
+  async start(): Promise<void> {
+    const { store, log } = this.options;
+    // a replica that runs nothing (concurrency 0) leaves recovery to the ones that do
+    if (this.options.concurrency === 0) return;
+    await recoverInterruptedRuns(store, this.options.retryInterrupted, log);
+    await reapLeftovers(this.options.executor, log);
+    // the first push after a restart need not wait for a container: the images of recent runs
+    this.options.executor.prewarm?.(await recentJobImages(store).catch(() => []));
+    const sweep = (): Promise<void> => sweepRunFolders(this.options.dataDir, new Set(this.active.keys())).catch((err: unknown) => log(`runs folder: ${(err as Error).message}`));
+    await sweep();
+    this.sweeper = setInterval(() => void sweep(), SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+    // other replicas may queue runs too: look now and then besides being woken
+    this.poller = setInterval(() => this.wake(), POLL_INTERVAL_MS);
+    this.poller.unref();
+    this.wake();
+  }
+
+  /** Claims runs while there is room. */
+  wake(): void {
+    if (this.stopped || this.claiming) return;
+    this.claiming = true;
+    void (async () => {
+      try {
+        while (!this.stopped && this.active.size < this.options.concurrency) {
+          const run = await this.options.store.claimNextRun(this.options.workerId);
+          if (!run) break;
+          const controller = new AbortController();
+          this.active.set(run.id, controller);
+          void executeClaimedRun(this.options, this.hub, run, controller.signal).finally(() => {
+            this.active.delete(run.id);
+            this.wake();
+          });
+        }
+      } catch (err) {
+        this.options.log(`claiming runs: ${(err as Error).message}`);
+      } finally {
+        this.claiming = false;
+      }
+    })();
+  }
+
+  /** Cancels a running run; true when it was running here. */
+  cancel(runId: string): boolean {
+    const controller = this.active.get(runId);
+    if (!controller) return false;
+    controller.abort(new Error('cancelled'));
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.poller) clearInterval(this.poller);
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const controller of this.active.values()) controller.abort(new Error('the server is stopping'));
+    while (this.active.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

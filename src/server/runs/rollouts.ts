@@ -1,0 +1,58 @@
+// The server's history of revisions, which the API and the DORA metrics read: every rollout, by a
+// run's deploy job or through the API, is recorded in the store with where it came from.
+import type { DeployTargets } from '../../engine/deploy-runner.js';
+import type { DeployOutcome } from '../../deploy/index.js';
+import type { Run, Store } from '../../store/types.js';
+
+/**
+ * The run's deploy targets, each rollout also recorded in the store: the server's history of
+ * revisions that the API and the DORA metrics read (the targets keep their own for rollbacks).
+ */
+export function recordingTargets(targets: DeployTargets, store: Store, run: Run, log: (message: string) => void): DeployTargets {
+  return async (name) => {
+    const target = await targets(name);
+    return {
+      name: target.name,
+      history: (app, environment) => target.history(app, environment),
+      status: (app, environment) => target.status(app, environment),
+      rollback: (request) => target.rollback(request),
+      async deploy(request) {
+        const outcome = await target.deploy(request);
+        const origin = { projectId: run.projectId, commit: run.trigger.commit, commitTimestampMs: run.trigger.commitTimestampMs, runId: run.id };
+        await recordRollout(store, outcome, origin).catch((err: unknown) => {
+          log(`run ${run.id}: revision ${outcome.revision.number} of ${outcome.revision.app}/${outcome.revision.environment} not recorded: ${(err as Error).message}`);
+        });
+        return outcome;
+      },
+    };
+  };
+}
+
+/**
+ * Records a finished rollout in the store (the server's history of revisions that the API and the
+ * DORA metrics read), with what is known of where it came from: a run's project and commit, or,
+ * for a deploy or rollback through the API, the environment's project.
+ */
+export async function recordRollout(
+  store: Store,
+  outcome: DeployOutcome,
+  origin: { projectId?: string; commit?: string; commitTimestampMs?: number; runId?: string },
+): Promise<void> {
+  const revision = outcome.revision;
+  await store.recordRevision({
+    app: revision.app,
+    environment: revision.environment,
+    number: revision.number,
+    ...(origin.projectId !== undefined ? { projectId: origin.projectId } : {}),
+    target: revision.target,
+    image: revision.image,
+    outcome: revision.outcome,
+    trigger: { kind: revision.trigger.kind, by: revision.trigger.by },
+    ...(origin.commit !== undefined ? { commit: origin.commit } : {}),
+    ...(origin.commitTimestampMs !== undefined ? { commitTimestampMs: origin.commitTimestampMs } : {}),
+    ...(origin.runId !== undefined ? { runId: origin.runId } : {}),
+    ...(outcome.reason ? { reason: outcome.reason.slice(0, 4000) } : {}),
+    createdAtMs: Date.parse(revision.createdAt) || Date.now(),
+    finishedAtMs: revision.finishedAt ? Date.parse(revision.finishedAt) || Date.now() : Date.now(),
+  });
+}

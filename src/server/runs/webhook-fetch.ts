@@ -1,0 +1,56 @@
+// A webhook run is accepted before its commit is here: this fetches the commit into the project's
+// repository and reads the pipeline file there, ending the run when that cannot be done.
+import { stat } from 'node:fs/promises';
+import { parsePipeline, isBranchTriggered, isTagTriggered } from '../../spec/index.js';
+import { fetchFromRemote, gitMaybe } from '../../git/index.js';
+import type { Run, Store } from '../../store/types.js';
+import { createBareRepository } from '../git.js';
+import { readFileAtCommit } from '../workspace.js';
+import type { PipelineSnapshot } from './pipeline-snapshot.js';
+
+/** Creates the project's bare repository when a webhook run is its first. */
+export async function ensureRepository(reposDir: string, project: string, repo: string): Promise<void> {
+  const exists = await stat(repo).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) await createBareRepository(reposDir, project);
+}
+
+/**
+ * A webhook run: fetches its commit from the remote into the project's repository, then applies
+ * the `on.push` filter of the file found there. Returns the file, or undefined when the run ended.
+ */
+export async function fetchWebhookPipeline(store: Store, repo: string, run: Run, snapshot: PipelineSnapshot): Promise<string | undefined> {
+  const commit = run.trigger.commit;
+  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) {
+    await store.updateRunStatus(run.id, 'failure', { reason: `'${commit.slice(0, 80)}' is not a commit id` });
+    return undefined;
+  }
+  const present = (await gitMaybe(['cat-file', '-e', `${commit}^{commit}`], { cwd: repo })) !== undefined;
+  if (!present) {
+    if (!snapshot.remote) {
+      await store.updateRunStatus(run.id, 'failure', { reason: `commit ${commit} is not in the project's repository and the webhook named no clone URL` });
+      return undefined;
+    }
+    try {
+      // the URL and ref were checked when the delivery was accepted; fetchFromRemote checks again
+      await fetchFromRemote(repo, snapshot.remote, snapshot.ref ?? commit);
+    } catch (err) {
+      await store.updateRunStatus(run.id, 'failure', { reason: `fetching ${snapshot.ref ?? commit} from ${snapshot.remote} failed: ${(err as Error).message.trim().slice(-500)}` });
+      return undefined;
+    }
+  }
+  const text = await readFileAtCommit(repo, commit, snapshot.file);
+  if (text === undefined) {
+    await store.updateRunStatus(run.id, 'failure', { reason: `there is no ${snapshot.file} at ${commit.slice(0, 7)}` });
+    return undefined;
+  }
+  const loaded = parsePipeline(text, snapshot.file);
+  const isTag = snapshot.ref?.startsWith('refs/tags/') ?? false;
+  if (loaded.pipeline && !(isTag ? isTagTriggered(loaded.pipeline, run.trigger.branch) : isBranchTriggered(loaded.pipeline, run.trigger.branch))) {
+    await store.updateRunStatus(run.id, 'cancelled', { reason: `on.push does not ask for ${isTag ? 'tag' : 'branch'} ${run.trigger.branch}` });
+    return undefined;
+  }
+  return text;
+}
