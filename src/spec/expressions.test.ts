@@ -119,3 +119,32 @@ test('job names with dashes read as one name', () => {
   assert.equal(expr.kind, 'path');
   assert.deepEqual(expr.kind === 'path' ? expr.parts : [], ['jobs', 'build-image', 'image']);
 });
+
+test('a long || or && chain is one flat node, evaluated without recursion, as Actions would', () => {
+  const terms = Array.from({ length: 500 }, () => 'env.V');
+  const expr = parseExpression(terms.join('||'));
+  assert.equal(expr.kind, 'logical');
+  assert.equal(expr.kind === 'logical' ? expr.operands.length : 0, 500);
+  assert.equal(run(`${terms.slice(1).join('||')}||'last'`), 'last');
+  assert.equal(run("env.MISSING || env.GREETING || 'x'"), 'hello', '|| gives the first truthy operand');
+  assert.equal(run("env.GREETING && env.EMPTY && 'x'"), '', '&& gives the first falsy operand');
+  assert.equal(run("env.GREETING && 'a' && 'b'"), 'b', '&& gives the last when all are truthy');
+  assert.equal(run("(false || true) && (true && false) || 'c'"), 'c');
+});
+
+test('expressions past 4096 characters or 32 levels are limit errors at a useful offset', () => {
+  const tooLong = () => parseExpression(`'${'x'.repeat(5000)}'`);
+  assert.throws(tooLong, (err: unknown) => err instanceof ExpressionError && err.kind === 'limit' && err.offset === 0);
+  const deep = `${'('.repeat(33)}true${')'.repeat(33)}`;
+  assert.throws(() => parseExpression(deep), (err: unknown) => err instanceof ExpressionError && err.kind === 'limit' && err.offset === 32);
+  assert.throws(() => parseExpression(Array.from({ length: 34 }, () => 'true').join(' == ')), (err: unknown) => err instanceof ExpressionError && err.kind === 'limit');
+  assert.equal(run(`${'('.repeat(32)}true${')'.repeat(32)}`), true);
+  assert.throws(() => parseExpression('branch =='), (err: unknown) => err instanceof ExpressionError && err.kind === 'syntax');
+});
+
+test("names of Object's prototype read as unset, not as Object's members", () => {
+  assert.equal(run('env.constructor'), null);
+  assert.equal(run('env.__proto__'), null);
+  assert.equal(run('jobs.constructor.name'), null);
+  assert.equal(run('jobs.image.constructor'), null);
+});

@@ -1,210 +1,29 @@
-// `${{ expression }}` in strings and `if:` conditions: a tokenizer and a precedence-climbing parser
-// into a small AST, the load-time checks (names that exist, jobs that are really upstream), and
+// `${{ expression }}` in strings and `if:` conditions: templates and conditions built on the parser
+// (expression-parser.ts), the load-time checks (names that exist, jobs that are really upstream), and
 // evaluation with GitHub Actions' coercion and truthiness, which most users already know.
 import type { Condition, ExpressionContext, SourcePosition, Template } from './model.js';
-import { closest } from './suggest.js';
+import { ExpressionError, parseExpression, type Expr, type Value } from './expression-parser.js';
+import { closest, listOf } from './suggest.js';
 
-export type Value = string | number | boolean | null;
-
-/** Offsets are indexes into the string the expression was written in. */
-export type Expr =
-  | { kind: 'literal'; value: Value; start: number; end: number }
-  | { kind: 'path'; parts: string[]; partStarts: number[]; start: number; end: number }
-  | { kind: 'not'; operand: Expr; start: number; end: number }
-  | { kind: 'binary'; op: '==' | '!=' | '&&' | '||'; left: Expr; right: Expr; start: number; end: number }
-  | { kind: 'call'; name: string; args: Expr[]; start: number; end: number };
+export { ExpressionError, MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_LENGTH, parseExpression, type Expr, type Value } from './expression-parser.js';
 
 export type TemplatePart = { literal: string } | { expr: Expr };
-
-/** A problem in an expression; `offset` indexes the string the expression sits in. */
-export class ExpressionError extends Error {
-  constructor(message: string, readonly offset: number) {
-    super(message);
-  }
-}
 
 export const ROOTS = ['branch', 'event', 'commit', 'env', 'jobs'] as const;
 export const FUNCTIONS: Record<string, number> = { startsWith: 2, endsWith: 2, contains: 2 };
 export const JOB_OUTPUTS = ['image', 'digest', 'tags', 'result'] as const;
-
-type Token =
-  | { type: 'string'; value: string; start: number; end: number }
-  | { type: 'number'; value: number; start: number; end: number }
-  | { type: 'ident'; value: string; start: number; end: number }
-  | { type: 'punct'; value: string; start: number; end: number }
-  | { type: 'end'; value: ''; start: number; end: number };
-
-const PUNCT = ['==', '!=', '&&', '||', '!', '(', ')', ',', '.'];
-
-const NUMBER = /[0-9]+(?:\.[0-9]+)?/y;
-const IDENT = /[A-Za-z_][A-Za-z0-9_-]*/y;
-
-function isSpace(code: number): boolean {
-  return code === 32 || code === 9 || code === 10 || code === 13;
-}
-
-/** Sticky regexes and char codes, not slices: expressions are tokenized on every load. */
-function tokenize(text: string, from: number, to: number): Token[] {
-  const tokens: Token[] = [];
-  let i = from;
-  while (i < to) {
-    const ch = text[i] ?? '';
-    if (isSpace(text.charCodeAt(i))) {
-      i++;
-      continue;
-    }
-    const start = i;
-    if (ch === "'" || ch === '"') {
-      // '…' escapes its quote by doubling it (as GitHub Actions does); "…" uses backslashes.
-      let value = '';
-      i++;
-      for (;;) {
-        if (i >= to) throw new ExpressionError(`unterminated string: add the closing ${ch}`, start);
-        const c = text[i] ?? '';
-        if (c === ch) {
-          if (ch === "'" && text[i + 1] === "'") {
-            value += "'";
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        if (ch === '"' && c === '\\' && i + 1 < to) {
-          const next = text[i + 1] ?? '';
-          value += next === 'n' ? '\n' : next === 't' ? '\t' : next;
-          i += 2;
-          continue;
-        }
-        value += c;
-        i++;
-      }
-      tokens.push({ type: 'string', value, start, end: i });
-      continue;
-    }
-    NUMBER.lastIndex = i;
-    const number = NUMBER.exec(text);
-    if (number && NUMBER.lastIndex <= to) {
-      i = NUMBER.lastIndex;
-      tokens.push({ type: 'number', value: Number(number[0]), start, end: i });
-      continue;
-    }
-    // Job names may hold '-', so identifiers do too (there is no minus operator to confuse).
-    IDENT.lastIndex = i;
-    const ident = IDENT.exec(text);
-    if (ident) {
-      i = Math.min(IDENT.lastIndex, to);
-      tokens.push({ type: 'ident', value: text.slice(start, i), start, end: i });
-      continue;
-    }
-    const punct = PUNCT.find((p) => text.startsWith(p, i) && i + p.length <= to);
-    if (punct) {
-      i += punct.length;
-      tokens.push({ type: 'punct', value: punct, start, end: i });
-      continue;
-    }
-    const hint = ch === '=' ? " (use '==' to compare)" : ch === '&' || ch === '|' ? ` (use '${ch}${ch}')` : '';
-    throw new ExpressionError(`unexpected character '${ch}'${hint}`, start);
-  }
-  tokens.push({ type: 'end', value: '', start: to, end: to });
-  return tokens;
-}
-
-const BINARY_PRECEDENCE: Record<string, number> = { '||': 1, '&&': 2, '==': 3, '!=': 3 };
-
-/** Parses `text.slice(from, to)` as one expression; positions stay relative to `text`. */
-export function parseExpression(text: string, from = 0, to = text.length): Expr {
-  const tokens = tokenize(text, from, to);
-  let pos = 0;
-  const peek = (): Token => tokens[pos] ?? tokens[tokens.length - 1]!;
-  const next = (): Token => tokens[pos++] ?? tokens[tokens.length - 1]!;
-  const describe = (t: Token): string => (t.type === 'end' ? 'the end of the expression' : `'${text.slice(t.start, t.end)}'`);
-  const expect = (value: string, what: string): Token => {
-    const t = next();
-    if (t.type !== 'punct' || t.value !== value) throw new ExpressionError(`expected ${what}, found ${describe(t)}`, t.start);
-    return t;
-  };
-
-  function primary(): Expr {
-    const t = next();
-    if (t.type === 'string' || t.type === 'number') return { kind: 'literal', value: t.value, start: t.start, end: t.end };
-    if (t.type === 'punct' && t.value === '!') {
-      const operand = unary();
-      return { kind: 'not', operand, start: t.start, end: operand.end };
-    }
-    if (t.type === 'punct' && t.value === '(') {
-      const inner = binary(0);
-      const close = expect(')', "')'");
-      return { ...inner, start: t.start, end: close.end };
-    }
-    if (t.type === 'ident') {
-      if (t.value === 'true' || t.value === 'false') return { kind: 'literal', value: t.value === 'true', start: t.start, end: t.end };
-      if (t.value === 'null') return { kind: 'literal', value: null, start: t.start, end: t.end };
-      if (peek().type === 'punct' && peek().value === '(') {
-        next();
-        const args: Expr[] = [];
-        if (!(peek().type === 'punct' && peek().value === ')')) {
-          for (;;) {
-            args.push(binary(0));
-            if (peek().type === 'punct' && peek().value === ',') {
-              next();
-              continue;
-            }
-            break;
-          }
-        }
-        const close = expect(')', `',' or ')' in the arguments of ${t.value}()`);
-        return { kind: 'call', name: t.value, args, start: t.start, end: close.end };
-      }
-      const parts = [t.value];
-      const partStarts = [t.start];
-      let end = t.end;
-      while (peek().type === 'punct' && peek().value === '.') {
-        next();
-        const part = next();
-        if (part.type !== 'ident' && part.type !== 'number') throw new ExpressionError(`expected a name after '.', found ${describe(part)}`, part.start);
-        parts.push(String(part.value));
-        partStarts.push(part.start);
-        end = part.end;
-      }
-      return { kind: 'path', parts, partStarts, start: t.start, end };
-    }
-    throw new ExpressionError(t.type === 'end' ? 'the expression ends too early: a value is missing' : `expected a value, found ${describe(t)}`, t.start);
-  }
-
-  function unary(): Expr {
-    return primary();
-  }
-
-  function binary(minPrecedence: number): Expr {
-    let left = unary();
-    for (;;) {
-      const t = peek();
-      const precedence = t.type === 'punct' ? BINARY_PRECEDENCE[t.value] : undefined;
-      if (precedence === undefined || precedence <= minPrecedence) return left;
-      next();
-      const right = binary(precedence);
-      left = { kind: 'binary', op: t.value as '==' | '!=' | '&&' | '||', left, right, start: left.start, end: right.end };
-    }
-  }
-
-  if (peek().type === 'end') throw new ExpressionError('empty expression', from);
-  const expr = binary(0);
-  const rest = peek();
-  if (rest.type !== 'end') {
-    const hint = rest.type === 'punct' && rest.value === ')' ? " (an extra ')')" : ': join conditions with && or ||';
-    throw new ExpressionError(`unexpected ${describe(rest)} after a complete expression${hint}`, rest.start);
-  }
-  return expr;
-}
 
 // Parsed forms by source text: pipelines repeat the same expressions, and the validator and the
 // compiler both parse each one. ASTs are never mutated, so sharing them is safe.
 const templateCache = new Map<string, TemplatePart[]>();
 const conditionCache = new Map<string, Expr>();
 const CACHE_LIMIT = 5000;
+// Long texts (whole scripts) are parsed again rather than kept: a long-lived server would otherwise
+// hold up to CACHE_LIMIT of them, of any size, from every file it has read.
+const CACHED_TEXT_LIMIT = 4096;
 
 function remember<T>(cache: Map<string, T>, key: string, value: T): T {
+  if (key.length > CACHED_TEXT_LIMIT) return value;
   if (cache.size >= CACHE_LIMIT) cache.clear();
   cache.set(key, value);
   return value;
@@ -300,8 +119,11 @@ export function checkExpression(expr: Expr, scope: ExpressionScope): ExpressionI
       case 'binary':
         visit(e.left);
         return visit(e.right);
+      case 'logical':
+        return e.operands.forEach(visit);
       case 'call': {
-        const arity = FUNCTIONS[e.name];
+        // Own keys only: 'constructor' is not a function of the language.
+        const arity = Object.hasOwn(FUNCTIONS, e.name) ? FUNCTIONS[e.name] : undefined;
         if (arity === undefined) {
           const guess = closest(e.name, Object.keys(FUNCTIONS));
           error(`unknown function '${e.name}'${guess ? ` (did you mean '${guess}'?)` : `; the functions are ${Object.keys(FUNCTIONS).join(', ')}`}`, e.start);
@@ -349,7 +171,7 @@ function checkPath(e: Extract<Expr, { kind: 'path' }>, scope: ExpressionScope, i
   }
   if (!scope.jobs.has(job)) {
     const guess = closest(job, scope.jobs.keys());
-    error(`unknown job '${job}'${guess ? ` (did you mean '${guess}'?)` : `; the jobs are ${[...scope.jobs.keys()].join(', ')}`}`, at(1));
+    error(`unknown job '${job}'${guess ? ` (did you mean '${guess}'?)` : `; the jobs are ${listOf([...scope.jobs.keys()])}`}`, at(1));
     return;
   }
   if (job === scope.job) {
@@ -403,6 +225,10 @@ function looseEquals(a: Value, b: Value): boolean {
   return toNumber(a) === toNumber(b);
 }
 
+function ownValue(record: Record<string, string> | undefined, key: string | undefined): Value {
+  return record && key !== undefined && Object.hasOwn(record, key) ? record[key] ?? null : null;
+}
+
 function lookup(parts: string[], ctx: ExpressionContext): Value {
   const [root, a, b] = parts;
   switch (root) {
@@ -412,10 +238,13 @@ function lookup(parts: string[], ctx: ExpressionContext): Value {
       return ctx.event ?? null;
     case 'commit':
       return ctx.commit ?? null;
+    // Own keys only: env.constructor or jobs.__proto__ must read as unset, not as Object's members.
     case 'env':
-      return a !== undefined ? ctx.env?.[a] ?? null : null;
-    case 'jobs':
-      return a !== undefined && b !== undefined ? ctx.jobs?.[a]?.[b] ?? null : null;
+      return ownValue(ctx.env, a);
+    case 'jobs': {
+      const job = ctx.jobs && a !== undefined && Object.hasOwn(ctx.jobs, a) ? ctx.jobs[a] : undefined;
+      return ownValue(job, b);
+    }
     default:
       return null;
   }
@@ -429,12 +258,18 @@ export function evaluate(e: Expr, ctx: ExpressionContext): Value {
       return lookup(e.parts, ctx);
     case 'not':
       return !isTruthy(evaluate(e.operand, ctx));
+    case 'logical': {
+      // && and || return an operand, not a boolean, so `a || 'default'` works as in Actions:
+      // the first operand that decides the chain (falsy for &&, truthy for ||), else the last.
+      let value: Value = null;
+      for (const operand of e.operands) {
+        value = evaluate(operand, ctx);
+        if (isTruthy(value) === (e.op === '||')) return value;
+      }
+      return value;
+    }
     case 'binary': {
-      const left = evaluate(e.left, ctx);
-      // && and || return an operand, not a boolean, so `a || 'default'` works as in Actions.
-      if (e.op === '&&') return isTruthy(left) ? evaluate(e.right, ctx) : left;
-      if (e.op === '||') return isTruthy(left) ? left : evaluate(e.right, ctx);
-      const equal = looseEquals(left, evaluate(e.right, ctx));
+      const equal = looseEquals(evaluate(e.left, ctx), evaluate(e.right, ctx));
       return e.op === '==' ? equal : !equal;
     }
     case 'call': {
