@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from './support/paths.js';
-import { loadPipeline, specCodes, type Diagnostic } from '../src/spec/index.js';
+import { loadPipeline, parsePipeline, specCodes, type Diagnostic } from '../src/spec/index.js';
 
 const corpusDir = path.join(repoRoot, 'test', 'spec-corpus');
 const files = readdirSync(corpusDir).filter((f) => f.endsWith('.yaml')).sort();
@@ -66,6 +66,34 @@ test('a file above 1 MiB is refused before parsing, quickly, even at 50 MB', asy
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('a file with more than 1000 problems lists the first 1000 and is refused with SPEC_TOO_MANY', () => {
+  const keys = Array.from({ length: 1200 }, (_, i) => `    unknown${i}: 1\n`).join('');
+  const result = parsePipeline(`version: 1\nname: app\njobs:\n  test:\n    image: a\n    steps: [{ run: x }]\n${keys}`, 'many.yaml');
+  assert.equal(result.pipeline, undefined);
+  assert.equal(result.diagnostics.length, 1001);
+  const last = result.diagnostics[1000];
+  assert.equal(last?.code, 'SPEC_TOO_MANY');
+  assert.equal(last?.line, 1007, 'placed where the first unlisted problem is');
+  seenCodes.add('SPEC_TOO_MANY');
+});
+
+test('a pipeline of more than 1000 jobs is refused, at the first job past the limit', () => {
+  const jobs = Array.from({ length: 1001 }, (_, i) => `  j${i}: { build: { repository: app } }\n`).join('');
+  const result = parsePipeline(`version: 1\nname: app\njobs:\n${jobs}`, 'jobs.yaml');
+  assert.deepEqual(result.diagnostics.map((d) => `${d.line}:${d.col} ${d.code}`), ['1004:3 SPEC_TOO_LARGE']);
+  assert.match(result.diagnostics[0]?.message ?? '', /1001 jobs; a pipeline may have at most 1000/);
+});
+
+test('an exception inside the front end becomes SPEC_INTERNAL at 1:1, not a throw', () => {
+  // A caller passing something that is not text is the simplest way to make the front end fail.
+  const result = parsePipeline(42 as unknown as string, 'odd.yaml');
+  assert.equal(result.pipeline, undefined);
+  assert.deepEqual(result.diagnostics.map((d) => `${d.line}:${d.col} ${d.code}`), ['1:1 SPEC_INTERNAL']);
+  assert.match(result.diagnostics[0]?.message ?? '', /this is a bug: please report it/);
+  assert.doesNotMatch(result.diagnostics[0]?.message ?? '', /\n\s+at /);
+  seenCodes.add('SPEC_INTERNAL');
 });
 
 // Runs last (node:test keeps file order within a file): every registered code has a broken file.

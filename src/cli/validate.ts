@@ -1,7 +1,7 @@
 // `slipway validate [FILE] [--json]`: checks a pipeline file and prints every problem as
-// file:line:col, with a code frame on a terminal. Exit 0 valid, 2 invalid or unreadable.
+// file:line:col, with a code frame on a terminal. Exit 0 valid, 2 invalid or unreadable, whatever
+// the file holds: the spec front end reports problems and never throws.
 import path from 'node:path';
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { EXIT_OK, EXIT_USAGE, UsageError, type Command } from './io.js';
 import { checkPipelineFile, formatDiagnostic, formatDiagnostics } from '../spec/index.js';
@@ -50,8 +50,8 @@ export const validate: Command = async (argv, io) => {
   }
   if (result.diagnostics.length > 0) {
     if (io.stderr.isTTY && !io.env.NO_COLOR) {
-      // The text for the code frames is read again only here, on a terminal, when there is news.
-      const source = await readFile(path.resolve(io.cwd, file), 'utf8').catch(() => undefined);
+      // The frames show the text that was checked (a pipe or /dev/stdin cannot be read twice).
+      const source = result.text;
       io.stderr.write(formatDiagnostics(result.diagnostics, { color: true, ...(source !== undefined ? { source } : {}) }));
     } else {
       io.stderr.write(result.diagnostics.map((d) => `${formatDiagnostic(d)}\n`).join(''));

@@ -5,7 +5,9 @@ import type { Diagnostic, SourcePosition } from './model.js';
 /** Every code the spec front end emits, with the one-line meaning the docs table repeats. */
 export const specCodes = {
   SPEC_FILE: 'the file cannot be read (missing, a folder, no permission)',
-  SPEC_TOO_LARGE: 'the file is above 1 MiB, or holds too many YAML nodes',
+  SPEC_TOO_LARGE: 'the file is above 1 MiB, or holds too many YAML nodes or jobs',
+  SPEC_TOO_DEEP: 'YAML nested deeper than 64 levels (aliases and merges expanded)',
+  SPEC_TOO_MANY: 'more than 1000 problems: the rest are not listed, and the file is refused',
   SPEC_YAML_SYNTAX: 'the text is not valid YAML',
   SPEC_DUPLICATE_KEY: 'the same key appears twice in one mapping',
   SPEC_ALIAS_LIMIT: 'YAML aliases expand too much (a "billion laughs" file)',
@@ -23,43 +25,69 @@ export const specCodes = {
   SPEC_NEEDS_CYCLE: '`needs` forms a cycle (a job needing itself included)',
   SPEC_NEEDS_DUPLICATE: '`needs` lists the same job twice (warning)',
   SPEC_EXPRESSION: 'a `${{ }}` expression or `if:` condition is malformed or reads something it cannot',
+  SPEC_EXPRESSION_LIMIT: 'an expression is longer than 4096 characters or nests deeper than 32 levels',
   SPEC_IGNORED: 'a setting that has no effect where it is written (warning)',
+  SPEC_INTERNAL: 'Slipway failed while checking the file: a bug to report, with the file',
 } as const;
 
 export type SpecCode = keyof typeof specCodes;
 
-/** Collects every problem of one file; nothing stops at the first. */
+/** Problems kept per file: enough for any real file, bounded for a hostile one (and the server's log). */
+export const MAX_DIAGNOSTICS = 1000;
+/** Messages quote the file's own text; past this they are cut, so one huge key cannot flood output. */
+const MAX_MESSAGE_LENGTH = 1000;
+
+/**
+ * Collects every problem of one file; nothing stops at the first. Each problem is kept once, as a
+ * mapping merged into several places (`<<: *defaults`) is checked at each of them. Past
+ * MAX_DIAGNOSTICS the list is `full`: one SPEC_TOO_MANY error closes it, and checks may stop.
+ */
 export class DiagnosticList {
-  readonly items: Diagnostic[] = [];
+  private readonly kept: Diagnostic[] = [];
+  private readonly seen = new Set<string>();
+  private overflow: Diagnostic | undefined;
 
   constructor(readonly file: string) {}
 
   error(code: SpecCode, message: string, at: { line: number; col: number }): void {
-    this.items.push({ code, severity: 'error', message, file: this.file, line: at.line, col: at.col });
+    this.add(code, 'error', message, at);
   }
 
   warning(code: SpecCode, message: string, at: { line: number; col: number }): void {
-    this.items.push({ code, severity: 'warning', message, file: this.file, line: at.line, col: at.col });
+    this.add(code, 'warning', message, at);
+  }
+
+  private add(code: SpecCode, severity: Diagnostic['severity'], message: string, at: { line: number; col: number }): void {
+    const text = message.length > MAX_MESSAGE_LENGTH ? `${message.slice(0, MAX_MESSAGE_LENGTH)}…` : message;
+    const key = `${at.line}:${at.col}:${code}:${text}`;
+    if (this.seen.has(key)) return;
+    const diagnostic: Diagnostic = { code, severity, message: text, file: this.file, line: at.line, col: at.col };
+    if (this.kept.length >= MAX_DIAGNOSTICS) {
+      this.overflow ??= {
+        ...diagnostic,
+        code: 'SPEC_TOO_MANY',
+        severity: 'error',
+        message: `more than ${MAX_DIAGNOSTICS} problems: the rest (from here on) are not listed; fix these first`,
+      };
+      return;
+    }
+    this.seen.add(key);
+    this.kept.push(diagnostic);
+  }
+
+  /** Whether further problems would be dropped: long checks may stop early. */
+  get full(): boolean {
+    return this.overflow !== undefined;
   }
 
   get hasErrors(): boolean {
-    return this.items.some((d) => d.severity === 'error');
+    return this.overflow !== undefined || this.kept.some((d) => d.severity === 'error');
   }
 
-  /**
-   * In file order, so output reads top to bottom; each problem once, as a mapping merged into
-   * several places (`<<: *defaults`) is checked at each of them.
-   */
+  /** In file order, so output reads top to bottom; a SPEC_TOO_MANY note last. */
   sorted(): Diagnostic[] {
-    const seen = new Set<string>();
-    return [...this.items]
-      .sort((a, b) => a.line - b.line || a.col - b.col)
-      .filter((d) => {
-        const key = `${d.line}:${d.col}:${d.code}:${d.message}`;
-        if (seen.has(key)) return false;
-        seen.add(key);
-        return true;
-      });
+    const list = [...this.kept].sort((a, b) => a.line - b.line || a.col - b.col);
+    return this.overflow ? [...list, this.overflow] : list;
   }
 }
 
@@ -94,16 +122,26 @@ export function formatDiagnostics(list: readonly Diagnostic[], options: FormatOp
   return out.length ? `${out.join('\n')}\n` : '';
 }
 
+/** Lines of a frame are cut to this many characters around the caret: a minified line stays readable. */
+const FRAME_WIDTH = 120;
+
 function codeFrame(lines: string[], d: Diagnostic, paint: (code: string, text: string) => string): string {
   const first = Math.max(1, d.line - 1);
   const last = Math.min(lines.length, d.line + 1);
   const width = String(last).length;
+  // One window for every line of the frame, so the caret lines up with the text above it.
+  const from = Math.max(0, d.col - 1 - FRAME_WIDTH / 2);
   const frame: string[] = [];
   for (let n = first; n <= last; n++) {
-    const text = (lines[n - 1] ?? '').replace(/\t/g, ' ');
+    const full = lines[n - 1] ?? '';
+    const cut = full.slice(from, from + FRAME_WIDTH).replace(/\t/g, ' ');
+    const text = `${from > 0 ? '…' : ''}${cut}${from + FRAME_WIDTH < full.length ? '…' : ''}`;
     const gutter = `${String(n).padStart(width)} | `;
     frame.push(n === d.line ? `${paint('1', '>')} ${gutter}${text}` : `  ${paint('2', gutter)}${text}`);
-    if (n === d.line) frame.push(`  ${' '.repeat(width)} | ${' '.repeat(Math.max(0, d.col - 1))}${paint(d.severity === 'error' ? '1;31' : '1;33', '^')}`);
+    if (n === d.line) {
+      const caretAt = Math.max(0, d.col - 1 - from) + (from > 0 ? 1 : 0);
+      frame.push(`  ${' '.repeat(width)} | ${' '.repeat(caretAt)}${paint(d.severity === 'error' ? '1;31' : '1;33', '^')}`);
+    }
   }
   return frame.join('\n');
 }

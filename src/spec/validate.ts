@@ -5,24 +5,17 @@
 import { isMap, isScalar, isSeq, type Node, type Scalar } from 'yaml';
 import type { DiagnosticList, SpecCode } from './diagnostics.js';
 import { parseDuration } from './durations.js';
-import { checkExpression, ExpressionError, parseCondition, parseTemplate, type Expr, type ExpressionScope } from './expressions.js';
+import { ExpressionError, parseCondition, parseTemplate } from './expressions.js';
 import { checkGlob } from './globs.js';
+import { checkGraph, MAX_JOBS, type ExpressionSite } from './rules.js';
 import { annotatedPipelineSchema } from './schema.generated.js';
 import type { SchemaNode } from './schema-node.js';
 import { closest, didYouMean } from './suggest.js';
 import type { Position, YamlPath, YamlSource } from './yaml-source.js';
 
-type Kind = 'mapping' | 'list' | 'string' | 'number' | 'boolean' | 'null';
+// 'other': a scalar a YAML tag made into something else (a !!timestamp, !!binary, …).
+type Kind = 'mapping' | 'list' | 'string' | 'number' | 'boolean' | 'null' | 'other';
 type Schema = SchemaNode;
-
-/** A value holding expressions, kept for the checks that need the whole job graph. */
-interface ExpressionSite {
-  path: YamlPath;
-  node: Node;
-  exprs: Expr[];
-}
-
-export type JobKind = 'steps' | 'build' | 'deploy';
 
 /** Validates the document; true when the compiler may run (no error-severity problem). */
 export function validatePipeline(src: YamlSource, diags: DiagnosticList): boolean {
@@ -34,6 +27,13 @@ export function validatePipeline(src: YamlSource, diags: DiagnosticList): boolea
   }
   if (!isMap(root)) {
     diags.error('SPEC_TYPE', `the file must be a mapping with version, name and jobs at the top level, not ${describeNode(root)}`, src.start(root));
+    return false;
+  }
+  // A cap before any per-job work: the graph checks cost up to jobs × jobs.
+  const jobs = src.resolve(src.pair(root, 'jobs')?.value ?? null);
+  const jobPairs = isMap(jobs) ? src.pairs(jobs) : [];
+  if (jobPairs.length > MAX_JOBS) {
+    diags.error('SPEC_TOO_LARGE', `the file declares ${jobPairs.length} jobs; a pipeline may have at most ${MAX_JOBS}: split it into several pipelines`, src.start(jobPairs[MAX_JOBS]?.key as Node));
     return false;
   }
   new SchemaWalker(src, diags, sites).walk(annotatedPipelineSchema, root, [], undefined);
@@ -90,7 +90,7 @@ function kindOf(node: Node | null): Kind {
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'number' || typeof value === 'bigint') return 'number';
   if (typeof value === 'boolean') return 'boolean';
-  return 'string';
+  return typeof value === 'string' ? 'string' : 'other';
 }
 
 function describeNode(node: Node | null): string {
@@ -98,6 +98,7 @@ function describeNode(node: Node | null): string {
   if (kind === 'mapping') return 'a mapping';
   if (kind === 'list') return 'a list';
   if (kind === 'null') return 'empty';
+  if (kind === 'other') return `a ${(node as Scalar).tag ?? 'non-string'} value`;
   const value = (node as Scalar).value;
   if (kind === 'string') {
     const text = String(value);
@@ -260,7 +261,8 @@ class SchemaWalker {
       seen.add(key);
       const childPath = [...path, key];
       if (properties) {
-        const child = properties[key];
+        // Own keys only: a key named 'constructor' is unknown, not Object's constructor.
+        const child = Object.hasOwn(properties, key) ? properties[key] : undefined;
         if (child) {
           this.walk(child, pair.value as Node | null, childPath, keyAt);
           continue;
@@ -375,9 +377,14 @@ class SchemaWalker {
       const exprs = parts.flatMap((p) => ('expr' in p ? [p.expr] : []));
       if (exprs.length) this.sites.push({ path, node, exprs });
     } catch (err) {
-      if (!(err instanceof ExpressionError)) throw err;
-      this.diags.error('SPEC_EXPRESSION', `${labelOf(path)}: ${err.message}`, this.src.charAt(node, err.offset));
+      this.expressionError(err, node, path);
     }
+  }
+
+  private expressionError(err: unknown, node: Scalar, path: YamlPath): void {
+    if (!(err instanceof ExpressionError)) throw err;
+    const code = err.kind === 'limit' ? 'SPEC_EXPRESSION_LIMIT' : 'SPEC_EXPRESSION';
+    this.diags.error(code, `${labelOf(path)}: ${err.message}`, this.src.charAt(node, err.offset));
   }
 
   private checkCondition(node: Scalar, path: YamlPath): void {
@@ -389,189 +396,8 @@ class SchemaWalker {
     try {
       this.sites.push({ path, node, exprs: [parseCondition(node.value)] });
     } catch (err) {
-      if (!(err instanceof ExpressionError)) throw err;
-      this.diags.error('SPEC_EXPRESSION', `${labelOf(path)}: ${err.message}`, this.src.charAt(node, err.offset));
+      this.expressionError(err, node, path);
     }
   }
 }
 
-// ---- whole-file rules ----
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-// The keys a job may have, from the schema: jobs is a record whose one pattern maps to the job.
-const JOB_KEYS = ((Object.values((annotatedPipelineSchema.properties as Record<string, SchemaNode>).jobs?.patternProperties as Record<string, SchemaNode>)[0]?.properties ?? {}) as Record<string, SchemaNode>);
-const STEPS_ONLY_KEYS = ['image', 'services', 'steps', 'cache', 'artifacts'] as const;
-
-/** The kind a job's keys make it, for the rules and for the expression checks. */
-export function jobKindOf(job: Record<string, unknown>): JobKind | undefined {
-  if (job.build !== undefined) return 'build';
-  if (job.deploy !== undefined) return 'deploy';
-  if (job.steps !== undefined || job.image !== undefined) return 'steps';
-  return undefined;
-}
-
-function needsOf(job: Record<string, unknown>): Array<{ name: string; path: YamlPath }> {
-  if (typeof job.needs === 'string') return [{ name: job.needs, path: ['needs'] }];
-  if (!Array.isArray(job.needs)) return [];
-  return job.needs.flatMap((name, i) => (typeof name === 'string' ? [{ name, path: ['needs', i] }] : []));
-}
-
-/** A push password must come from a secret the file declares, so that it is masked and never stored. */
-function checkPushSecret(src: YamlSource, diags: DiagnosticList, name: string, job: Record<string, unknown>, secrets: unknown[]): void {
-  const push = isRecord(job.build) && isRecord(job.build.push) ? job.build.push : undefined;
-  const secret = push?.passwordSecret;
-  if (typeof secret !== 'string' || secrets.includes(secret)) return;
-  diags.error(
-    'SPEC_VALUE',
-    `job '${name}' pushes with secret '${secret}', which is not listed under secrets:; add it there (its value comes from the server or --secret)`,
-    src.valueAt(['jobs', name, 'build', 'push', 'passwordSecret']),
-  );
-}
-
-function checkGraph(src: YamlSource, diags: DiagnosticList, sites: ExpressionSite[]): void {
-  const raw: unknown = src.toJS();
-  if (!isRecord(raw)) return;
-  const jobs = isRecord(raw.jobs) ? raw.jobs : {};
-  const names = Object.keys(jobs);
-  const kinds = new Map<string, JobKind | undefined>();
-  const edges = new Map<string, string[]>();
-
-  for (const name of names) {
-    const job = jobs[name];
-    if (!isRecord(job)) continue;
-    kinds.set(name, jobKindOf(job));
-    checkJobKind(src, diags, name, job);
-    checkDeploy(src, diags, name, job);
-    checkPushSecret(src, diags, name, job, Array.isArray(raw.secrets) ? raw.secrets : []);
-
-    const seen = new Set<string>();
-    const valid: string[] = [];
-    for (const need of needsOf(job)) {
-      const at = src.valueAt(['jobs', name, ...need.path]);
-      if (need.name === name) {
-        diags.error('SPEC_NEEDS_CYCLE', `job '${name}' needs itself: a job cannot wait for itself; remove '${name}' from its needs`, at);
-      } else if (!(need.name in jobs)) {
-        const guess = closest(need.name, names.filter((n) => n !== name));
-        diags.error('SPEC_NEEDS_UNKNOWN', `job '${name}' needs '${need.name}', which is not a job${guess ? ` (did you mean '${guess}'?)` : `; the jobs are ${names.join(', ')}`}`, at);
-      } else if (seen.has(need.name)) {
-        diags.warning('SPEC_NEEDS_DUPLICATE', `job '${name}' lists '${need.name}' in needs twice; once is enough`, at);
-      } else {
-        valid.push(need.name);
-      }
-      seen.add(need.name);
-    }
-    edges.set(name, valid);
-  }
-  reportCycles(src, diags, names, edges);
-
-  // What each job may read through jobs.X: everything upstream of it.
-  const upstream = new Map<string, Set<string>>();
-  const upstreamOf = (name: string): Set<string> => {
-    let set = upstream.get(name);
-    if (set) return set;
-    set = new Set();
-    upstream.set(name, set); // set before the walk: cycles (already reported) end here
-    for (const need of edges.get(name) ?? []) {
-      set.add(need);
-      for (const further of upstreamOf(need)) set.add(further);
-    }
-    return set;
-  };
-
-  for (const site of sites) {
-    const job = site.path[0] === 'jobs' && typeof site.path[1] === 'string' ? site.path[1] : undefined;
-    // Upstream sets are built only when an expression names a job: most name none, and the sets of
-    // a long chain of jobs are quadratic to build.
-    const scope: ExpressionScope = { jobs: kinds, job, upstream: { has: (name) => job !== undefined && upstreamOf(job).has(name) } };
-    for (const expr of site.exprs) {
-      for (const issue of checkExpression(expr, scope)) {
-        const at = src.charAt(site.node, issue.offset);
-        if (issue.severity === 'error') diags.error('SPEC_EXPRESSION', issue.message, at);
-        else diags.warning('SPEC_EXPRESSION', issue.message, at);
-      }
-    }
-  }
-}
-
-function checkJobKind(src: YamlSource, diags: DiagnosticList, name: string, job: Record<string, unknown>): void {
-  const present = (['steps', 'build', 'deploy'] as const).filter((k) => job[k] !== undefined);
-  const jobAt = src.keyAt(['jobs', name]);
-  if (present.length > 1) {
-    const second = present[1] ?? 'build';
-    diags.error(
-      'SPEC_JOB_KIND',
-      `job '${name}' has both '${present[0]}' and '${second}': a job is exactly one of steps, build or deploy; split it into two jobs joined by needs`,
-      src.keyAt(['jobs', name, second]),
-    );
-    return;
-  }
-  const kind = present[0];
-  const misspelt = Object.keys(job).flatMap((key) => (key in JOB_KEYS ? [] : [closest(key, Object.keys(JOB_KEYS)) ?? '']));
-  if (kind === undefined) {
-    // A misspelt 'steps' already has its did-you-mean; "does nothing" on top would be noise.
-    if (misspelt.some((key) => key === 'steps' || key === 'build' || key === 'deploy')) return;
-    if (job.image !== undefined) diags.error('SPEC_MISSING_KEY', `job '${name}' has an image but no steps: add steps: [{ run: ... }]`, jobAt);
-    else diags.error('SPEC_JOB_KIND', `job '${name}' does nothing: give it steps (with an image), a build, or a deploy`, jobAt);
-    return;
-  }
-  if (kind === 'steps') {
-    if (job.image === undefined && !misspelt.includes('image')) diags.error('SPEC_MISSING_KEY', `job '${name}' has steps but no image to run them in: add image: (e.g. image: node:20)`, jobAt);
-    return;
-  }
-  for (const key of STEPS_ONLY_KEYS) {
-    if (job[key] !== undefined) {
-      diags.error('SPEC_JOB_KIND', `'${key}' belongs to steps jobs, but job '${name}' is a ${kind} job; move it to a job of its own`, src.keyAt(['jobs', name, key]));
-    }
-  }
-}
-
-function checkDeploy(src: YamlSource, diags: DiagnosticList, name: string, job: Record<string, unknown>): void {
-  const deploy = job.deploy;
-  if (!isRecord(deploy)) return;
-  const base = ['jobs', name, 'deploy'];
-  if (isRecord(deploy.health)) {
-    const kinds = (['path', 'tcp', 'cmd'] as const).filter((k) => deploy.health && (deploy.health as Record<string, unknown>)[k] !== undefined);
-    if (kinds.length > 1) {
-      diags.error('SPEC_VALUE', `the health check of job '${name}' has ${kinds.map((k) => `'${k}'`).join(' and ')}: choose one of path, tcp, cmd`, src.keyAt([...base, 'health', kinds[1] ?? 'cmd']));
-    }
-  }
-  if (isRecord(deploy.strategy) && deploy.strategy.maxSurge === 0 && deploy.strategy.maxUnavailable === 0) {
-    diags.error('SPEC_VALUE', `maxSurge and maxUnavailable of job '${name}' are both 0: a rollout could never replace a replica; raise one of them`, src.keyAt([...base, 'strategy']));
-  }
-  const target = deploy.target ?? 'docker';
-  // kubernetes settings beside target: docker are fine: the contract's own example keeps them
-  // ready for a switch of target. publish has no meaning on Kubernetes, so that one is flagged.
-  if (target === 'kubernetes' && deploy.publish !== undefined) {
-    diags.warning('SPEC_IGNORED', `'publish' of job '${name}' is ignored by the kubernetes target: the Service exposes the app`, src.keyAt([...base, 'publish']));
-  }
-}
-
-/** Each cycle once, at the `needs` entry that closes it, named in full: a → b → a. */
-function reportCycles(src: YamlSource, diags: DiagnosticList, names: string[], edges: Map<string, string[]>): void {
-  const state = new Map<string, 'active' | 'done'>();
-  const stack: string[] = [];
-  const visit = (name: string): void => {
-    state.set(name, 'active');
-    stack.push(name);
-    for (const need of edges.get(name) ?? []) {
-      const s = state.get(need);
-      if (s === 'active') {
-        const cycle = [...stack.slice(stack.indexOf(need)), need];
-        const job = src.node(['jobs', name]);
-        const needsNode = job ? src.node(['jobs', name, 'needs']) : null;
-        const index = isSeq(needsNode) ? needsNode.items.findIndex((item) => isScalar(src.resolve(item)) && (src.resolve(item) as Scalar).value === need) : -1;
-        const at = index >= 0 ? src.valueAt(['jobs', name, 'needs', index]) : src.valueAt(['jobs', name, 'needs']);
-        // Written upstream-first (the order the jobs would have to run in), so it reads as a loop.
-        diags.error('SPEC_NEEDS_CYCLE', `needs form a cycle: ${cycle.reverse().join(' → ')}; remove one of these needs`, at);
-      } else if (s === undefined) {
-        visit(need);
-      }
-    }
-    stack.pop();
-    state.set(name, 'done');
-  };
-  for (const name of names) if (!state.has(name)) visit(name);
-}

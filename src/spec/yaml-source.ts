@@ -1,14 +1,18 @@
-// The YAML layer: parses text into a document whose every node knows its place, with the limits
-// that keep hostile files cheap, and answers "where is this node / this character" for diagnostics.
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
-import type { DiagnosticList } from './diagnostics.js';
+// The YAML layer: a parsed document whose every node knows its place (yaml-parse.ts makes one, with
+// the limits that keep hostile files cheap); answers "where is this node / this character".
+import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
 
 /** Files above this are refused before they are parsed (the loader checks the size on disk first). */
 export const MAX_FILE_BYTES = 1024 * 1024;
 /** Aliases the file may hold; yaml's own guard also caps how far they expand. */
 export const MAX_ALIAS_COUNT = 100;
-/** Nodes the file may hold, aliases expanded: far above any real pipeline, far below a bomb. */
+/** Nodes the file may hold (aliases not expanded: their expansion is bounded apart). */
 export const MAX_NODES = 200_000;
+/**
+ * How deep collections may nest, aliases and merges expanded. A pipeline needs about 8; the
+ * yaml package's toJS() and the validator recurse once per level.
+ */
+export const MAX_YAML_DEPTH = 64;
 
 export interface Position {
   line: number;
@@ -26,8 +30,8 @@ export class YamlSource {
   /** The document as plain data (merges applied), computed once: validation and compile share it. */
   toJS(): unknown {
     if (!this.hasPlain) {
-      // Alias expansion was bounded when the file was parsed, so no further limit here.
-      this.plain = this.doc.toJS({ maxAliasCount: -1 });
+      // The first call (when the file is parsed) is the one that finds an alias bomb.
+      this.plain = this.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
       this.hasPlain = true;
     }
     return this.plain;
@@ -42,9 +46,10 @@ export class YamlSource {
     this.lines = lines;
   }
 
+  /** Never below 1:1, so every diagnostic has a place (linePos says 0 before the first line). */
   at(offset: number): Position {
-    const { line, col } = this.lines.linePos(offset);
-    return { line, col };
+    const { line, col } = this.lines.linePos(Number.isFinite(offset) ? offset : 0);
+    return { line: Math.max(1, line), col: Math.max(1, col) };
   }
 
   /** Where a node starts; the start of the file for a node without a range. */
@@ -52,10 +57,23 @@ export class YamlSource {
     return this.at(node?.range?.[0] ?? 0);
   }
 
+  // The yaml package finds an alias's anchor by walking the whole document, each time: keep it.
+  private readonly anchors = new WeakMap<Node, Node | null>();
+
+  /** Records where an alias points, found by a walk in document order (see yaml-parse.ts). */
+  noteAlias(alias: Node, target: Node | null): void {
+    this.anchors.set(alias, target);
+  }
+
   /** Follows an alias to the node it names (the anchor). */
   resolve(node: unknown): Node | null {
-    if (isAlias(node)) return (node.resolve(this.doc) as Node | undefined) ?? null;
-    return (node as Node | null | undefined) ?? null;
+    if (!isAlias(node)) return (node as Node | null | undefined) ?? null;
+    let target = this.anchors.get(node);
+    if (target === undefined) {
+      target = (node.resolve(this.doc) as Node | undefined) ?? null;
+      this.anchors.set(node, target);
+    }
+    return target;
   }
 
   // Key → pair per mapping, built on first use: lookups by path are frequent (every position the
@@ -86,7 +104,9 @@ export class YamlSource {
     for (const item of (map as YAMLMap<Node, Node | null>).items) {
       if (!isPair(item)) continue;
       if (isMergeKey(item.key)) {
-        const sources = isSeq(item.value) ? item.value.items : [item.value];
+        // As the yaml package reads it: an alias of a list merges each of the list's mappings.
+        const value = this.resolve(item.value);
+        const sources = isSeq(value) ? value.items : [item.value];
         for (const source of sources) {
           for (const pair of this.pairs(this.resolve(source) as Node, depth + 1)) {
             const key = isScalar(pair.key) ? pair.key.value : pair.key;
@@ -133,115 +153,98 @@ export class YamlSource {
     return this.start(this.node(path));
   }
 
+  private readonly located = new WeakMap<Node, ScalarText>();
+
   /**
    * Where the character `index` of a scalar's value stands in the file. Exact for plain and
    * quoted one-line strings and for block scalars; for the rest (folded text, escapes) it finds
-   * the text near the index, else falls back to the scalar's start.
+   * the text near the index, else falls back to the scalar's start. The scalar's lines are found
+   * once and kept, so a long script with many problems is not searched again for each.
    */
   charAt(node: Node, index: number): Position {
     const range = node.range;
     if (!range || !isScalar(node)) return this.start(node);
-    const raw = this.text.slice(range[0], range[1]);
-    const value = String((node as Scalar).value);
-    const lineStart = value.lastIndexOf('\n', index - 1) + 1;
-    const lineNumber = value.slice(0, lineStart).split('\n').length - 1;
-    const valueLines = value.split('\n');
-    let searchFrom = 0;
-    for (let n = 0; n <= lineNumber; n++) {
-      const text = valueLines[n] ?? '';
-      const found = text.length ? raw.indexOf(text, searchFrom) : -1;
-      if (found < 0) {
-        searchFrom = -1;
-        break;
-      }
-      if (n === lineNumber) return this.at(range[0] + found + (index - lineStart));
-      searchFrom = found + text.length;
+    let text = this.located.get(node);
+    if (!text) {
+      text = new ScalarText(this.text.slice(range[0], range[1]), String((node as Scalar).value));
+      this.located.set(node, text);
     }
-    // Folded text joins lines: look for the word at the index instead.
-    const near = /^\S+/.exec(value.slice(index))?.[0] ?? '';
-    const found = near ? raw.indexOf(near) : -1;
-    return found >= 0 ? this.at(range[0] + found) : this.start(node);
+    const offset = text.offsetOf(index);
+    return offset >= 0 ? this.at(range[0] + offset) : this.start(node);
   }
 }
 
-/** The `<<` key of a YAML merge (the yaml package marks it with a MergeValue scalar). */
-export function isMergeKey(key: unknown): boolean {
-  // With `merge: true` the yaml package reads the key as Symbol('<<').
-  return isScalar(key) && (typeof key.value === 'symbol' || key.value === '<<');
+/** A scalar's value matched line by line to its text in the file (its `raw`). */
+class ScalarText {
+  /** where each line of the value starts, in the value */
+  private readonly lineStarts: number[] = [0];
+  /** where each line of the value was found in raw, for the lines searched so far; -1 not found */
+  private readonly found: number[] = [];
+  private searchFrom = 0;
+  private readonly nearWords = new Map<string, number>();
+
+  constructor(
+    private readonly raw: string,
+    private readonly value: string,
+  ) {
+    for (let i = value.indexOf('\n'); i >= 0; i = value.indexOf('\n', i + 1)) this.lineStarts.push(i + 1);
+  }
+
+  /** The offset in raw of the value's character `index`, or -1. */
+  offsetOf(index: number): number {
+    const line = this.lineOf(index);
+    const start = this.lineFound(line);
+    if (start >= 0) return start + (index - (this.lineStarts[line] ?? 0));
+    // Folded text joins lines: look for the word at the index instead.
+    const near = /\S{1,64}/y;
+    near.lastIndex = index;
+    const word = near.exec(this.value)?.[0] ?? '';
+    if (!word) return -1;
+    let at = this.nearWords.get(word);
+    if (at === undefined) {
+      at = this.raw.indexOf(word);
+      this.nearWords.set(word, at);
+    }
+    return at;
+  }
+
+  private lineOf(index: number): number {
+    let low = 0;
+    let high = this.lineStarts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if ((this.lineStarts[mid] ?? 0) <= index) low = mid;
+      else high = mid - 1;
+    }
+    return low;
+  }
+
+  /** Each line is searched after the one before it; once one is missing, so are the rest. */
+  private lineFound(line: number): number {
+    while (this.found.length <= line) {
+      const n = this.found.length;
+      const previous = this.found[n - 1];
+      if (previous !== undefined && previous < 0) {
+        this.found.push(-1);
+        continue;
+      }
+      const start = this.lineStarts[n] ?? 0;
+      const end = (this.lineStarts[n + 1] ?? this.value.length + 1) - 1;
+      const text = this.value.slice(start, end);
+      // An empty line has nothing to find; the next line is searched from the same place.
+      const at = text.length ? this.raw.indexOf(text, this.searchFrom) : this.searchFrom;
+      this.found.push(at);
+      if (at >= 0) this.searchFrom = at + text.length;
+    }
+    return this.found[line] ?? -1;
+  }
 }
 
 /**
- * Parses `text`; reports syntax errors, duplicate keys and alias bombs into `diags`. Returns no
- * source when the document cannot be walked safely (syntax errors, bombs); duplicate keys alone
- * still let the walk go on, so the user sees every other problem too.
+ * The `<<` key of a YAML merge. With `merge: true` the yaml package reads a plain `<<` as
+ * Symbol('<<'); a quoted '<<' is an ordinary key, for it as for us.
  */
-export function parseYaml(text: string, file: string, diags: DiagnosticList): YamlSource | undefined {
-  const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > MAX_FILE_BYTES) {
-    diags.error('SPEC_TOO_LARGE', `the file is ${(bytes / 1048576).toFixed(1)} MiB; a pipeline file may be at most 1 MiB`, { line: 0, col: 0 });
-    return undefined;
-  }
-  const lines = new LineCounter();
-  // merge: `<<: *defaults` is how CI files share settings between jobs (YAML 1.1's merge key).
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, version: '1.2', merge: true });
-  const source = new YamlSource(file, text, doc, lines);
-  let fatal = false;
-  for (const error of doc.errors) {
-    const at = source.at(error.pos[0]);
-    if (error.code === 'DUPLICATE_KEY') {
-      const key = /^("[^"]*"|'[^']*'|[^:\s]+)/.exec(text.slice(error.pos[0]))?.[0] ?? 'this key';
-      diags.error('SPEC_DUPLICATE_KEY', `duplicate key '${key}': it is already set above in the same mapping; keep one`, at);
-    } else if (error.code === 'MULTIPLE_DOCS') {
-      fatal = true;
-      diags.error('SPEC_YAML_SYNTAX', "the file holds several YAML documents ('---'); a pipeline file is one document", at);
-    } else {
-      fatal = true;
-      diags.error('SPEC_YAML_SYNTAX', `invalid YAML: ${error.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '')}`, at);
-    }
-  }
-  if (fatal) return undefined;
-  for (const warning of doc.warnings) {
-    diags.warning('SPEC_YAML_SYNTAX', warning.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, ''), source.at(warning.pos[0]));
-  }
-  // Aliases are what makes a small file huge: count them and their expansion before any walk.
-  let aliases = 0;
-  let firstAlias: Node | undefined;
-  let nodes = 0;
-  const stack: unknown[] = [doc.contents];
-  while (stack.length) {
-    const node = stack.pop();
-    if (++nodes > MAX_NODES) {
-      diags.error('SPEC_TOO_LARGE', `the file holds more than ${MAX_NODES} YAML nodes`, { line: 1, col: 1 });
-      return undefined;
-    }
-    if (isAlias(node)) {
-      aliases++;
-      if (!firstAlias || (node.range?.[0] ?? 0) < (firstAlias.range?.[0] ?? 0)) firstAlias = node;
-    } else if (isMap(node) || isSeq(node)) {
-      for (const item of node.items) {
-        if (isPair(item)) stack.push(item.key, item.value);
-        else stack.push(item);
-      }
-    }
-  }
-  if (aliases > 0) {
-    let bomb = aliases > MAX_ALIAS_COUNT;
-    if (!bomb) {
-      try {
-        doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-      } catch (err) {
-        if (!(err instanceof ReferenceError)) throw err;
-        bomb = true;
-      }
-    }
-    if (bomb) {
-      diags.error(
-        'SPEC_ALIAS_LIMIT',
-        `YAML aliases (*name) here would expand this file far beyond its size (at most ${MAX_ALIAS_COUNT} aliases, each expanded a bounded number of times); write the values out`,
-        source.start(firstAlias),
-      );
-      return undefined;
-    }
-  }
-  return source;
+export function isMergeKey(key: unknown): boolean {
+  return isScalar(key) && typeof key.value === 'symbol';
 }
+
