@@ -71,6 +71,12 @@ const IMAGE = /^[^\s]{1,512}$/;
 
 type Problems = string[];
 
+/** "health.interval: a positive duration…" → its field and message, for the API's 422 `fields`. */
+function fieldOf(problem: string): { field: string; message: string } {
+  const colon = problem.indexOf(': ');
+  return colon > 0 ? { field: problem.slice(0, colon), message: problem.slice(colon + 2) } : { field: 'body', message: problem };
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -196,7 +202,7 @@ export function parseDeployRequestBody(body: unknown, environment: string): { sp
   }
   if (target === 'kubernetes') kubernetes ??= { namespace: 'default' };
 
-  if (problems.length > 0 || image === undefined) throw new DeployError('ROLLOUT_INVALID', `invalid deploy request: ${problems.join('; ')}`);
+  if (problems.length > 0 || image === undefined) throw new DeployError('ROLLOUT_INVALID', `invalid deploy request: ${problems.join('; ')}`, problems.map(fieldOf));
   return {
     image,
     spec: {

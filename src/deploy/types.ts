@@ -85,6 +85,8 @@ export class DeployError extends Error {
       | 'ROLLOUT_TARGET_UNREACHABLE'
       | 'ROLLOUT_FORBIDDEN',
     message: string,
+    /** ROLLOUT_INVALID: each bad field of the request and what it must be */
+    readonly fields: ReadonlyArray<{ field: string; message: string }> = [],
   ) {
     super(message);
   }

@@ -189,7 +189,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   metrics.follow(runner.hub);
   server.on(
     'request',
-    createApp({
+    await createApp({
       store,
       runner,
       git,

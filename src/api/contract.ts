@@ -1,0 +1,172 @@
+// The API contract: every route once — method, path, the scope it needs, and the schemas of its
+// path parameters, query, body and answers. The server registers its handlers by these names
+// (validation and the OpenAPI document come from here), and the typed client calls them by name.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import * as S from './schemas.js';
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type Scope = 'read' | 'run' | 'deploy' | 'admin';
+
+export interface RouteSpec {
+  method: Method;
+  /** OpenAPI style: /api/runs/{id} */
+  path: string;
+  summary: string;
+  tag: string;
+  /** undefined: no token needed */
+  scope?: Scope;
+  params?: TSchema;
+  query?: TSchema;
+  body?: TSchema;
+  /** the 422 code for a body, query or parameter that does not fit its schema */
+  invalidCode?: string;
+  /** the body is checked by the handler's own parser (its 422 names the fields the same way) */
+  bodyCheckedByHandler?: boolean;
+  /** answers Server-Sent Events with `Accept: text/event-stream` */
+  events?: boolean;
+  /** the status of success and its body */
+  status: number;
+  response: TSchema;
+}
+
+const spec = <const T extends RouteSpec>(route: T): T => route;
+
+const ProjectName = Type.String({ minLength: 1, maxLength: 200, description: 'a project name' });
+const Id = Type.String({ minLength: 1, maxLength: 200 });
+const Name = Type.Object({ name: ProjectName });
+const SecretName = Type.String({ pattern: '^[A-Z_][A-Z0-9_]*$', maxLength: 200, errorMessage: 'upper-case letters, digits and _ (e.g. API_TOKEN)' });
+const AppEnv = Type.Object({ app: Id, env: Id });
+const After = Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', errorMessage: 'a line number' }));
+
+export const DeployBody = Type.Object(
+  {
+    image: Type.String({ description: 'the image reference to roll out' }),
+    target: Type.Optional(Type.Union([Type.Literal('docker'), Type.Literal('kubernetes')])),
+    replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    publish: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    health: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'path | tcp | cmd, interval, timeout, healthy, unhealthy, startPeriod' })),
+    strategy: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'maxSurge, maxUnavailable, progressDeadline, autoRollback' })),
+    kubernetes: Type.Optional(Type.Object({ namespace: Type.Optional(Type.String()) })),
+  },
+  { description: 'the deploy block of slipway.yaml without environment' },
+);
+export type DeployBody = Static<typeof DeployBody>;
+
+export const routes = {
+  openapi: spec({ method: 'GET', path: '/api/openapi.json', tag: 'meta', summary: 'This document', status: 200, response: Type.Record(Type.String(), Type.Unknown()) }),
+  health: spec({ method: 'GET', path: '/healthz', tag: 'meta', summary: 'Liveness', status: 200, response: Type.Object({ status: Type.Literal('ok') }) }),
+  metrics: spec({ method: 'GET', path: '/metrics', tag: 'meta', summary: 'Prometheus metrics (text exposition format)', status: 200, response: Type.String() }),
+
+  listProjects: spec({ method: 'GET', path: '/api/projects', tag: 'projects', scope: 'read', summary: 'Every project', status: 200, response: Type.Object({ projects: Type.Array(S.Project) }) }),
+  createProject: spec({
+    method: 'POST', path: '/api/projects', tag: 'projects', scope: 'admin', summary: 'Create a project', invalidCode: 'PROJECT_INVALID',
+    body: Type.Object({ name: Type.String({ errorMessage: 'a project name (a string)' }), allowAutoCreate: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+    status: 201, response: S.Project,
+  }),
+  getProject: spec({ method: 'GET', path: '/api/projects/{name}', tag: 'projects', scope: 'read', summary: 'One project', params: Name, status: 200, response: S.Project }),
+  setWebhookSecret: spec({
+    method: 'PUT', path: '/api/projects/{name}/webhook-secret', tag: 'projects', scope: 'admin', summary: "Set the project's webhook secret", params: Name, invalidCode: 'SECRET_INVALID',
+    body: Type.Object({ secret: Type.String({ minLength: 8, maxLength: 1000, errorMessage: 'a string of 8 characters or more' }) }, { additionalProperties: false }),
+    status: 200, response: S.Ok,
+  }),
+  setCommitStatus: spec({
+    method: 'PUT', path: '/api/projects/{name}/commit-status', tag: 'projects', scope: 'admin', params: Name, invalidCode: 'COMMIT_STATUS_INVALID',
+    summary: 'Report run states to the forge; provider null turns it off. apiUrl may not be a link-local or metadata address.',
+    body: Type.Object({ provider: Type.Union([S.Provider, Type.Null()]), token: Type.Optional(Type.String({ minLength: 1 })), apiUrl: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false }),
+    status: 200, response: S.Ok,
+  }),
+  setRemote: spec({
+    method: 'PUT', path: '/api/projects/{name}/remote', tag: 'projects', scope: 'admin', params: Name, invalidCode: 'REMOTE_INVALID',
+    summary: "The forge repository webhook runs fetch from (https, http or ssh); null: the delivery's clone URL, on the forge's host",
+    body: Type.Object({ url: Type.Union([Type.String({ maxLength: 2048 }), Type.Null()]) }, { additionalProperties: false }),
+    status: 200, response: S.Ok,
+  }),
+  listSecrets: spec({ method: 'GET', path: '/api/projects/{name}/secrets', tag: 'secrets', scope: 'admin', summary: "The names of a project's secrets (never their values)", params: Name, status: 200, response: Type.Object({ names: Type.Array(Type.String()) }) }),
+  setSecret: spec({
+    method: 'PUT', path: '/api/projects/{name}/secrets/{secret}', tag: 'secrets', scope: 'admin', summary: 'Set a secret (encrypted at rest)', invalidCode: 'SECRET_INVALID',
+    params: Type.Object({ name: ProjectName, secret: SecretName }),
+    body: Type.Object({ value: Type.String({ maxLength: 64 * 1024, errorMessage: 'the value (a string of at most 64 KiB)' }) }, { additionalProperties: false }),
+    status: 200, response: S.Ok,
+  }),
+  deleteSecret: spec({
+    method: 'DELETE', path: '/api/projects/{name}/secrets/{secret}', tag: 'secrets', scope: 'admin', summary: 'Remove a secret', invalidCode: 'SECRET_INVALID',
+    params: Type.Object({ name: ProjectName, secret: SecretName }), status: 200, response: S.Ok,
+  }),
+  startRun: spec({
+    method: 'POST', path: '/api/projects/{name}/runs', tag: 'runs', scope: 'run', params: Name, invalidCode: 'RUN_REQUEST_INVALID',
+    summary: 'Queue a manual run: the tip of branch (default: the default branch) or a commit; on.push filters do not apply',
+    body: Type.Object({ branch: Type.Optional(Type.String({ maxLength: 200 })), commit: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
+    status: 201, response: S.Run,
+  }),
+
+  listRuns: spec({
+    method: 'GET', path: '/api/runs', tag: 'runs', scope: 'read', summary: 'Runs, newest first, a page at a time', invalidCode: 'FILTER_INVALID',
+    query: Type.Object({
+      project: Type.Optional(Type.String()),
+      status: Type.Optional(S.RunState),
+      branch: Type.Optional(Type.String()),
+      limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', errorMessage: 'limit is 1..500' })),
+      cursor: Type.Optional(Type.String({ description: 'nextCursor of the previous page' })),
+    }),
+    status: 200, response: S.RunPage,
+  }),
+  getRun: spec({ method: 'GET', path: '/api/runs/{id}', tag: 'runs', scope: 'read', summary: 'A run with its jobs and steps', params: Type.Object({ id: Id }), status: 200, response: S.RunDetail }),
+  cancelRun: spec({ method: 'POST', path: '/api/runs/{id}/cancel', tag: 'runs', scope: 'run', summary: 'Cancel a queued or running run', params: Type.Object({ id: Id }), status: 202, response: S.Ok }),
+  rerun: spec({
+    method: 'POST', path: '/api/runs/{id}/rerun', tag: 'runs', scope: 'run', params: Type.Object({ id: Id }), invalidCode: 'RERUN_INVALID',
+    summary: 'Run again: every job (all), or only the jobs that did not pass (failed-jobs: the others are reused with their outputs and artifacts)',
+    body: Type.Object({ mode: Type.Optional(Type.Union([Type.Literal('all'), Type.Literal('failed-jobs')], { errorMessage: '"all" (the default) or "failed-jobs"' })) }, { additionalProperties: false }),
+    status: 201, response: S.Run,
+  }),
+  runLogs: spec({
+    method: 'GET', path: '/api/runs/{id}/logs', tag: 'runs', scope: 'read', events: true, params: Type.Object({ id: Id }), query: Type.Object({ after: After }),
+    summary: 'Log lines after `after`; with Accept: text/event-stream, live until the run ends (resumable with Last-Event-ID)',
+    status: 200, response: Type.Object({ lines: Type.Array(S.LogLine) }),
+  }),
+
+  createToken: spec({
+    method: 'POST', path: '/api/tokens', tag: 'tokens', scope: 'admin', summary: 'A new token; its secret is in this answer only', invalidCode: 'TOKEN_INVALID',
+    body: Type.Object({ name: Type.String({ errorMessage: 'a name (what or who uses it)' }), scopes: Type.Array(S.TokenScope, { minItems: 1, maxItems: 4, errorMessage: 'some of read, run, deploy, admin' }) }, { additionalProperties: false }),
+    status: 201, response: S.CreatedToken,
+  }),
+  listTokens: spec({ method: 'GET', path: '/api/tokens', tag: 'tokens', scope: 'admin', summary: 'Every token (never their secrets)', status: 200, response: Type.Object({ tokens: Type.Array(S.TokenInfo) }) }),
+  revokeToken: spec({ method: 'DELETE', path: '/api/tokens/{id}', tag: 'tokens', scope: 'admin', summary: 'Revoke a token', params: Type.Object({ id: Id }), status: 200, response: S.Ok }),
+
+  appRevisions: spec({
+    method: 'GET', path: '/api/apps/{app}/revisions', tag: 'deploys', scope: 'read', summary: "An app's revisions, newest first", params: Type.Object({ app: Id }),
+    query: Type.Object({ environment: Type.Optional(Type.String()) }), status: 200, response: Type.Object({ revisions: Type.Array(S.Revision) }),
+  }),
+  environmentRevisions: spec({ method: 'GET', path: '/api/apps/{app}/environments/{env}/revisions', tag: 'deploys', scope: 'read', summary: "An environment's revisions", params: AppEnv, status: 200, response: Type.Object({ revisions: Type.Array(S.Revision) }) }),
+  status: spec({
+    method: 'GET', path: '/api/status', tag: 'deploys', scope: 'read', summary: 'What is deployed where, with its health',
+    query: Type.Object({ app: Type.Optional(Type.String()), environment: Type.Optional(Type.String()) }), status: 200, response: Type.Object({ environments: Type.Array(S.EnvironmentStatus) }),
+  }),
+  deploy: spec({
+    method: 'POST', path: '/api/apps/{app}/environments/{env}/deploy', tag: 'deploys', scope: 'deploy', params: AppEnv, invalidCode: 'ROLLOUT_INVALID', bodyCheckedByHandler: true,
+    summary: 'Start a rollout of an image (follow it at Location)', body: DeployBody, status: 202, response: S.Rollout,
+  }),
+  rollback: spec({
+    method: 'POST', path: '/api/apps/{app}/environments/{env}/rollback', tag: 'deploys', scope: 'deploy', params: AppEnv, invalidCode: 'ROLLOUT_INVALID', bodyCheckedByHandler: true,
+    summary: 'Roll back to the previous (or a named) healthy revision', body: Type.Object({ to: Type.Optional(Type.Integer({ minimum: 1 })) }), status: 202, response: S.Rollout,
+  }),
+  cancelRollout: spec({ method: 'POST', path: '/api/rollouts/{id}/cancel', tag: 'deploys', scope: 'deploy', summary: 'Cancel a rollout; the target restores the serving revision', params: Type.Object({ id: Id }), status: 202, response: S.Rollout }),
+  getRollout: spec({
+    method: 'GET', path: '/api/rollouts/{id}', tag: 'deploys', scope: 'read', events: true, params: Type.Object({ id: Id }), query: Type.Object({ after: After }),
+    summary: 'A rollout and its progress lines; with Accept: text/event-stream, live until it ends', status: 200, response: S.Rollout,
+  }),
+  dora: spec({
+    method: 'GET', path: '/api/dora', tag: 'metrics', scope: 'read', summary: 'DORA metrics of an environment', invalidCode: 'FILTER_INVALID',
+    query: Type.Object({ days: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}(\\.[0-9]+)?$', errorMessage: 'days is 1..3650' })), project: Type.Optional(Type.String()), environment: Type.Optional(Type.String()) }),
+    status: 200, response: S.Dora,
+  }),
+} as const;
+
+export type Routes = typeof routes;
+export type RouteName = keyof Routes;
+
+type StaticOr<T, Otherwise> = T extends TSchema ? Static<T> : Otherwise;
+export type ParamsOf<N extends RouteName> = StaticOr<Routes[N] extends { params: infer P } ? P : undefined, Record<string, never>>;
+export type QueryOf<N extends RouteName> = StaticOr<Routes[N] extends { query: infer Q } ? Q : undefined, Record<string, never>>;
+export type BodyOf<N extends RouteName> = StaticOr<Routes[N] extends { body: infer B } ? B : undefined, undefined>;
+export type ResponseOf<N extends RouteName> = Static<Routes[N]['response']>;

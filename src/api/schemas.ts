@@ -1,0 +1,177 @@
+// The shapes the API speaks, as TypeBox schemas: each gives the TypeScript type (Static<…>), the
+// runtime validation of requests and the OpenAPI document. Responses allow more properties than
+// they list, so that a newer server never breaks an older client.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+const Ms = (description: string) => Type.Integer({ description: `${description} (ms since the epoch)` });
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ description: 'stable, e.g. PROJECT_NOT_FOUND' }),
+      message: Type.String(),
+      fields: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }), { description: 'every bad field of a 422' })),
+    }),
+  },
+);
+export type ErrorBody = Static<typeof ErrorBody>;
+
+export const Ok = Type.Object({ ok: Type.Literal(true) });
+
+export const TokenScope = Type.Union([Type.Literal('read'), Type.Literal('run'), Type.Literal('deploy'), Type.Literal('admin')]);
+export const RunState = Type.Union(['queued', 'running', 'success', 'failure', 'cancelled', 'interrupted'].map((s) => Type.Literal(s)));
+export const JobState = Type.Union(['pending', 'running', 'success', 'failure', 'skipped', 'cancelled'].map((s) => Type.Literal(s)));
+export const Provider = Type.Union([Type.Literal('github'), Type.Literal('gitea'), Type.Literal('gitlab')]);
+
+export const Project = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  createdAtMs: Ms('created'),
+  allowAutoCreate: Type.Boolean(),
+  hasWebhookSecret: Type.Boolean(),
+  commitStatus: Type.Optional(Type.Object({ provider: Provider, apiUrl: Type.Optional(Type.String()) })),
+  remoteUrl: Type.Optional(Type.String()),
+});
+export type Project = Static<typeof Project>;
+
+export const Trigger = Type.Object({
+  event: Type.Union(['push', 'webhook', 'manual', 'poll', 'api'].map((s) => Type.Literal(s))),
+  branch: Type.String(),
+  commit: Type.String(),
+  commitMessage: Type.Optional(Type.String()),
+  commitTimestampMs: Type.Optional(Type.Integer()),
+  deliveryId: Type.Optional(Type.String()),
+  sender: Type.String({ description: 'a token name, a webhook sender, "poller"' }),
+});
+
+const runFields = {
+  id: Type.String(),
+  projectId: Type.String(),
+  number: Type.Integer({ description: '1, 2, 3… per project' }),
+  status: RunState,
+  trigger: Trigger,
+  attempt: Type.Integer(),
+  rerunOf: Type.Optional(Type.String()),
+  worker: Type.Optional(Type.String()),
+  reason: Type.Optional(Type.String()),
+  createdAtMs: Ms('queued'),
+  startedAtMs: Type.Optional(Type.Integer()),
+  finishedAtMs: Type.Optional(Type.Integer()),
+  logsDeletedAtMs: Type.Optional(Type.Integer()),
+};
+
+export const RunSummary = Type.Object(runFields);
+export type RunSummary = Static<typeof RunSummary>;
+export const Run = Type.Object({ ...runFields, pipeline: Type.Unknown({ description: 'the pipeline file as it was when the run was accepted' }) });
+export type Run = Static<typeof Run>;
+
+const timing = {
+  status: JobState,
+  attempt: Type.Integer(),
+  exitCode: Type.Optional(Type.Integer()),
+  reason: Type.Optional(Type.String()),
+  startedAtMs: Type.Optional(Type.Integer()),
+  finishedAtMs: Type.Optional(Type.Integer()),
+};
+export const Step = Type.Object({ runId: Type.String(), job: Type.String(), index: Type.Integer(), name: Type.String(), ...timing });
+export const Job = Type.Object({
+  runId: Type.String(),
+  name: Type.String(),
+  ...timing,
+  outputs: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  reused: Type.Boolean({ description: 'taken from the run re-run (failed-jobs re-runs)' }),
+  steps: Type.Array(Step),
+});
+export const RunDetail = Type.Object({ ...runFields, pipeline: Type.Unknown(), jobs: Type.Array(Job) });
+export type RunDetail = Static<typeof RunDetail>;
+
+export const RunPage = Type.Object({ runs: Type.Array(RunSummary), nextCursor: Type.Optional(Type.String({ description: 'present when there may be older runs' })) });
+export type RunPage = Static<typeof RunPage>;
+
+export const LogLine = Type.Object({
+  seq: Type.Integer({ description: '1, 2, 3… per run: the SSE event id' }),
+  job: Type.String(),
+  step: Type.Optional(Type.Integer()),
+  stream: Type.Union([Type.Literal('stdout'), Type.Literal('stderr'), Type.Literal('system')]),
+  line: Type.String(),
+  atMs: Type.Integer(),
+});
+export type LogLine = Static<typeof LogLine>;
+
+export const TokenInfo = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  scopes: Type.Array(TokenScope),
+  prefix: Type.String({ description: 'the first characters of the secret' }),
+  createdAtMs: Type.Integer(),
+  lastUsedAtMs: Type.Optional(Type.Integer()),
+  revokedAtMs: Type.Optional(Type.Integer()),
+});
+export type TokenInfo = Static<typeof TokenInfo>;
+export const CreatedToken = Type.Intersect([TokenInfo, Type.Object({ secret: Type.String({ description: 'shown in this answer only' }) })]);
+export type CreatedToken = Static<typeof CreatedToken>;
+
+const Target = Type.Union([Type.Literal('docker'), Type.Literal('kubernetes')]);
+export const Revision = Type.Object({
+  app: Type.String(),
+  environment: Type.String(),
+  target: Target,
+  number: Type.Integer(),
+  image: Type.String(),
+  config: Type.Record(Type.String(), Type.Unknown(), { description: 'the deploy block it was rolled out with' }),
+  trigger: Type.Object({ by: Type.String(), kind: Type.String(), runId: Type.Optional(Type.String()), commit: Type.Optional(Type.String()) }),
+  restoredFrom: Type.Optional(Type.Integer()),
+  createdAt: Type.String({ format: 'date-time' }),
+  finishedAt: Type.Optional(Type.String({ format: 'date-time' })),
+  outcome: Type.Union(['in-progress', 'healthy', 'failed', 'rolled-back'].map((s) => Type.Literal(s))),
+  reason: Type.Optional(Type.String()),
+});
+export type Revision = Static<typeof Revision>;
+
+export const EnvironmentStatus = Type.Object({
+  app: Type.String(),
+  environment: Type.String(),
+  target: Target,
+  current: Type.Optional(Revision),
+  endpoint: Type.Optional(Type.String()),
+  replicas: Type.Object({ desired: Type.Integer(), ready: Type.Integer(), updated: Type.Optional(Type.Integer()) }),
+  message: Type.Optional(Type.String()),
+});
+export type EnvironmentStatus = Static<typeof EnvironmentStatus>;
+
+export const RolloutLine = Type.Object({ seq: Type.Integer(), atMs: Type.Integer(), line: Type.String() }, { additionalProperties: true });
+export const Rollout = Type.Object({
+  id: Type.String(),
+  kind: Type.Union([Type.Literal('deploy'), Type.Literal('rollback')]),
+  app: Type.String(),
+  environment: Type.String(),
+  target: Target,
+  image: Type.Optional(Type.String()),
+  to: Type.Optional(Type.Integer()),
+  by: Type.String(),
+  status: Type.String({ description: 'in-progress, then the outcome' }),
+  createdAtMs: Type.Integer(),
+  finishedAtMs: Type.Optional(Type.Integer()),
+  outcome: Type.Optional(Type.Unknown({ description: 'the finished rollout: its revision and why it ended so' })),
+  endpoint: Type.Optional(Type.String()),
+  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+  lineCount: Type.Integer(),
+  cancelledBy: Type.Optional(Type.String()),
+  lines: Type.Array(RolloutLine, { description: 'progress lines after `after`' }),
+});
+export type Rollout = Static<typeof Rollout>;
+
+export const Dora = Type.Object({
+  windowDays: Type.Number(),
+  deployments: Type.Integer(),
+  deploymentFrequencyPerDay: Type.Number(),
+  leadTimeMedianMs: Type.Optional(Type.Number()),
+  changeFailureRate: Type.Optional(Type.Number()),
+  timeToRestoreMedianMs: Type.Optional(Type.Number()),
+});
+export type Dora = Static<typeof Dora>;
+
+/** A schema for a field with the words a 422 uses for it ("a whole number from 1 to 1000"). */
+export function described<T extends TSchema>(schema: T, expected: string): T {
+  return { ...schema, errorMessage: expected };
+}

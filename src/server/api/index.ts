@@ -1,0 +1,81 @@
+// The JSON API on Fastify: the contract's routes, split by resource, plus webhooks; the OpenAPI
+// document is made from the same schemas. Streaming surfaces (registry, git) stay on raw node:http
+// beside it (see app.ts).
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import { routes } from '../../api/contract.js';
+import { HttpError } from '../http.js';
+import type { AppContext } from '../app.js';
+import { compileValidator } from './validation.js';
+import { httpErrorOf, registerRoutes, sendFailure } from './routing.js';
+import { projectRoutes } from './projects.js';
+import { runRoutes } from './runs.js';
+import { tokenRoutes } from './tokens.js';
+import { deployRoutes } from './deploys.js';
+import { metaRoutes } from './meta.js';
+import { registerWebhooks } from './webhooks.js';
+
+const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** The path patterns of every route, to tell "no such route" (404) from "not with this method" (405). */
+const PATTERNS = Object.values(routes).map((route) => new RegExp(`^${route.path.replace(/\{\w+\}/g, '[^/]+').replace(/\./g, '\\.')}$`));
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text, (key, v: unknown) => (key === '__proto__' ? undefined : v));
+  } catch {
+    throw new HttpError(400, 'REQUEST_INVALID_JSON', 'the body must be a JSON object');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'REQUEST_INVALID_JSON', 'the body must be a JSON object');
+  return value;
+}
+
+export async function createApi(ctx: AppContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    maxParamLength: 500,
+    // a malformed % escape in the path is the caller's mistake, said in our error shape
+    frameworkErrors: (error, _request, reply) => sendFailure(reply, httpErrorOf(error) ?? new HttpError(400, 'REQUEST_PATH_INVALID', 'the path has a malformed % escape')),
+  });
+  app.setValidatorCompiler(compileValidator);
+  // responses are documented by their schemas, not filtered by them
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // any content type is read as JSON, as curl -d sends it (form-urlencoded) included; empty is {}
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, text, done) => {
+    try {
+      done(null, parseJson(text as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+  app.setErrorHandler((error, request, reply) => {
+    const known = httpErrorOf(error, request.routeOptions.config.invalidCode);
+    if (known) return sendFailure(reply, known);
+    ctx.log(`${request.method} ${request.url}: ${(error as Error).stack ?? String(error)}`);
+    sendFailure(reply, new HttpError(500, 'INTERNAL', 'internal error; see the server log'));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const pathname = request.url.split('?')[0] ?? '/';
+    const known = PATTERNS.some((pattern) => pattern.test(pathname)) || /^\/hooks\/[a-z]+(\/[^/]+)?$/.test(pathname);
+    sendFailure(reply, known ? new HttpError(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed here`) : new HttpError(404, 'NOT_FOUND', `nothing at ${pathname.slice(0, 200)}`));
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Slipway API', version: '1', description: 'Runs, deploys, tokens and webhooks of a Slipway server. Errors are {"error": {"code", "message", "fields"?}}.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a Slipway token (Basic with any user name works too)' } } },
+    },
+  });
+  registerRoutes(app, ctx.store, metaRoutes(ctx, () => app.swagger()));
+  registerRoutes(app, ctx.store, projectRoutes(ctx));
+  registerRoutes(app, ctx.store, runRoutes(ctx));
+  registerRoutes(app, ctx.store, tokenRoutes(ctx));
+  registerRoutes(app, ctx.store, deployRoutes(ctx));
+  await app.register(async (scope) => registerWebhooks(scope, ctx));
+  await app.ready();
+  return app;
+}
