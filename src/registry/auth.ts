@@ -25,10 +25,13 @@ export interface AccessEntry {
   actions: string[];
 }
 
-export type Need =
-  | { kind: 'base' }
-  | { kind: 'catalog' }
-  | { kind: 'repository'; name: string; actions: Action[] };
+/** Actions on one repository. */
+export interface RepositoryScope {
+  name: string;
+  actions: Action[];
+}
+
+export type Need = { kind: 'base' } | { kind: 'catalog' } | ({ kind: 'repository' } & RepositoryScope);
 
 type Principal =
   | { kind: 'anonymous' }
@@ -123,13 +126,17 @@ export class RegistryAuth {
     this.signingKey = options.signingKey;
   }
 
-  /** Throws UNAUTHORIZED (with the challenge) or DENIED unless the request may do `need`. */
-  async authorize(req: IncomingMessage, need: Need): Promise<void> {
+  /**
+   * Throws UNAUTHORIZED (with the challenge) or DENIED unless the request may do `need`.
+   * `alsoAsk` are scopes the request can use without needing them (a mount's source): a 401
+   * challenge asks for them too, so the token the client fetches from it covers them.
+   */
+  async authorize(req: IncomingMessage, need: Need, alsoAsk: readonly RepositoryScope[] = []): Promise<void> {
     const principal = await this.authenticate(req);
     if (await this.allows(principal, need)) return;
     if (principal.kind === 'token') throw new RegistryError('DENIED', describeNeed(need));
     throw new RegistryError('UNAUTHORIZED', describeNeed(need), 401, {
-      'WWW-Authenticate': this.challenge(req, need, principal.kind === 'bearer'),
+      'WWW-Authenticate': this.challenge(req, need, principal.kind === 'bearer', alsoAsk),
     });
   }
 
@@ -241,11 +248,13 @@ export class RegistryAuth {
     return new RegistryError('UNAUTHORIZED', detail, 401, { 'WWW-Authenticate': this.challenge(req, { kind: 'base' }, false) });
   }
 
-  private challenge(req: IncomingMessage, need: Need, insufficient: boolean): string {
+  private challenge(req: IncomingMessage, need: Need, insufficient: boolean, alsoAsk: readonly RepositoryScope[] = []): string {
     const proto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : forwardedProto(req) ?? 'http';
     const host = /^[A-Za-z0-9.\-:[\]]+$/.test(req.headers.host ?? '') ? req.headers.host : 'localhost';
     let value = `Bearer realm="${proto}://${host}/v2/token",service="${this.service}"`;
-    if (need.kind === 'repository') value += `,scope="repository:${need.name}:${need.actions.join(',')}"`;
+    // several scopes go in one space-separated `scope` (Docker's token spec; containerd splits it)
+    const scopes = (need.kind === 'repository' ? [need, ...alsoAsk] : []).map((s) => `repository:${s.name}:${s.actions.join(',')}`);
+    if (scopes.length > 0) value += `,scope="${scopes.join(' ')}"`;
     if (need.kind === 'catalog') value += `,scope="registry:catalog:*"`;
     if (insufficient) value += `,error="insufficient_scope"`;
     return value;

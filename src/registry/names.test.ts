@@ -1,7 +1,7 @@
 // The spec's grammar for names, tags and digests, and that nothing path-like slips through.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isValidName, isValidTag, parseReference, tryParseDigest } from './names.js';
+import { isValidName, isValidTag, parseLookupReference, parseReference, tryParseDigest } from './names.js';
 
 test('repository names follow the spec grammar', () => {
   for (const ok of ['a', 'library/busybox', 'a.b_c__d-e--f/g0', 'x/y/z']) assert.ok(isValidName(ok), ok);
@@ -23,4 +23,11 @@ test('digests: sha256 and sha512 with lower-case hex of the right length', () =>
   }
   assert.equal(parseReference('v1').kind, 'tag');
   assert.throws(() => parseReference('sha256:short'), { code: 'DIGEST_INVALID' });
+});
+
+test('a reference that is neither tag nor digest names nothing to read (undefined) and is refused for writing', () => {
+  assert.equal(parseLookupReference('.INVALID_MANIFEST_NAME'), undefined);
+  assert.equal(parseLookupReference('v1')?.kind, 'tag');
+  assert.throws(() => parseLookupReference('sha256:totallywrong'), { code: 'DIGEST_INVALID' });
+  assert.throws(() => parseReference('.INVALID_MANIFEST_NAME'), { code: 'MANIFEST_INVALID' });
 });

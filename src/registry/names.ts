@@ -53,9 +53,22 @@ export function tryParseDigest(text: string): Digest | undefined {
   return { algorithm: alg, hex, text };
 }
 
-/** A manifest reference: a tag, or a digest when it contains a colon. */
+/**
+ * A manifest reference to write under (PUT): a tag, or a digest when it contains a colon. Anything
+ * else is refused (MANIFEST_INVALID, 400): the spec allows only these two forms.
+ */
 export function parseReference(text: string): Reference {
+  const ref = parseLookupReference(text);
+  if (!ref) throw new RegistryError('MANIFEST_INVALID', { reference: text, reason: 'not a tag ([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}) nor a digest' });
+  return ref;
+}
+
+/**
+ * A manifest reference to read or delete by: undefined when it is neither a tag nor a digest, since
+ * no manifest can be stored under it (the caller answers 404 MANIFEST_UNKNOWN, as the spec and
+ * distribution do). A malformed digest is still DIGEST_INVALID (400): it says what to fix.
+ */
+export function parseLookupReference(text: string): Reference | undefined {
   if (text.includes(':')) return { kind: 'digest', digest: parseDigest(text) };
-  if (!isValidTag(text)) throw new RegistryError('MANIFEST_INVALID', { reference: text, reason: 'invalid tag' }, 400);
-  return { kind: 'tag', tag: text };
+  return isValidTag(text) ? { kind: 'tag', tag: text } : undefined;
 }

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Action, Need, RegistryAuth } from './auth.js';
 import { RegistryError, sendError } from './errors.js';
 import { descriptorJson, MANIFEST_MAX_BYTES, MEDIA_TYPES, parseManifest } from './manifests.js';
-import { checkName, parseDigest, parseReference, tryParseDigest, type Digest } from './names.js';
+import { checkName, isValidName, parseDigest, parseLookupReference, parseReference, tryParseDigest, type Digest } from './names.js';
 import type { Storage } from './storage.js';
 import { rangeHeaders, type ChunkRange, type Uploads } from './uploads.js';
 
@@ -169,17 +169,17 @@ export class RegistryRoutes {
   // --- uploads --------------------------------------------------------------------------------
 
   private async startUpload(req: IncomingMessage, res: ServerResponse, { name, query }: RouteContext): Promise<void> {
-    await this.need(req, name, 'pull', 'push');
-    const mount = query.get('mount');
-    const from = query.get('from');
-    if (mount !== null && from !== null) {
-      const d = tryParseDigest(mount);
-      if (d && (await this.mount(req, name, from, d))) {
-        sendEmpty(res, 201, { Location: `/v2/${name}/blobs/${d.text}`, 'Docker-Content-Digest': d.text });
-        return;
-      }
-      // spec: when the mount cannot happen, answer as a plain upload start (202)
+    const mount = mountRequest(query);
+    // A 401 asks for pull on the mount's source as well, so the token the client fetches from the
+    // challenge covers the mount (reggie, the conformance suite's client, asks for just that scope).
+    const alsoAsk = mount && mount.from !== name ? [{ name: mount.from, actions: ['pull' as const] }] : [];
+    await this.auth.authorize(req, { kind: 'repository', name, actions: ['pull', 'push'] }, alsoAsk);
+    if (mount && (await this.mount(req, name, mount.from, mount.digest))) {
+      sendEmpty(res, 201, { Location: `/v2/${name}/blobs/${mount.digest.text}`, 'Docker-Content-Digest': mount.digest.text });
+      return;
     }
+    // spec: when the mount cannot happen (no pull on the source, no such blob there), answer as a
+    // plain upload start (202)
     const digestParam = query.get('digest');
     const digest = digestParam !== null ? parseDigest(digestParam) : undefined;
     const session = await this.uploads.start(name);
@@ -199,11 +199,7 @@ export class RegistryRoutes {
   }
 
   private async mount(req: IncomingMessage, name: string, from: string, d: Digest): Promise<boolean> {
-    try {
-      checkName(from);
-    } catch {
-      return false;
-    }
+    // permission first: whether the blob exists in `from` is itself not to be told without it
     if (!(await this.permits(req, { kind: 'repository', name: from, actions: ['pull'] }))) return false;
     if ((await this.storage.layerSize(from, d)) === undefined) return false;
     await this.storage.linkLayer(name, d);
@@ -248,8 +244,8 @@ export class RegistryRoutes {
 
   private async getManifest(req: IncomingMessage, res: ServerResponse, { name, param }: RouteContext): Promise<void> {
     await this.need(req, name, 'pull');
-    const ref = parseReference(param);
-    const d = ref.kind === 'digest' ? ref.digest : await this.storage.resolveTag(name, ref.tag);
+    const ref = parseLookupReference(param);
+    const d = ref === undefined ? undefined : ref.kind === 'digest' ? ref.digest : await this.storage.resolveTag(name, ref.tag);
     const manifest = d ? await this.storage.readManifest(name, d) : undefined;
     if (!d || !manifest) {
       if (!(await this.storage.repositoryExists(name))) throw new RegistryError('NAME_UNKNOWN', { name });
@@ -304,7 +300,8 @@ export class RegistryRoutes {
 
   private async deleteManifest(req: IncomingMessage, res: ServerResponse, { name, param }: RouteContext): Promise<void> {
     await this.need(req, name, 'delete');
-    const ref = parseReference(param);
+    const ref = parseLookupReference(param);
+    if (!ref) throw new RegistryError('MANIFEST_UNKNOWN', { name, reference: param });
     if (ref.kind === 'tag') {
       if (!(await this.storage.deleteTag(name, ref.tag))) throw new RegistryError('MANIFEST_UNKNOWN', { name, reference: ref.tag });
       sendEmpty(res, 202, {});
@@ -442,6 +439,15 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: O
 function sendEmpty(res: ServerResponse, status: number, headers: OutgoingHttpHeaders): void {
   res.writeHead(status, { ...API_VERSION, ...headers, 'Content-Length': 0 });
   res.end();
+}
+
+/** `?mount=<digest>&from=<name>` when both are well formed; otherwise there is nothing to mount. */
+function mountRequest(query: URLSearchParams): { from: string; digest: Digest } | undefined {
+  const mount = query.get('mount');
+  const from = query.get('from');
+  if (mount === null || from === null || !isValidName(from)) return undefined;
+  const digest = tryParseDigest(mount);
+  return digest ? { from, digest } : undefined;
 }
 
 function unsupportedMethod(method: string): RegistryError {

@@ -131,8 +131,12 @@ describe('registry over HTTP', () => {
       assert.equal(res.status, 400, name);
       assert.equal((JSON.parse(res.body) as { errors: Array<{ code: string }> }).errors[0]?.code, 'NAME_INVALID', name);
     }
+    // `..` is no tag: a read finds nothing (404, as the spec's conformance suite expects), a write is refused
     const tag = await rawRequest(reg, 'GET', '/v2/ok/name/manifests/..');
-    assert.equal(tag.status, 400);
+    assert.equal(tag.status, 404);
+    const put = await rawRequest(reg, 'PUT', '/v2/ok/name/manifests/..');
+    assert.equal(put.status, 400);
+    assert.equal((JSON.parse(put.body) as { errors: Array<{ code: string }> }).errors[0]?.code, 'MANIFEST_INVALID');
   });
 
   test('a chunk whose length disagrees with its Content-Range is SIZE_INVALID and is not kept', async () => {
