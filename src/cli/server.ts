@@ -9,6 +9,7 @@ import { EXIT_OK, EXIT_USAGE, UsageError, type CliIO, type Command } from './io.
 import type { ServerConfig } from '../server/index.js';
 import { parsePollTarget } from '../server/poller.js';
 import { parseDuration } from '../spec/index.js';
+import { createLogger, isLogLevel, LOG_LEVELS } from '../server/logger.js';
 
 const HELP = `usage: slipway server [options]
 
@@ -31,14 +32,16 @@ options (flags beat environment variables, which beat the config file):
                        (SLIPWAY_LOG_RETENTION; default: keep them)
   --warm-containers N  started job containers kept ready per recently used image, so a run
                        does not wait for one to start (SLIPWAY_WARM_CONTAINERS; default 1; 0: none)
-  --config FILE        a YAML or JSON file with the same keys (port, host, data, database, …)
+  --log-level L        debug, info, warn or error (SLIPWAY_LOG_LEVEL; default info); the log
+                       goes to stderr: JSON lines, or one readable line each on a terminal
+  --config FILE        a YAML or JSON file with the same keys (port, host, data, database, logLevel, …)
   -h, --help           this help
 
 On first start it prints an admin token once and keeps it in DATA/admin-token (0600);
 SLIPWAY_ADMIN_TOKEN sets it instead.
 `;
 
-type FileConfig = Partial<Record<'port' | 'host' | 'data' | 'database' | 'concurrency' | 'autoCreate' | 'retryInterrupted' | 'registry' | 'warmContainers', string | number | boolean>>;
+type FileConfig = Partial<Record<'port' | 'host' | 'data' | 'database' | 'concurrency' | 'autoCreate' | 'retryInterrupted' | 'registry' | 'warmContainers' | 'logLevel', string | number | boolean>>;
 
 function toInt(value: string | number | boolean | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -74,6 +77,7 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
         'poll-interval': { type: 'string' },
         'log-retention': { type: 'string' },
         'warm-containers': { type: 'string' },
+        'log-level': { type: 'string' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -126,6 +130,8 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
     if (ms === undefined || ms < 60_000) throw new UsageError(`--log-retention takes a duration of 1m or more (e.g. 30d, 72h), not '${retention}'`);
     config.logRetentionMs = ms;
   }
+  const logLevel = pick(flags['log-level'], 'SLIPWAY_LOG_LEVEL', 'logLevel') ?? 'info';
+  if (!isLogLevel(logLevel)) throw new UsageError(`--log-level takes one of ${LOG_LEVELS.join(', ')}, not '${String(logLevel)}'`);
   const interval = flags['poll-interval'] ?? env.SLIPWAY_POLL_INTERVAL;
   if (interval !== undefined) {
     const ms = parseDuration(interval);
@@ -140,19 +146,29 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
   // before anything is logged or made on disk: a bad admin token is the one line the user sees
   await checkAdminSecret(config.dataDir, env).catch(asUsageError);
 
-  const log = (message: string): void => void io.stderr.write(`${new Date().toISOString()} ${message}\n`);
-  log(
-    `config: port=${config.port} host=${config.host} data=${config.dataDir} database=${hideSecrets(config.database)} ` +
-      `concurrency=${config.concurrency} autoCreate=${config.allowAutoCreate} retryInterrupted=${config.retryInterrupted} warmContainers=${config.warmContainers}`,
+  const logger = createLogger({ level: logLevel, output: io.stderr });
+  logger.info(
+    {
+      port: config.port,
+      host: config.host,
+      data: config.dataDir,
+      database: hideSecrets(config.database),
+      concurrency: config.concurrency,
+      autoCreate: config.allowAutoCreate,
+      retryInterrupted: config.retryInterrupted,
+      warmContainers: config.warmContainers,
+      logLevel,
+    },
+    'config',
   );
-  const running = await startServer(config, env, log).catch(asUsageError);
+  const running = await startServer(config, env, logger).catch(asUsageError);
   if (running.adminToken.created) {
     io.stdout.write(`admin token (shown once; kept in ${path.join(config.dataDir, 'admin-token')}):\n  ${running.adminToken.secret}\n`);
   }
   io.stdout.write(`slipway server listening on ${running.url} (git: ${running.url}/git/<project>.git, registry: ${running.url.replace(/^http:\/\//, '')})\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
-      log(`${signal}: stopping (running runs are cancelled and marked)`);
+      logger.info({ signal }, `${signal}: stopping (running runs are cancelled and marked)`);
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       void running.close().then(resolve);

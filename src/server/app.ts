@@ -10,6 +10,7 @@ import type { Runner } from './runner.js';
 import type { Metrics } from './metrics.js';
 import type { TargetFactory } from '../deploy/index.js';
 import { createApi } from './api/index.js';
+import type { Logger } from './logger.js';
 
 export interface AppContext {
   store: Store;
@@ -19,6 +20,8 @@ export interface AppContext {
   metrics: Metrics;
   /** the remote-fetching resolution of webhook runs is the runner's; this only queues */
   log: (message: string) => void;
+  /** the server's logger, which the API logs its requests through */
+  logger: Logger;
   /** the bare repositories of the projects, which manual runs are planned from */
   reposDir: string;
   /** the server's deploy targets (the runs' own) and the folder they keep revisions in */

@@ -20,6 +20,7 @@ import { Metrics } from './metrics.js';
 import { enqueuePlannedRuns, planPushRuns, pushMessages } from './triggers.js';
 import { repositoryPath } from './git.js';
 import { Poller, type PollTarget } from './poller.js';
+import { messageLog, toLogger, type ServerLog } from './logger.js';
 
 export interface ServerConfig {
   port: number;
@@ -100,7 +101,14 @@ async function ensureAdminSecret(dataDir: string, env: NodeJS.ProcessEnv): Promi
   }
 }
 
-export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, log: (message: string) => void): Promise<RunningServer> {
+/**
+ * Starts the server. `serverLog` is its logger (`createLogger`), or a plain function that gets each
+ * line as text (message, fields, stack), as tests pass.
+ */
+export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, serverLog: ServerLog): Promise<RunningServer> {
+  const logger = toLogger(serverLog);
+  // the modules below take a message callback; theirs are at info, a stack trace at error
+  const log = messageLog(logger);
   // a token the store would refuse stops the start before a data directory is half made
   await checkAdminSecret(config.dataDir, env);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
@@ -149,7 +157,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     workerId: ownerIdentity,
     retryInterrupted: config.retryInterrupted,
     publicUrl,
-    log,
+    logger,
   });
 
   const git = new GitHosting({
@@ -196,6 +204,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
       registry,
       metrics,
       log,
+      logger,
       reposDir,
       deployDataDir,
       // the runner's cache of targets: API rollouts and run deploys go through the same ones
@@ -240,7 +249,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   let retention: NodeJS.Timeout | undefined;
   if (config.logRetentionMs !== undefined) {
     await pruneLogs();
-    retention = setInterval(() => void pruneLogs().catch((err: unknown) => log(`log retention: ${(err as Error).message}`)), 3_600_000);
+    retention = setInterval(() => void pruneLogs().catch((err: unknown) => logger.warn(`log retention: ${(err as Error).message}`)), 3_600_000);
     retention.unref();
   }
 

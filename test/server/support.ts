@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startServer, type RunningServer, type ServerConfig } from '../../src/server/index.js';
 import { GitHosting } from '../../src/server/git.js';
+import type { Logger } from '../../src/server/logger.js';
 import { tempRepo, type TempRepo } from '../support/repo.js';
 
 const exec = promisify(execFile);
@@ -23,13 +24,14 @@ export interface TestServer extends RunningServer {
 }
 
 export async function testServer(
-  options: { concurrency?: number; config?: Partial<ServerConfig>; env?: Record<string, string>; log?: (line: string) => void } = {},
+  /** `logger` (e.g. `createLogger` over a collecting output) beats `log`, which gets each line as text */
+  options: { concurrency?: number; config?: Partial<ServerConfig>; env?: Record<string, string>; log?: (line: string) => void; logger?: Logger } = {},
 ): Promise<TestServer> {
   const data = mkdtempSync(path.join(os.tmpdir(), 'slipway-server-test-'));
   const running = await startServer(
     { port: 0, host: '127.0.0.1', dataDir: data, concurrency: options.concurrency ?? 2, allowAutoCreate: true, retryInterrupted: false, ...options.config },
     { ...process.env, SLIPWAY_ADMIN_TOKEN: 'test-admin-token-0123456789', ...options.env },
-    options.log ?? (() => undefined),
+    options.logger ?? options.log ?? (() => undefined),
   );
   const token = 'test-admin-token-0123456789';
   const server: TestServer = {

@@ -14,6 +14,7 @@ import { tokenRoutes } from './tokens.js';
 import { deployRoutes } from './deploys.js';
 import { metaRoutes } from './meta.js';
 import { registerWebhooks } from './webhooks.js';
+import { logRequests, requestLogging } from './request-log.js';
 
 const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -34,12 +35,14 @@ function parseJson(text: string): unknown {
 
 export async function createApi(ctx: AppContext): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: false,
+    // one line per request through the server's logger, under a request id echoed in X-Request-Id
+    ...requestLogging(ctx.logger),
     bodyLimit: BODY_LIMIT_BYTES,
     maxParamLength: 500,
     // a malformed % escape in the path is the caller's mistake, said in our error shape
     frameworkErrors: (error, _request, reply) => sendFailure(reply, httpErrorOf(error) ?? new HttpError(400, 'REQUEST_PATH_INVALID', 'the path has a malformed % escape')),
   });
+  logRequests(app);
   app.setValidatorCompiler(compileValidator);
   // responses are documented by their schemas, not filtered by them
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));

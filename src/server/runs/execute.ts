@@ -17,6 +17,7 @@ import { reusedJobs, type ReusedJobs } from './reuse.js';
 import { recordingTargets } from './rollouts.js';
 import { tidyRunFolder } from './run-folders.js';
 import { ensureRepository, fetchWebhookPipeline } from './webhook-fetch.js';
+import { messageLog, type Logger } from '../logger.js';
 
 /** The server's parts a run is executed with. */
 export interface RunExecutionOptions {
@@ -31,7 +32,8 @@ export interface RunExecutionOptions {
   concurrency: number;
   /** this server's URL, for links back to runs */
   publicUrl?: string;
-  log: (message: string) => void;
+  /** the server's logger; a run's lines go through a child of it that carries `runId` */
+  logger: Logger;
 }
 
 /** What a run needs that is ready before the engine starts. */
@@ -45,19 +47,28 @@ interface PreparedRun {
 
 /** Executes a claimed run; whatever happens, the run ends with a status and its hub hears `end:<run>`. */
 export async function executeClaimedRun(options: RunExecutionOptions, hub: RunHub, run: Run, signal: AbortSignal): Promise<void> {
-  const { store, log } = options;
-  const recorder = new RunRecorder(store, hub, run.id, log);
+  const { store } = options;
+  const logger = options.logger.child({ runId: run.id });
+  logger.info({ projectId: run.projectId, number: run.number, event: run.trigger.event, commit: run.trigger.commit }, 'run started');
+  // the parts below log through the run's child logger, so their lines carry runId
+  const scoped: RunExecutionOptions = { ...options, logger };
+  const recorder = new RunRecorder(store, hub, run.id, messageLog(logger, 'warn'));
   const storage = new RunStorage(options.dataDir, run.id);
+  const startedAt = Date.now();
   let passed = false;
   try {
-    const prepared = await prepareRun(options, run, storage, recorder);
-    if (!prepared) return;
-    const result = await executeRun(engineOptions(options, run, prepared, storage, recorder, signal));
+    const prepared = await prepareRun(scoped, run, storage, recorder);
+    if (!prepared) {
+      logger.info({ status: (await store.getRun(run.id))?.status }, 'run ended before its jobs started');
+      return;
+    }
+    const result = await executeRun(engineOptions(scoped, run, prepared, storage, recorder, signal));
     passed = result.status === 'success';
     await recordResult(store, run, result, recorder, prepared.report);
+    logger.info({ status: result.status, ms: Date.now() - startedAt }, 'run finished');
   } catch (err) {
     await recorder.close();
-    log(`run ${run.id} failed to run: ${(err as Error).stack ?? String(err)}`);
+    logger.error({ err }, `run ${run.id} failed to run`);
     await store
       .updateRunStatus(run.id, signal.aborted ? 'cancelled' : 'failure', { reason: signal.aborted ? 'cancelled' : `the server could not run it: ${(err as Error).message}` })
       .catch(() => undefined);
@@ -85,7 +96,8 @@ async function prepareRun(options: RunExecutionOptions, run: Run, storage: RunSt
     text = await fetchWebhookPipeline(store, repo, run, snapshot);
     if (text === undefined) return undefined;
   }
-  const report = await commitStatusReporter(options, project, snapshot, run);
+  // the reporter and the recording targets only log what failed
+  const report = await commitStatusReporter({ store, publicUrl: options.publicUrl, log: messageLog(options.logger, 'warn') }, project, snapshot, run);
   await report('pending', 'running');
   const pipeline = await parseOrFail(store, run, snapshot.file, text, report);
   if (!pipeline) return undefined;
@@ -143,7 +155,7 @@ function engineOptions(options: RunExecutionOptions, run: Run, prepared: Prepare
     concurrency: Math.max(1, options.concurrency),
     ...(options.builder ? { builder: options.builder } : {}),
     ...(options.registry ? { registry: options.registry } : {}),
-    ...(options.deployTargets ? { deployTargets: recordingTargets(options.deployTargets, options.store, run, options.log) } : {}),
+    ...(options.deployTargets ? { deployTargets: recordingTargets(options.deployTargets, options.store, run, messageLog(options.logger, 'warn')) } : {}),
     ...(prepared.reuse ? { reuse: prepared.reuse } : {}),
     signal,
     onEvent: (event) => recorder.onEvent(event),

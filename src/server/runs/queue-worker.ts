@@ -30,14 +30,14 @@ export class Runner {
   }
 
   async start(): Promise<void> {
-    const { store, log } = this.options;
+    const { store, logger } = this.options;
     // a replica that runs nothing (concurrency 0) leaves recovery to the ones that do
     if (this.options.concurrency === 0) return;
-    await recoverInterruptedRuns(store, this.options.retryInterrupted, log);
-    await reapLeftovers(this.options.executor, log);
+    await recoverInterruptedRuns(store, this.options.retryInterrupted, logger);
+    await reapLeftovers(this.options.executor, logger);
     // the first push after a restart need not wait for a container: the images of recent runs
     this.options.executor.prewarm?.(await recentJobImages(store).catch(() => []));
-    const sweep = (): Promise<void> => sweepRunFolders(this.options.dataDir, new Set(this.active.keys())).catch((err: unknown) => log(`runs folder: ${(err as Error).message}`));
+    const sweep = (): Promise<void> => sweepRunFolders(this.options.dataDir, new Set(this.active.keys())).catch((err: unknown) => logger.warn(`runs folder: ${(err as Error).message}`));
     await sweep();
     this.sweeper = setInterval(() => void sweep(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
@@ -64,7 +64,7 @@ export class Runner {
           });
         }
       } catch (err) {
-        this.options.log(`claiming runs: ${(err as Error).message}`);
+        this.options.logger.warn(`claiming runs: ${(err as Error).message}`);
       } finally {
         this.claiming = false;
       }

@@ -5,13 +5,14 @@ import type { Executor } from '../../executors/index.js';
 import { isOwnerAlive } from '../../executors/docker/labels.js';
 import type { Store } from '../../store/types.js';
 import { pipelineSnapshotOf } from './pipeline-snapshot.js';
+import type { Logger } from '../logger.js';
 
 /**
  * Marks the running runs of workers that are gone as interrupted, and queues them again when
  * `retry` says so. Only those: with several replicas on one database, the others' runs are theirs.
  * A worker is a process on a host; one on another host is judged by that host.
  */
-export async function recoverInterruptedRuns(store: Store, retry: boolean, log: (message: string) => void): Promise<void> {
+export async function recoverInterruptedRuns(store: Store, retry: boolean, logger: Logger): Promise<void> {
   const deadWorkers = new Set<string>();
   let cursor: string | undefined;
   do {
@@ -21,20 +22,20 @@ export async function recoverInterruptedRuns(store: Store, retry: boolean, log: 
   } while (cursor);
   const interrupted = (await Promise.all([...deadWorkers].map((worker) => store.markInterrupted('the server stopped while the run was going on', worker)))).flat();
   for (const run of interrupted) {
-    log(`run ${run.id} was interrupted by a server stop`);
+    logger.warn({ runId: run.id }, `run ${run.id} was interrupted by a server stop${retry ? '; queued again' : ''}`);
     if (retry) await store.requeueRun(run.id);
   }
 }
 
 /** Removes what interrupted runs left in the executor. */
-export async function reapLeftovers(executor: Executor, log: (message: string) => void): Promise<void> {
+export async function reapLeftovers(executor: Executor, logger: Logger): Promise<void> {
   // leftovers are tidied, not state: a failure to remove one must not keep the server down
   const reaped = await executor.reapOrphans().catch((err: unknown) => {
-    log(`could not remove everything interrupted runs left (the next start tries again): ${(err as Error).message}`);
+    logger.warn(`could not remove everything interrupted runs left (the next start tries again): ${(err as Error).message}`);
     return { containers: 0, networks: 0, volumes: 0 };
   });
   if (reaped.containers + reaped.networks + reaped.volumes > 0) {
-    log(`removed what interrupted runs left: ${reaped.containers} containers, ${reaped.networks} networks, ${reaped.volumes} volumes`);
+    logger.info(`removed what interrupted runs left: ${reaped.containers} containers, ${reaped.networks} networks, ${reaped.volumes} volumes`);
   }
 }
 
