@@ -136,8 +136,16 @@ export const EnvironmentStatus = Type.Object({
   endpoint: Type.Optional(Type.String()),
   replicas: Type.Object({ desired: Type.Integer(), ready: Type.Integer(), updated: Type.Optional(Type.Integer()) }),
   message: Type.Optional(Type.String()),
+  replicaList: Type.Optional(Type.Array(Type.Object({ name: Type.String(), revision: Type.Integer(), state: Type.String(), hostPort: Type.Optional(Type.Integer()) }), { description: 'docker target: each replica' })),
 });
 export type EnvironmentStatus = Static<typeof EnvironmentStatus>;
+
+export const Outcome = Type.Object({
+  revision: Revision,
+  outcome: Type.Union([Type.Literal('healthy'), Type.Literal('failed'), Type.Literal('rolled-back')], { description: 'healthy: the new revision serves; rolled-back: it failed and the previous one serves again' }),
+  reason: Type.Optional(Type.String()),
+});
+export type Outcome = Static<typeof Outcome>;
 
 export const RolloutLine = Type.Object({ seq: Type.Integer(), atMs: Type.Integer(), line: Type.String() }, { additionalProperties: true });
 export const Rollout = Type.Object({
@@ -152,7 +160,7 @@ export const Rollout = Type.Object({
   status: Type.String({ description: 'in-progress, then the outcome' }),
   createdAtMs: Type.Integer(),
   finishedAtMs: Type.Optional(Type.Integer()),
-  outcome: Type.Optional(Type.Unknown({ description: 'the finished rollout: its revision and why it ended so' })),
+  outcome: Type.Optional(Outcome),
   endpoint: Type.Optional(Type.String()),
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
   lineCount: Type.Integer(),

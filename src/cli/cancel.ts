@@ -27,15 +27,14 @@ export const cancel: Command = async (argv, io) => {
   }
   const runId = parsed.positionals[0] ?? '';
   const client = RemoteClient.fromEnv(io, 'cancel');
-  const path = `/api/runs/${encodeURIComponent(runId)}`;
-  await client.request('POST', `${path}/cancel`);
+  await client.call('cancelRun', { params: { id: runId } });
   if (parsed.values['no-wait']) {
     io.stdout.write(`run ${runId}: cancelling\n`);
     return EXIT_OK;
   }
   const deadline = Date.now() + STOP_TIMEOUT_MS;
   for (;;) {
-    const run = await client.request<{ status: string; reason?: string }>('GET', path);
+    const run = await client.call('getRun', { params: { id: runId } });
     if (run.status !== 'queued' && run.status !== 'running') {
       io.stdout.write(`run ${runId} ${run.status}${run.reason ? `: ${run.reason}` : ''}\n`);
       // it may have ended on its own between the request and the stop

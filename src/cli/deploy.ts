@@ -10,7 +10,7 @@ import { slipwayHome } from '../engine/index.js';
 import { DEFAULT_DEPLOY_SPEC, DeployError, deployRequestBody, RevisionStore, type DeployOutcome, type DeployTarget } from '../deploy/index.js';
 import { createTarget } from '../deploy/targets.js';
 import { DockerDeployTarget } from '../deploy/docker/index.js';
-import type { RolloutView } from '../server/deployments.js';
+import type { Outcome, Rollout } from '../api/index.js';
 import { isRemote, RemoteClient } from './remote.js';
 
 const HELP = `usage: slipway deploy ENV --image REF [options]
@@ -95,7 +95,7 @@ export function reportDeployError(err: unknown, io: CliIO, command: string): num
   throw err;
 }
 
-export function reportOutcome(outcome: DeployOutcome, io: CliIO, json: boolean, endpoint?: string): number {
+export function reportOutcome(outcome: Outcome, io: CliIO, json: boolean, endpoint?: string): number {
   const { revision } = outcome;
   if (json) io.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
   else if (outcome.outcome === 'healthy') {
@@ -127,15 +127,15 @@ export function refuseDataFlag(data: string | undefined): void {
  * lines and exit codes as a rollout on this machine. Ctrl-C cancels the rollout on the server
  * (which restores the serving revision) and follows it to its outcome, as a local deploy does.
  */
-export async function followRollout(client: RemoteClient, started: RolloutView, io: CliIO, json: boolean, command: string): Promise<number> {
+export async function followRollout(client: RemoteClient, started: Rollout, io: CliIO, json: boolean, command: string): Promise<number> {
   const say = json ? () => undefined : progressPrinter(io);
-  let ended: RolloutView | undefined;
-  const rollout = `/api/rollouts/${encodeURIComponent(started.id)}`;
-  await client.cancelOnInterrupt(`rollout ${started.id}`, `${rollout}/cancel`, () =>
-    client.follow(rollout, (event) => {
+  let ended: Rollout | undefined;
+  const params = { id: started.id };
+  await client.cancelOnInterrupt(`rollout ${started.id}`, () => client.call('cancelRollout', { params }), () =>
+    client.follow(client.pathOf('getRollout', { params }), (event) => {
       if (event.event === 'progress') say((JSON.parse(event.data) as { line: string }).line);
       else if (event.event === 'end') {
-        ended = JSON.parse(event.data) as RolloutView;
+        ended = JSON.parse(event.data) as Rollout;
         return true;
       }
       return false;
@@ -258,8 +258,7 @@ export const deploy: Command = async (argv, io) => {
 
   if (remote) {
     const client = RemoteClient.fromEnv(io, 'deploy');
-    const route = `/api/apps/${encodeURIComponent(app)}/environments/${encodeURIComponent(environment)}/deploy`;
-    const started = await client.request<RolloutView>('POST', route, deployRequestBody(spec, image));
+    const started = await client.call('deploy', { params: { app, env: environment }, body: deployRequestBody(spec, image) });
     return followRollout(client, started, io, v.json === true, 'deploy');
   }
 

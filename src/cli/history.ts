@@ -2,7 +2,7 @@
 // when, outcome, reason — from this machine's deploy data or, with SLIPWAY_URL, from the server.
 import { EXIT_OK, parseCommandLine, UsageError, type Command } from './io.js';
 import { deployDataDir, dockerTarget, refuseDataFlag, WHERE_OPTIONS } from './deploy.js';
-import type { Revision } from '../deploy/index.js';
+import type { Revision } from '../api/index.js';
 import { isRemote, RemoteClient } from './remote.js';
 
 const HELP = `usage: slipway history APP [--env ENV] [--json]
@@ -37,8 +37,7 @@ export const history: Command = async (argv, io) => {
   if (isRemote(io, v)) {
     refuseDataFlag(v.data);
     const client = RemoteClient.fromEnv(io, 'history');
-    const route = `/api/apps/${encodeURIComponent(app)}${v.env !== undefined ? `/environments/${encodeURIComponent(v.env)}` : ''}/revisions`;
-    revisions = (await client.request<{ revisions: Revision[] }>('GET', route)).revisions;
+    revisions = (v.env !== undefined ? await client.call('environmentRevisions', { params: { app, env: v.env } }) : await client.call('appRevisions', { params: { app } })).revisions;
   } else {
     try {
       revisions = await dockerTarget(deployDataDir(v.data, io)).history(app, v.env);

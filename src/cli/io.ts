@@ -7,6 +7,8 @@ export interface CliIO {
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** where secrets are read from (`slipway secret set`); default the process's */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
 }
 
 export type Command = (argv: string[], io: CliIO) => Promise<number>;
@@ -22,7 +24,7 @@ export class UsageError extends Error {
 }
 
 export function processIO(): CliIO {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stdin: process.stdin };
 }
 
 type FlagOptions = NonNullable<import('node:util').ParseArgsConfig['options']>;

@@ -2,6 +2,7 @@
 // -f it follows them live over Server-Sent Events, resuming where it was after a dropped connection.
 import { EXIT_FAILED, EXIT_OK, parseCommandLine, type CliIO, type Command } from './io.js';
 import { RemoteClient } from './remote.js';
+import type { LogLine } from '../api/index.js';
 
 const HELP = `usage: slipway logs RUN [-f]
 
@@ -10,14 +11,7 @@ Prints the log lines of a run of the server at $SLIPWAY_URL (token: $SLIPWAY_TOK
   -h, --help     this help
 `;
 
-interface Line {
-  seq: number;
-  job: string;
-  stream: string;
-  line: string;
-}
-
-const print = (io: CliIO, l: Line): void => void io.stdout.write(`[${l.job}] ${l.line}\n`);
+const print = (io: CliIO, l: LogLine): void => void io.stdout.write(`[${l.job}] ${l.line}\n`);
 
 /**
  * Prints a run's lines as they come until it ends; says how it ended on stderr. Exit 0 when it
@@ -25,8 +19,8 @@ const print = (io: CliIO, l: Line): void => void io.stdout.write(`[${l.job}] ${l
  */
 export async function followRunLogs(client: RemoteClient, runId: string, io: CliIO): Promise<number> {
   let status = 'unknown';
-  await client.follow(`/api/runs/${encodeURIComponent(runId)}/logs`, (event) => {
-    if (event.event === 'log') print(io, JSON.parse(event.data) as Line);
+  await client.follow(client.pathOf('runLogs', { params: { id: runId } }), (event) => {
+    if (event.event === 'log') print(io, JSON.parse(event.data) as LogLine);
     else if (event.event === 'end') {
       status = (JSON.parse(event.data) as { status: string }).status;
       return true;
@@ -48,7 +42,7 @@ export const logs: Command = async (argv: string[], io: CliIO): Promise<number> 
   if (parsed.values.follow) return followRunLogs(client, runId, io);
   // the server answers a page at a time
   for (let after = 0; ; ) {
-    const { lines } = await client.request<{ lines: Line[] }>('GET', `/api/runs/${encodeURIComponent(runId)}/logs?after=${after}`);
+    const { lines } = await client.call('runLogs', { params: { id: runId }, query: { after: String(after) } });
     for (const line of lines) print(io, line);
     if (lines.length === 0) return EXIT_OK;
     after = lines.at(-1)?.seq ?? after;

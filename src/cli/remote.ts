@@ -2,6 +2,7 @@
 // requests, Server-Sent Events that resume after a dropped connection, and the errors users see
 // (`slipway CMD: <status>: <message>`, mapped to exit codes once, in main.ts).
 import { EXIT_FAILED, EXIT_USAGE, UsageError, type CliIO } from './io.js';
+import { ApiClient, pathOf, type CallInput, type ResponseOf, type RouteName } from '../api/index.js';
 
 /** Codes that mean "you asked for something that cannot be": bad input, exit 2 like locally. */
 const USAGE_CODES = new Set(['ROLLOUT_INVALID', 'ROLLOUT_NO_REVISION']);
@@ -90,13 +91,25 @@ export class RemoteClient {
   }
 
   /** One JSON request; the answer's body, or a RemoteError. */
-  async request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', pathname: string, body?: unknown): Promise<T> {
+  private async request(method: 'GET' | 'POST' | 'PUT' | 'DELETE', pathname: string, body?: unknown): Promise<unknown> {
     const res = await this.fetch(pathname, {
       method,
       ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } } : {}),
     });
     if (!res.ok) throw await this.failure(res);
-    return (await res.json()) as T;
+    return res.json();
+  }
+
+  private readonly api = new ApiClient((method, path, body) => this.request(method, path, body));
+
+  /** A route of the API contract, typed by its schemas; a refusal is a RemoteError. */
+  call<N extends RouteName>(name: N, input?: CallInput<N>): Promise<ResponseOf<N>> {
+    return this.api.call(name, input);
+  }
+
+  /** The path of a route, for `follow` (its Server-Sent Events). */
+  pathOf<N extends RouteName>(name: N, input: CallInput<N>): string {
+    return pathOf(name, input as { params?: object; query?: object });
   }
 
   /**
@@ -104,13 +117,13 @@ export class RemoteClient {
    * the first sends POST `cancelPath` and following goes on until the thing has stopped; a second
    * stops following (exit 130).
    */
-  async cancelOnInterrupt<T>(what: string, cancelPath: string, follow: () => Promise<T>): Promise<T> {
+  async cancelOnInterrupt<T>(what: string, cancel: () => Promise<unknown>, follow: () => Promise<T>): Promise<T> {
     let interrupts = 0;
     const onSigint = (): void => {
       interrupts++;
       if (interrupts > 1) process.exit(130);
       this.io.stderr.write(`cancelling ${what} on the server (again to stop following)\n`);
-      void this.request('POST', cancelPath).catch((err: unknown) => this.io.stderr.write(`slipway ${this.command}: the cancel was refused: ${(err as Error).message}\n`));
+      void cancel().catch((err: unknown) => this.io.stderr.write(`slipway ${this.command}: the cancel was refused: ${(err as Error).message}\n`));
     };
     process.on('SIGINT', onSigint);
     try {
@@ -209,4 +222,15 @@ function networkReason(err: unknown): string {
     default:
       return cause?.message ?? (err as Error).message;
   }
+}
+
+/** The project a command is about: `--project`, else the name in ./slipway.yaml. */
+export async function projectNameFor(io: CliIO, given: string | undefined): Promise<string> {
+  if (given !== undefined) return given;
+  const { loadPipeline } = await import('../spec/index.js');
+  const { resolve } = await import('node:path');
+  const loaded = await loadPipeline(resolve(io.cwd, 'slipway.yaml')).catch(() => undefined);
+  const name = loaded?.pipeline?.name;
+  if (name === undefined) throw new UsageError('--project NAME is needed: ./slipway.yaml does not give the project\'s name');
+  return name;
 }

@@ -3,8 +3,7 @@
 // SLIPWAY_URL, on the server.
 import { EXIT_OK, parseCommandLine, UsageError, type Command } from './io.js';
 import { deployDataDir, dockerTarget, followRollout, progressPrinter, refuseDataFlag, reportDeployError, reportOutcome, targetFor, targetOfEnvironment, WHERE_OPTIONS } from './deploy.js';
-import type { Revision } from '../deploy/index.js';
-import type { RolloutView } from '../server/deployments.js';
+import type { Revision } from '../api/index.js';
 import { isRemote, RemoteClient } from './remote.js';
 
 const HELP = `usage: slipway rollback APP [--env ENV] [--to REVISION]
@@ -46,10 +45,8 @@ export const rollback: Command = async (argv, io) => {
   if (isRemote(io, v)) {
     refuseDataFlag(v.data);
     const client = RemoteClient.fromEnv(io, 'rollback');
-    const appPath = encodeURIComponent(app);
-    const environment = v.env ?? onlyEnvironment((await client.request<{ revisions: Revision[] }>('GET', `/api/apps/${appPath}/revisions`)).revisions, app);
-    const route = `/api/apps/${appPath}/environments/${encodeURIComponent(environment)}/rollback`;
-    const started = await client.request<RolloutView>('POST', route, to !== undefined ? { to } : {});
+    const environment = v.env ?? onlyEnvironment((await client.call('appRevisions', { params: { app } })).revisions, app);
+    const started = await client.call('rollback', { params: { app, env: environment }, body: to !== undefined ? { to } : {} });
     return followRollout(client, started, io, v.json === true, 'rollback');
   }
   const dataDir = deployDataDir(v.data, io);

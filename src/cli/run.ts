@@ -253,13 +253,13 @@ async function runRemotely(io: CliIO, ask: { file?: string | undefined; project?
     const checkedOut = await gitOutput(folder, ['rev-parse', '--abbrev-ref', 'HEAD']);
     if (checkedOut && checkedOut !== 'HEAD') branch = checkedOut;
   }
-  const run = await client.request<{ id: string; number: number; trigger: { branch: string; commit: string } }>('POST', `/api/projects/${encodeURIComponent(project)}/runs`, {
-    ...(branch !== undefined ? { branch } : {}),
-    ...(ask.commit !== undefined ? { commit: ask.commit } : {}),
+  const run = await client.call('startRun', {
+    params: { name: project },
+    body: { ...(branch !== undefined ? { branch } : {}), ...(ask.commit !== undefined ? { commit: ask.commit } : {}) },
   });
   io.stderr.write(`run ${run.id} (#${run.number}) of ${project} on ${client.url}: ${run.trigger.branch || 'detached'}@${run.trigger.commit.slice(0, 7)}\n`);
   const here = ask.commit === undefined ? await gitOutput(folder, ['rev-parse', 'HEAD']) : undefined;
   if (here && here !== run.trigger.commit) io.stderr.write(`note: this checkout is at ${here.slice(0, 7)}; the server runs what was pushed (git push first to run local commits)\n`);
 
-  return client.cancelOnInterrupt(`run ${run.id}`, `/api/runs/${encodeURIComponent(run.id)}/cancel`, () => followRunLogs(client, run.id, io));
+  return client.cancelOnInterrupt(`run ${run.id}`, () => client.call('cancelRun', { params: { id: run.id } }), () => followRunLogs(client, run.id, io));
 }

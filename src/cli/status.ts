@@ -3,11 +3,12 @@
 // deploy agent if none runs (that is what brings proxies back).
 import { EXIT_OK, parseCommandLine, type Command } from './io.js';
 import { deployDataDir, refuseDataFlag, reportDeployError, targetFor, WHERE_OPTIONS } from './deploy.js';
-import { environmentStatuses, type EnvironmentStatus } from '../deploy/index.js';
+import { environmentStatuses } from '../deploy/index.js';
+import type { EnvironmentStatus } from '../api/index.js';
 import { table } from './history.js';
 import { isRemote, RemoteClient } from './remote.js';
 
-type Environment = EnvironmentStatus & { replicaList?: Array<{ name: string; revision: number; state: string; hostPort?: number }> };
+type Environment = EnvironmentStatus;
 
 const HELP = `usage: slipway status [APP] [--env ENV] [--json]
 
@@ -45,8 +46,7 @@ export const status: Command = async (argv, io) => {
   let environments: Environment[];
   if (isRemote(io, v)) {
     refuseDataFlag(v.data);
-    const query = new URLSearchParams({ ...(app !== undefined ? { app } : {}), ...(v.env !== undefined ? { environment: v.env } : {}) }).toString();
-    environments = (await RemoteClient.fromEnv(io, 'status').request<{ environments: Environment[] }>('GET', `/api/status${query ? `?${query}` : ''}`)).environments;
+    environments = (await RemoteClient.fromEnv(io, 'status').call('status', { query: { app, environment: v.env } })).environments;
   } else {
     try {
       const dataDir = deployDataDir(v.data, io);

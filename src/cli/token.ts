@@ -3,7 +3,7 @@
 import { EXIT_OK, parseCommandLine, UsageError, type Command } from './io.js';
 import { RemoteClient } from './remote.js';
 import { table } from './history.js';
-import { TOKEN_SCOPES } from '../store/types.js';
+import { TOKEN_SCOPES, type TokenScope } from '../store/types.js';
 
 const HELP = `usage: slipway token create --scopes S[,S…] [--name NAME] [--json]
        slipway token list [--json]
@@ -25,16 +25,6 @@ options:
   -h, --help      this help
 `;
 
-interface TokenView {
-  id: string;
-  name: string;
-  scopes: string[];
-  prefix: string;
-  createdAtMs: number;
-  lastUsedAtMs?: number;
-  revokedAtMs?: number;
-}
-
 export const token: Command = async (argv, io) => {
   const parsed = parseCommandLine(argv, { scopes: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' } }, HELP);
   const v = parsed.values;
@@ -50,14 +40,14 @@ export const token: Command = async (argv, io) => {
     const unknown = scopes.filter((s) => !(TOKEN_SCOPES as readonly string[]).includes(s));
     if (unknown.length > 0) throw new UsageError(`unknown scope ${unknown.map((s) => `'${s}'`).join(', ')}: scopes are ${TOKEN_SCOPES.join(', ')}`);
     const client = RemoteClient.fromEnv(io, 'token');
-    const created = await client.request<TokenView & { secret: string }>('POST', '/api/tokens', { name: v.name ?? 'cli', scopes });
+    const created = await client.call('createToken', { body: { name: v.name ?? 'cli', scopes: scopes as TokenScope[] } });
     if (v.json) io.stdout.write(`${JSON.stringify(created, null, 2)}\n`);
     else io.stdout.write(`token ${created.id} (${created.name}; ${created.scopes.join(', ')}), shown once:\n  ${created.secret}\n`);
     return EXIT_OK;
   }
   if (action === 'list') {
     if (rest.length > 0) throw new UsageError(`list takes no arguments, got ${rest.join(' ')}\n\n${HELP}`);
-    const { tokens } = await RemoteClient.fromEnv(io, 'token').request<{ tokens: TokenView[] }>('GET', '/api/tokens');
+    const { tokens } = await RemoteClient.fromEnv(io, 'token').call('listTokens');
     if (v.json) {
       io.stdout.write(`${JSON.stringify(tokens, null, 2)}\n`);
       return EXIT_OK;
@@ -73,7 +63,7 @@ export const token: Command = async (argv, io) => {
   }
   if (action === 'revoke') {
     if (rest.length !== 1) throw new UsageError(`revoke takes one token id, got ${rest.length}\n\n${HELP}`);
-    await RemoteClient.fromEnv(io, 'token').request('DELETE', `/api/tokens/${encodeURIComponent(rest[0]!)}`);
+    await RemoteClient.fromEnv(io, 'token').call('revokeToken', { params: { id: rest[0]! } });
     io.stdout.write(`token ${rest[0]} revoked\n`);
     return EXIT_OK;
   }

@@ -56,12 +56,13 @@ export interface SpawnedCli {
   done: Promise<CliResult>;
 }
 
-export function spawnCli(args: string[], options: { cwd: string; env?: Record<string, string> }): SpawnedCli {
+export function spawnCli(args: string[], options: { cwd: string; env?: Record<string, string>; input?: string }): SpawnedCli {
   const child = spawn(process.execPath, [slipwayBin, ...args], {
     cwd: options.cwd,
     env: { ...process.env, NO_COLOR: '1', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (options.input !== undefined) child.stdin!.end(options.input);
   let stdout = '';
   let stderr = '';
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
@@ -101,6 +102,6 @@ export function spawnCli(args: string[], options: { cwd: string; env?: Record<st
   };
 }
 
-export function runCli(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<CliResult> {
+export function runCli(args: string[], options: { cwd: string; env?: Record<string, string>; input?: string }): Promise<CliResult> {
   return spawnCli(args, options).done;
 }
