@@ -147,8 +147,10 @@ export const routes = {
     summary: 'Start a rollout of an image (follow it at Location)', body: DeployBody, status: 202, response: S.Rollout,
   }),
   rollback: spec({
-    method: 'POST', path: '/api/apps/{app}/environments/{env}/rollback', tag: 'deploys', scope: 'deploy', params: AppEnv, invalidCode: 'ROLLOUT_INVALID', bodyCheckedByHandler: true,
-    summary: 'Roll back to the previous (or a named) healthy revision', body: Type.Object({ to: Type.Optional(Type.Integer({ minimum: 1 })) }), status: 202, response: S.Rollout,
+    method: 'POST', path: '/api/apps/{app}/environments/{env}/rollback', tag: 'deploys', scope: 'deploy', params: AppEnv, invalidCode: 'ROLLOUT_INVALID',
+    summary: 'Roll back to the previous (or a named) healthy revision',
+    body: Type.Object({ to: Type.Optional(Type.Integer({ minimum: 1, errorMessage: 'a revision number (1 or more)' })) }, { additionalProperties: false }),
+    status: 202, response: S.Rollout,
   }),
   cancelRollout: spec({ method: 'POST', path: '/api/rollouts/{id}/cancel', tag: 'deploys', scope: 'deploy', summary: 'Cancel a rollout; the target restores the serving revision', params: Type.Object({ id: Id }), status: 202, response: S.Rollout }),
   getRollout: spec({

@@ -38,7 +38,7 @@ export async function createApi(ctx: AppContext): Promise<FastifyInstance> {
     // one line per request through the server's logger, under a request id echoed in X-Request-Id
     ...requestLogging(ctx.logger),
     bodyLimit: BODY_LIMIT_BYTES,
-    maxParamLength: 500,
+    routerOptions: { maxParamLength: 500 },
     // a malformed % escape in the path is the caller's mistake, said in our error shape
     frameworkErrors: (error, _request, reply) => sendFailure(reply, httpErrorOf(error) ?? new HttpError(400, 'REQUEST_PATH_INVALID', 'the path has a malformed % escape')),
   });
@@ -58,7 +58,7 @@ export async function createApi(ctx: AppContext): Promise<FastifyInstance> {
   app.setErrorHandler((error, request, reply) => {
     const known = httpErrorOf(error, request.routeOptions.config.invalidCode);
     if (known) return sendFailure(reply, known);
-    ctx.log(`${request.method} ${request.url}: ${(error as Error).stack ?? String(error)}`);
+    // the request's log line carries the stack, under its request id
     sendFailure(reply, new HttpError(500, 'INTERNAL', 'internal error; see the server log'));
   });
   app.setNotFoundHandler((request, reply) => {
