@@ -84,9 +84,8 @@ class Compiler {
   }
 
   envMap(env: Record<string, string | number | boolean> | undefined, path: YamlPath): Record<string, Template> {
-    const out: Record<string, Template> = {};
-    for (const [name, value] of Object.entries(env ?? {})) out[name] = this.template(value, [...path, name]);
-    return out;
+    // fromEntries defines own properties: a variable named __proto__ is kept, not made the prototype.
+    return Object.fromEntries(Object.entries(env ?? {}).map(([name, value]) => [name, this.template(value, [...path, name])]));
   }
 
   job(name: string, raw: RawJob): Job {

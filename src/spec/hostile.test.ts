@@ -80,6 +80,18 @@ test('prototype names are not jobs, functions, keys or variables', () => {
   assert.deepEqual(problems(text).list, ['6:13 SPEC_NEEDS_UNKNOWN', '7:5 SPEC_UNKNOWN_KEY', '9:23 SPEC_EXPRESSION']);
 });
 
+test('variables named like prototype members are kept as variables', () => {
+  const result = parsePipeline(`${HEAD}jobs:\n  test:\n    image: a\n    env: { __proto__: x, constructor: y }\n    steps: [{ run: echo }]\n`, 'slipway.yaml');
+  assert.deepEqual(result.diagnostics, []);
+  assert.deepEqual(Object.keys(result.pipeline?.jobs[0]?.env ?? {}), ['__proto__', 'constructor']);
+});
+
+test('an alias of an anchor that does not exist is a positioned error, not an alias bomb', () => {
+  const { list, diagnostics } = problems(`${HEAD}x-a: [*nowhere]\njobs: { a: { build: { repository: app } } }\n`);
+  assert.deepEqual(list, ['3:7 SPEC_YAML_SYNTAX']);
+  assert.match(diagnostics[0]?.message ?? '', /\*nowhere names no anchor/);
+});
+
 test('a mapping of 30 000 keys, some duplicated, is checked in linear time', () => {
   const keys = Array.from({ length: 30000 }, (_, i) => `  k${i % 29999}: 1\n`).join('');
   const started = performance.now();

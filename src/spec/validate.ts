@@ -98,7 +98,7 @@ function describeNode(node: Node | null): string {
   if (kind === 'mapping') return 'a mapping';
   if (kind === 'list') return 'a list';
   if (kind === 'null') return 'empty';
-  if (kind === 'other') return `a ${(node as Scalar).tag ?? 'non-string'} value`;
+  if (kind === 'other') return `a ${((node as Scalar).tag ?? 'non-string').replace('tag:yaml.org,2002:', '!!')} value`;
   const value = (node as Scalar).value;
   if (kind === 'string') {
     const text = String(value);
@@ -228,7 +228,7 @@ class SchemaWalker {
     const kinds = schemaKinds(s);
     if (isDuration && isScalar(node) && typeof node.value === 'number') hint = `; add a unit, e.g. ${node.value}s or ${node.value}m`;
     else if (kinds.includes('list') && !kinds.includes('string') && isScalar(node) && node.value !== null) hint = `; write [${String(node.value)}] for a list of one`;
-    else if (kinds.includes('string') && isScalar(node) && typeof node.value !== 'string' && node.value !== null && (typeof s.pattern !== 'string' || new RegExp(s.pattern).test(String(node.value)))) {
+    else if (kinds.includes('string') && isScalar(node) && kindOf(node) !== 'other' && typeof node.value !== 'string' && node.value !== null && (typeof s.pattern !== 'string' || new RegExp(s.pattern).test(String(node.value)))) {
       hint = `; quote it: "${String(node.value)}"`;
     }
     const subject = path.length === 0 ? 'the file' : labelOf(path);

@@ -94,7 +94,7 @@ class TreeInspector {
       const children = childrenOf(node);
       for (let i = children.length - 1; i >= 0; i--) stack.push({ node: children[i], depth: depth + 1 });
     }
-    // More aliases than allowed is reported as a bomb by the caller; their depth is not worth measuring.
+    // More aliases than allowed is reported as a bomb by the caller; they are not worth measuring.
     if (aliases.length <= MAX_ALIAS_COUNT) for (const { alias, depth } of aliases) this.checkAliasDepth(alias, depth);
     if (this.deepest) {
       this.diags.error('SPEC_TOO_DEEP', this.deepest.message, this.src.at(this.deepest.offset));
@@ -110,7 +110,12 @@ class TreeInspector {
 
   private checkAliasDepth(alias: Node, depth: number): void {
     const target = this.resolve(alias);
-    if (target === undefined || target === null) return; // the yaml package reported the bad alias
+    if (target === undefined || target === null) {
+      // The yaml package lets this through to toJS(), which throws.
+      this.diags.error('SPEC_YAML_SYNTAX', `the alias *${(alias as Alias).source} names no anchor: define &${(alias as Alias).source} on a value before it`, this.src.start(alias));
+      this.fatal = true;
+      return;
+    }
     const height = this.heightOf(target);
     if (height === Infinity) {
       this.diags.error('SPEC_ALIAS_LIMIT', `the alias *${(alias as Alias).source} names a node that contains it: it would expand forever`, this.src.start(alias));
