@@ -18,7 +18,7 @@ export const specCodes = {
   SPEC_NAME: 'a job, service, variable or argument name that is not allowed',
   SPEC_VERSION: '`version` is not 1',
   SPEC_DURATION: 'a duration is not Go-style (`500ms`, `10s`, `1m30s`, `2h`) or not positive',
-  SPEC_GLOB: 'a branch or tag pattern is empty or has an unbalanced `[`, `{` or `(`',
+  SPEC_GLOB: 'a branch or tag pattern is empty, has an unbalanced `[`, `{` or `(`, is above 256 characters or nests deeper than 8',
   SPEC_SECRET_NAME: 'a secret name is not an upper-case identifier (`^[A-Z_][A-Z0-9_]*$`)',
   SPEC_JOB_KIND: 'a job is not exactly one of: steps, build, deploy',
   SPEC_NEEDS_UNKNOWN: '`needs` names a job that does not exist',
@@ -89,6 +89,11 @@ export class DiagnosticList {
     const list = [...this.kept].sort((a, b) => a.line - b.line || a.col - b.col);
     return this.overflow ? [...list, this.overflow] : list;
   }
+}
+
+/** The file's own text inside a message, cut to `max` characters: one huge value must not drown it. */
+export function clip(text: string, max = 80): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 export function positionOf(file: string, at: { line: number; col: number }): SourcePosition {

@@ -11,9 +11,17 @@ function picomatch(): typeof Picomatch {
   return loaded;
 }
 
+/**
+ * Branch and tag patterns are short; picomatch's compile time grows faster than linearly with
+ * nesting (minutes for 3000 nested `+(`), and it runs when the file is checked.
+ */
+export const MAX_GLOB_LENGTH = 256;
+export const MAX_GLOB_NESTING = 8;
+
 /** Why `pattern` is not a usable glob, or undefined when it is fine. */
 export function checkGlob(pattern: string): string | undefined {
   if (pattern.trim().length === 0) return 'empty pattern: it matches nothing; remove it or write a pattern like "release/*"';
+  if (pattern.length > MAX_GLOB_LENGTH) return `the pattern is ${pattern.length} characters long; a pattern may be at most ${MAX_GLOB_LENGTH}`;
   const closers: Record<string, string> = { '[': ']', '{': '}', '(': ')' };
   const stack: string[] = [];
   let inClass = false;
@@ -36,6 +44,7 @@ export function checkGlob(pattern: string): string | undefined {
       stack.push('[');
     } else if (ch === '{' || ch === '(') {
       stack.push(ch);
+      if (stack.length > MAX_GLOB_NESTING) return `brackets nest more than ${MAX_GLOB_NESTING} deep; simplify the pattern`;
     } else if (ch === '}' || ch === ')') {
       const open = stack.pop();
       if (open === undefined || closers[open] !== ch) return `'${ch}' has no matching opening bracket`;

@@ -110,3 +110,14 @@ test('a script with 50 000 bad expressions lists 1000 problems and SPEC_TOO_MANY
   // Each position used to search the whole script again: minutes.
   assert.ok(performance.now() - started < 8000, `took ${Math.round(performance.now() - started)} ms`);
 });
+
+test('a branch pattern of 3000 nested +( is SPEC_GLOB at once, not minutes of picomatch', () => {
+  const on = (pattern: string): string => `${HEAD}on: { push: { branches: ["${pattern}"] } }\njobs: { a: { build: { repository: app } } }\n`;
+  const started = performance.now();
+  const { list, diagnostics } = problems(on(`${'+('.repeat(3000)}a${')'.repeat(3000)}`));
+  assert.deepEqual(list, ['3:26 SPEC_GLOB']);
+  assert.match(diagnostics[0]?.message ?? '', /at most 256/);
+  assert.ok(performance.now() - started < 5000, `took ${Math.round(performance.now() - started)} ms`);
+  assert.match(problems(on(`${'+('.repeat(9)}a${')'.repeat(9)}`)).diagnostics[0]?.message ?? '', /nest more than 8 deep/);
+  assert.deepEqual(problems(on(`${'+('.repeat(8)}a${')'.repeat(8)}`)).list, []);
+});

@@ -2,7 +2,7 @@
 // needs graph (unknown jobs, cycles) and what each expression may read (jobs upstream of its own).
 // Graphs are walked with explicit stacks: a chain of a thousand jobs must not reach the call stack.
 import { isScalar, isSeq, type Scalar } from 'yaml';
-import type { DiagnosticList } from './diagnostics.js';
+import { clip, type DiagnosticList } from './diagnostics.js';
 import { checkExpression, type Expr, type ExpressionScope } from './expressions.js';
 import { annotatedPipelineSchema } from './schema.generated.js';
 import type { SchemaNode } from './schema-node.js';
@@ -91,9 +91,9 @@ export function checkGraph(src: YamlSource, diags: DiagnosticList, sites: Expres
         diags.error('SPEC_NEEDS_CYCLE', `job '${name}' needs itself: a job cannot wait for itself; remove '${name}' from its needs`, at);
       } else if (!Object.hasOwn(jobs, need.name)) {
         const guess = guessJob(need.name, name);
-        diags.error('SPEC_NEEDS_UNKNOWN', `job '${name}' needs '${need.name}', which is not a job${guess ? ` (did you mean '${guess}'?)` : `; the jobs are ${listOf(names)}`}`, at);
+        diags.error('SPEC_NEEDS_UNKNOWN', `job '${name}' needs '${clip(need.name)}', which is not a job${guess ? ` (did you mean '${guess}'?)` : `; the jobs are ${listOf(names)}`}`, at);
       } else if (seen.has(need.name)) {
-        diags.warning('SPEC_NEEDS_DUPLICATE', `job '${name}' lists '${need.name}' in needs twice; once is enough`, at);
+        diags.warning('SPEC_NEEDS_DUPLICATE', `job '${name}' lists '${clip(need.name)}' in needs twice; once is enough`, at);
       } else {
         valid.push(need.name);
       }

@@ -3,7 +3,7 @@
 // paths), then the whole-file rules (job kinds, the needs graph, what expressions may read).
 // It collects every problem; nothing stops at the first.
 import { isMap, isScalar, isSeq, type Node, type Scalar } from 'yaml';
-import type { DiagnosticList, SpecCode } from './diagnostics.js';
+import { clip, type DiagnosticList, type SpecCode } from './diagnostics.js';
 import { parseDuration } from './durations.js';
 import { ExpressionError, parseCondition, parseTemplate } from './expressions.js';
 import { checkGlob } from './globs.js';
@@ -281,7 +281,7 @@ class SchemaWalker {
         if (pattern && child) {
           if (!new RegExp(pattern).test(key)) {
             const code = (s['x-key-code'] as SpecCode | undefined) ?? 'SPEC_NAME';
-            this.diags.error(code, `invalid name '${key}' ${placeOf(path)}: expected ${String(s['x-key-expected'] ?? `a name matching ${pattern}`)}`, keyAt);
+            this.diags.error(code, `invalid name '${clip(key)}' ${placeOf(path)}: expected ${String(s['x-key-expected'] ?? `a name matching ${pattern}`)}`, keyAt);
           }
           this.walk(child, pair.value as Node | null, childPath, keyAt);
         }
@@ -300,7 +300,7 @@ class SchemaWalker {
 
   private unknownKey(key: string, valid: string[], path: YamlPath, at: Position, value: Node | null): string | undefined {
     const guess = closest(key, valid);
-    let message = `unknown key '${key}' ${placeOf(path)}`;
+    let message = `unknown key '${clip(key)}' ${placeOf(path)}`;
     if (guess) message += ` (did you mean '${guess}'?)`;
     else if (path.length === 0 && isMap(this.src.resolve(value)) && ['steps', 'build', 'deploy', 'image'].some((k) => this.src.pair(value, k))) {
       message += `; jobs go under 'jobs:'`;
@@ -347,7 +347,7 @@ class SchemaWalker {
         const ms = parseDuration(value);
         if (ms === undefined) {
           const unitless = /^[0-9]+(\.[0-9]+)?$/.test(value) ? `; add a unit, e.g. ${value}s` : '';
-          this.diags.error('SPEC_DURATION', `${labelOf(path)} must be a duration like 500ms, 10s, 1m30s or 2h, not '${value}'${unitless}`, at);
+          this.diags.error('SPEC_DURATION', `${labelOf(path)} must be a duration like 500ms, 10s, 1m30s or 2h, not '${clip(value)}'${unitless}`, at);
         } else if (ms === 0 && check === 'duration') {
           this.diags.error('SPEC_DURATION', `${labelOf(path)} must be longer than 0`, at);
         }
@@ -355,18 +355,18 @@ class SchemaWalker {
       }
       case 'glob': {
         const problem = checkGlob(value);
-        if (problem) this.diags.error('SPEC_GLOB', `bad pattern '${value}' ${placeOf(path.slice(0, -1))}: ${problem}`, at);
+        if (problem) this.diags.error('SPEC_GLOB', `bad pattern '${clip(value)}' ${placeOf(path.slice(0, -1))}: ${problem}`, at);
         return;
       }
       case 'relativePath':
         if (value.startsWith('/') || value.split('/').includes('..')) {
-          this.diags.error('SPEC_VALUE', `${labelOf(path)} must be a path inside the repository (relative, without '..'), not '${value}'`, at);
+          this.diags.error('SPEC_VALUE', `${labelOf(path)} must be a path inside the repository (relative, without '..'), not '${clip(value)}'`, at);
         }
         return;
     }
     if (typeof s.pattern === 'string' && !new RegExp(s.pattern).test(value)) {
       const code = (s['x-code'] as SpecCode | undefined) ?? 'SPEC_VALUE';
-      this.diags.error(code, `${labelOf(path)} must be ${String(s['x-expected'] ?? `a string matching ${s.pattern}`)}, not '${value}'`, at);
+      this.diags.error(code, `${labelOf(path)} must be ${String(s['x-expected'] ?? `a string matching ${s.pattern}`)}, not '${clip(value)}'`, at);
     }
   }
 

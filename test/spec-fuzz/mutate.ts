@@ -196,6 +196,12 @@ const MUTATIONS: Mutation[] = [
     const jobs = lines.flatMap((line, i) => (/^ {2}[a-z][\w-]*:\s*$/.test(line) ? [i] : []));
     if (jobs.length) lines.splice(pick(random, jobs) + 1, 0, `    if: "${edgeExpression(random)}"`);
   },
+  (random, lines) => {
+    // Branch patterns: nesting and length are what picomatch's compile time grows with.
+    const depth = size(random, 3000);
+    const pattern = pick(random, [`${'+('.repeat(depth)}a${')'.repeat(depth)}`, `${'{a,'.repeat(depth)}b${'}'.repeat(depth)}`, '*a'.repeat(depth), `${'[a]'.repeat(depth)}`, `release/${'x'.repeat(depth)}`]);
+    lines.splice(int(random, lines.length + 1), 0, `on: { push: { branches: ["${pattern}"], tags: ["${pattern}"] } }`);
+  },
   // YAML structure
   (random, lines) => void lines.splice(int(random, lines.length), 0, pick(random, ['---', '...', '%YAML 1.1', '%TAG ! tag:x,2000:', '? [a, b]', ': x', '- x', '!!set', '&a', '*a', '"unclosed', "'unclosed", '|', '# comment'])),
   (random, lines) => {
