@@ -100,3 +100,28 @@ test('--help prints usage; an unknown flag is a usage error', async () => {
   await assert.rejects(validate(['--jsn'], io(tmpdir())), UsageError);
   await assert.rejects(validate(['a.yaml', 'b.yaml'], io(tmpdir())), UsageError);
 });
+
+test('a code frame on a very long line shows 120 columns around the caret, not the whole line', async () => {
+  const long = `version: 1\nname: app\njobs:\n  test:\n    image: node:20\n    steps:\n      - run: echo ${'x'.repeat(4000)} \${{ brnach }} ${'y'.repeat(4000)}\n`;
+  await withDir({ 'slipway.yaml': long }, async (dir) => {
+    const streams = io(dir, true);
+    assert.equal(await validate([], streams), 2);
+    const plain = streams.stderr.text.replace(/\x1b\[[0-9;]*m/g, '');
+    const frame = plain.split('\n').filter((line) => /^[ >] +\d+ \|/.test(line) || /^ +\| +\^/.test(line));
+    for (const line of frame) assert.ok(line.length < 140, `a frame line of ${line.length} characters`);
+    const source = frame.find((line) => line.startsWith('>')) ?? '';
+    const caret = frame.find((line) => line.includes('^')) ?? '';
+    assert.equal(source[caret.indexOf('^')], 'b', 'the caret stands under the start of brnach');
+  });
+});
+
+test('a file that is a folder, or above the size limit, is exit 2 with a message naming the problem', async () => {
+  await withDir({ 'big.yaml': `version: 1\n# ${'x'.repeat(1024 * 1024)}\n` }, async (dir) => {
+    const big = io(dir);
+    assert.equal(await validate(['big.yaml'], big), 2);
+    assert.match(big.stderr.text, /^big\.yaml: error: the file is 1048590 bytes \(1\.0 MiB\); a pipeline file may be at most 1 MiB \(1048576 bytes\)\n/);
+    const folder = io(dir);
+    assert.equal(await validate(['.'], folder), 2);
+    assert.match(folder.stderr.text, /is a folder, not a pipeline file/);
+  });
+});
