@@ -6,6 +6,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import { credentialsOf, ensureAdminToken as ensureAdminTokenFile, readOrCreateSecretFile } from '../http/index.js';
 import { RegistryError } from './errors.js';
 import type { RegistryPaths } from './paths.js';
 import { isNotFound } from './storage.js';
@@ -144,15 +145,15 @@ export class RegistryAuth {
   async issueToken(req: IncomingMessage, query: URLSearchParams): Promise<Record<string, unknown>> {
     await this.key();
     let principal: Principal = { kind: 'anonymous' };
-    const basic = parseBasic(req.headers.authorization);
-    if (basic) {
-      const verified = await this.options.verifier.verify(basic.password);
+    const credentials = credentialsOf(req);
+    if (credentials?.scheme === 'basic') {
+      const verified = await this.options.verifier.verify(credentials.secret);
       if (!verified) {
         throw new RegistryError('UNAUTHORIZED', 'invalid credentials', 401, {
           'WWW-Authenticate': `Basic realm="${this.service}"`,
         });
       }
-      principal = { kind: 'token', account: basic.user, scopes: verified.scopes };
+      principal = { kind: 'token', account: credentials.user, scopes: verified.scopes };
     } else if (req.headers.authorization) {
       throw new RegistryError('UNAUTHORIZED', 'the token endpoint takes Basic credentials');
     }
@@ -185,17 +186,15 @@ export class RegistryAuth {
   }
 
   private async authenticate(req: IncomingMessage): Promise<Principal> {
-    const header = req.headers.authorization;
-    if (!header) return { kind: 'anonymous' };
-    const basic = parseBasic(header);
-    if (basic) {
-      const verified = await this.options.verifier.verify(basic.password);
+    if (!req.headers.authorization) return { kind: 'anonymous' };
+    const credentials = credentialsOf(req);
+    if (credentials?.scheme === 'basic') {
+      const verified = await this.options.verifier.verify(credentials.secret);
       if (!verified) throw this.unauthorized(req, 'invalid credentials');
-      return { kind: 'token', account: basic.user, scopes: verified.scopes };
+      return { kind: 'token', account: credentials.user, scopes: verified.scopes };
     }
-    const bearer = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-    if (bearer) {
-      const claims = await this.verifySigned(bearer);
+    if (credentials?.scheme === 'bearer') {
+      const claims = await this.verifySigned(credentials.secret);
       if (!claims) throw this.unauthorized(req, 'invalid or expired token');
       return { kind: 'bearer', anonymous: claims.anon, access: claims.access };
     }
@@ -293,7 +292,7 @@ export class RegistryAuth {
 
   /** Loads (or makes, once) the signing key; called before the first token is issued. */
   async key(): Promise<Buffer> {
-    if (!this.signingKey) this.signingKey = await loadOrCreateSecret(this.paths.tokenKey(), () => randomBytes(32).toString('hex'));
+    if (!this.signingKey) this.signingKey = Buffer.from((await readOrCreateSecretFile(this.paths.tokenKey(), () => randomBytes(32).toString('hex'))).secret);
     return this.signingKey;
   }
 }
@@ -326,42 +325,8 @@ export async function readAccessConfig(file: string): Promise<AccessConfig> {
  * with mode 0600 on first start (`created` tells the caller to print it, that once).
  */
 export async function ensureAdminToken(paths: RegistryPaths, env: NodeJS.ProcessEnv): Promise<{ token: string; created: boolean }> {
-  const fromEnv = env.SLIPWAY_ADMIN_TOKEN;
-  if (fromEnv) return { token: fromEnv, created: false };
-  let created = false;
-  const token = await loadOrCreateSecret(paths.adminToken(), () => {
-    created = true;
-    return `slw_${randomBytes(24).toString('base64url')}`;
-  });
-  return { token: token.toString('utf8'), created };
-}
-
-/** Reads a secret file, or creates it exclusively (0600); a concurrent creator's file wins. */
-async function loadOrCreateSecret(file: string, make: () => string): Promise<Buffer> {
-  try {
-    return Buffer.from((await fs.readFile(file, 'utf8')).trim());
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
-  const { dirname } = await import('node:path');
-  await fs.mkdir(dirname(file), { recursive: true });
-  const value = make();
-  try {
-    await fs.writeFile(file, `${value}\n`, { mode: 0o600, flag: 'wx' });
-    return Buffer.from(value);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return Buffer.from((await fs.readFile(file, 'utf8')).trim());
-  }
-}
-
-function parseBasic(header: string | undefined): { user: string; password: string } | undefined {
-  const m = header ? /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header) : null;
-  if (!m?.[1]) return undefined;
-  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
-  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  const { secret, created } = await ensureAdminTokenFile(paths.adminToken(), env);
+  return { token: secret, created };
 }
 
 function parseScope(scope: string): AccessEntry | undefined {

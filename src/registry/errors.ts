@@ -2,6 +2,7 @@
 // OCI error body they turn into. Every code here must be documented in docs/registry.md
 // (test/registry/errors-documented.test.ts enforces it).
 import type { ServerResponse } from 'node:http';
+import { sendJson } from '../http/index.js';
 
 interface CodeSpec {
   readonly message: string;
@@ -50,26 +51,19 @@ export class RegistryError extends Error {
   }
 }
 
-export function errorBody(err: RegistryError): string {
+export function errorBody(err: RegistryError): { errors: Array<{ code: string; message: string; detail?: unknown }> } {
   const entry: { code: string; message: string; detail?: unknown } = {
     code: err.code,
     message: ERROR_CODES[err.code].message,
   };
   if (err.detail !== undefined) entry.detail = err.detail;
-  return JSON.stringify({ errors: [entry] });
+  return { errors: [entry] };
 }
 
-export function sendError(res: ServerResponse, err: RegistryError, withBody = true): void {
+export function sendError(res: ServerResponse, err: RegistryError): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const body = errorBody(err);
-  res.writeHead(err.status, {
-    ...err.headers,
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    'Docker-Distribution-API-Version': 'registry/2.0',
-  });
-  res.end(withBody ? body : undefined);
+  sendJson(res, err.status, errorBody(err), { ...err.headers, 'Docker-Distribution-API-Version': 'registry/2.0' });
 }

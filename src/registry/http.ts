@@ -2,6 +2,7 @@
 // blob bodies sent from a file, and the request headers (lengths, ranges) and bounded bodies it reads.
 import { promises as fs } from 'node:fs';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { HttpError, readBody as readBoundedBody, sendJson as writeJson } from '../http/index.js';
 import { RegistryError } from './errors.js';
 import type { ChunkRange } from './uploads.js';
 
@@ -58,15 +59,9 @@ export function isClientGone(err: unknown): boolean {
   return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE';
 }
 
+/** A JSON answer with the registry's API version header. */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    ...API_VERSION,
-    'Content-Type': 'application/json; charset=utf-8',
-    ...headers,
-    'Content-Length': Buffer.byteLength(text),
-  });
-  res.end(text);
+  writeJson(res, status, body, { ...API_VERSION, ...headers });
 }
 
 export function sendEmpty(res: ServerResponse, status: number, headers: OutgoingHttpHeaders): void {
@@ -140,17 +135,13 @@ export function paginate(sorted: string[], query: URLSearchParams): { items: str
   return more && tail !== undefined ? { items, next: tail, n } : { items, n };
 }
 
+/** A body of at most `maxBytes` (a manifest); past it, OCI's SIZE_INVALID with a 413. */
 export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  const declared = contentLength(req);
-  if (declared !== undefined && declared > maxBytes) {
-    throw new RegistryError('SIZE_INVALID', { reason: 'manifest too large', limitBytes: maxBytes }, 413);
+  contentLength(req); // a malformed length is SIZE_INVALID before anything is read
+  try {
+    return await readBoundedBody(req, maxBytes);
+  } catch (err) {
+    if (err instanceof HttpError && err.status === 413) throw new RegistryError('SIZE_INVALID', { reason: 'manifest too large', limitBytes: maxBytes }, 413);
+    throw err;
   }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req) {
-    total += (chunk as Buffer).length;
-    if (total > maxBytes) throw new RegistryError('SIZE_INVALID', { reason: 'manifest too large', limitBytes: maxBytes }, 413);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from '../registry/index.js';
 import type { Store } from '../store/types.js';
 import type { GitHosting } from './git.js';
-import { HttpError, requestUrl, sendError } from './http.js';
+import { HttpError, requestUrl, sendError } from '../http/index.js';
 import type { Runner } from './runner.js';
 import type { Metrics } from './metrics.js';
 import type { TargetFactory } from '../deploy/index.js';

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { git, gitEnvironment } from '../git/index.js';
 import { projectNameProblem } from '../store/index.js';
-import { requestUrl } from './http.js';
+import { requestUrl } from '../http/index.js';
 
 export const ZERO_SHA = '0'.repeat(40);
 const ROUTE = /^\/git\/([^/]+)\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/;

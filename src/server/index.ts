@@ -1,10 +1,9 @@
 // `slipway server`: one process serving the API, webhooks, git hosting and the registry, and
 // running the queued runs. Configuration: flags over environment over a config file.
 import { createServer, type Server } from 'node:http';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { openStore, type Store } from '../store/index.js';
 import { checkTokenSecret } from '../store/tokens.js';
 import { createRegistry, type Registry } from '../registry/index.js';
@@ -21,6 +20,8 @@ import { enqueuePlannedRuns, planPushRuns, pushMessages } from './triggers.js';
 import { repositoryPath } from './git.js';
 import { Poller, type PollTarget } from './poller.js';
 import { messageLog, toLogger, type ServerLog } from './logger.js';
+import { hasScope, verifiedTokenOf } from './auth.js';
+import { adminTokenFile, ensureAdminToken, readSecretFile } from '../http/index.js';
 
 export interface ServerConfig {
   port: number;
@@ -65,16 +66,13 @@ export class AdminTokenError extends Error {
  * store would refuse it, by the store's own rule; reads only, so it runs before anything is made on disk.
  */
 export async function checkAdminSecret(dataDir: string, env: NodeJS.ProcessEnv): Promise<void> {
-  const file = path.join(dataDir, 'admin-token');
+  const file = adminTokenFile(dataDir);
   let secret = env.SLIPWAY_ADMIN_TOKEN;
   let source = 'SLIPWAY_ADMIN_TOKEN';
   let fix = 'set it to a good one, e.g. `openssl rand -hex 32`';
   if (!secret) {
-    try {
-      secret = (await readFile(file, 'utf8')).trim();
-    } catch {
-      return; // none yet: ensureAdminSecret makes one
-    }
+    secret = await readSecretFile(file);
+    if (secret === undefined) return; // none yet: ensureAdminToken makes one
     source = file;
     fix = 'write a good one there (e.g. `openssl rand -hex 32`) or delete the file for a new one';
   }
@@ -84,20 +82,6 @@ export async function checkAdminSecret(dataDir: string, env: NodeJS.ProcessEnv):
     // the store's message names the rule; the variable is named here already
     const rule = (err as Error).message.replace(/\s*\(SLIPWAY_ADMIN_TOKEN too\)$/, '');
     throw new AdminTokenError(`${source} (${secret.length} characters) is refused: ${rule}; ${fix}`);
-  }
-}
-
-/** The admin token: SLIPWAY_ADMIN_TOKEN, or DATA/admin-token, or a new one written there (0600). */
-async function ensureAdminSecret(dataDir: string, env: NodeJS.ProcessEnv): Promise<{ secret: string; created: boolean }> {
-  if (env.SLIPWAY_ADMIN_TOKEN) return { secret: env.SLIPWAY_ADMIN_TOKEN, created: false };
-  const file = path.join(dataDir, 'admin-token');
-  try {
-    return { secret: (await readFile(file, 'utf8')).trim(), created: false };
-  } catch {
-    const secret = `slw_${randomBytes(24).toString('base64url')}`;
-    await writeFile(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
-    await chmod(file, 0o600);
-    return { secret, created: true };
   }
 }
 
@@ -113,7 +97,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   await checkAdminSecret(config.dataDir, env);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore(config.database, config.dataDir, { env });
-  const admin = await ensureAdminSecret(config.dataDir, env);
+  const admin = await ensureAdminToken(adminTokenFile(config.dataDir), env);
   if (!(await store.verifyToken(admin.secret))) await store.createToken({ name: 'admin', scopes: ['admin'], secret: admin.secret });
 
   const reposDir = path.join(config.dataDir, 'git');
@@ -163,16 +147,8 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   const git = new GitHosting({
     reposDir,
     authenticate: async (req) => {
-      const header = req.headers.authorization ?? '';
-      const secret = header.startsWith('Basic ')
-        ? Buffer.from(header.slice(6), 'base64').toString('utf8').split(':').slice(1).join(':')
-        : header.startsWith('Bearer ')
-          ? header.slice(7)
-          : undefined;
-      const token = secret ? await store.verifyToken(secret) : undefined;
-      if (!token) return undefined;
-      const canWrite = token.scopes.includes('admin') || token.scopes.includes('run');
-      return { name: token.name, canRead: true, canWrite };
+      const token = await verifiedTokenOf(store, req);
+      return token ? { name: token.name, canRead: true, canWrite: hasScope(token, 'run') } : undefined;
     },
     canCreate: async (project, who) => {
       if (await store.getProject(project)) return true;

@@ -7,6 +7,7 @@ import http from 'node:http';
 import { once } from 'node:events';
 import path from 'node:path';
 import type Docker from 'dockerode';
+import { HttpError, readJson, sendJson } from '../../http/index.js';
 import { connectDocker } from '../../executors/docker/client.js';
 import { processIdentity } from '../../executors/docker/labels.js';
 import { checkName, RevisionStore } from '../revisions.js';
@@ -25,6 +26,13 @@ export interface AgentOptions {
   superviseIntervalMs?: number;
   log?: (line: string) => void;
 }
+
+/**
+ * The largest request body the agent reads. Its requests are small JSON: names, a rollout config
+ * (an image reference, counts, durations, a health path or command) and who triggered it — a few
+ * KiB at most. Past this, 413 without reading on.
+ */
+export const AGENT_BODY_LIMIT_BYTES = 64 * 1024;
 
 export function socketPath(dataDir: string): string {
   return path.join(dataDir, 'agent.sock');
@@ -184,15 +192,15 @@ export class Agent {
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     try {
       const url = new URL(req.url ?? '/', 'http://agent');
-      if (req.method === 'GET' && url.pathname === '/ping') return json(res, 200, { pid: process.pid, agent: this.id });
+      if (req.method === 'GET' && url.pathname === '/ping') return sendJson(res, 200, { pid: process.pid, agent: this.id });
       if (req.method === 'GET' && url.pathname === '/status') {
         const app = url.searchParams.get('app') ?? undefined;
         const environment = url.searchParams.get('environment') ?? undefined;
         const list = [...this.environments.values()].filter((e) => (!app || e.state.app === app) && (!environment || e.state.environment === environment));
-        return json(res, 200, await Promise.all(list.map((e) => e.status())));
+        return sendJson(res, 200, await Promise.all(list.map((e) => e.status())));
       }
-      if (req.method !== 'POST') return json(res, 404, { code: 'NOT_FOUND', message: `${req.method} ${url.pathname}` });
-      const body = (await readJson(req)) as Record<string, unknown>;
+      if (req.method !== 'POST') return sendJson(res, 404, { code: 'NOT_FOUND', message: `${req.method} ${url.pathname}` });
+      const body = await readJson(req, AGENT_BODY_LIMIT_BYTES);
       switch (url.pathname) {
         case '/deploy':
           return await this.stream(res, () => this.deploy(body as unknown as DeployBody, (line) => write(res, { type: 'progress', line })));
@@ -200,7 +208,7 @@ export class Agent {
           return await this.stream(res, () => this.rollback(body as unknown as RollbackBody, (line) => write(res, { type: 'progress', line })));
         case '/cancel': {
           const env = this.environments.get(`${String(body.app)}/${String(body.environment)}`);
-          return json(res, 200, { cancelled: env?.cancel() ?? false });
+          return sendJson(res, 200, { cancelled: env?.cancel() ?? false });
         }
         case '/remove': {
           const key = `${String(body.app)}/${String(body.environment)}`;
@@ -211,18 +219,19 @@ export class Agent {
             this.state.environments = this.state.environments.filter((e) => `${e.app}/${e.environment}` !== key);
             await this.persist();
           }
-          return json(res, 200, { removed: env !== undefined });
+          return sendJson(res, 200, { removed: env !== undefined });
         }
         case '/shutdown':
-          json(res, 200, { stopping: true });
+          sendJson(res, 200, { stopping: true });
           void this.shutdown(body.removeAll === true);
           return;
         default:
-          return json(res, 404, { code: 'NOT_FOUND', message: url.pathname });
+          return sendJson(res, 404, { code: 'NOT_FOUND', message: url.pathname });
       }
     } catch (err) {
-      const code = err instanceof DeployError ? err.code : 'AGENT_ERROR';
-      if (!res.headersSent) json(res, err instanceof DeployError ? 400 : 500, { code, message: (err as Error).message });
+      // a refused request (a DeployError, a body too large or not JSON) is the caller's to fix; the rest is ours
+      const { status, code } = err instanceof DeployError ? { status: 400, code: err.code } : err instanceof HttpError ? err : { status: 500, code: 'AGENT_ERROR' };
+      if (!res.headersSent) sendJson(res, status, { code, message: (err as Error).message });
       else res.end();
     }
   }
@@ -300,20 +309,8 @@ function validateNames(app: unknown, environment: unknown): void {
   }
 }
 
-function json(res: http.ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
-
 function write(res: http.ServerResponse, message: StreamMessage): void {
   if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify(message)}\n`);
-}
-
-async function readJson(req: http.IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  return text ? JSON.parse(text) : {};
 }
 
 export type { Revision };

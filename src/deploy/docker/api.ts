@@ -104,11 +104,9 @@ export class AgentClient {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null') as unknown;
-          if ((res.statusCode ?? 500) >= 400) {
-            const error = parsed as { code?: string; message?: string };
-            reject(new DeployError(isDeployCode(error.code) ? error.code : 'ROLLOUT_TARGET_UNREACHABLE', error.message ?? `agent answered ${res.statusCode}`));
-          } else resolve(parsed);
+          const text = Buffer.concat(chunks).toString('utf8');
+          if ((res.statusCode ?? 500) >= 400) reject(agentError(res.statusCode ?? 500, text));
+          else resolve(JSON.parse(text || 'null') as unknown);
         });
         res.on('error', reject);
       });
@@ -126,6 +124,19 @@ export class AgentClient {
     return new Promise((resolve, reject) => {
       let settled = false;
       const req = http.request({ socketPath: this.socket, method: 'POST', path: pathname, headers: { 'content-type': 'application/json' } }, (res) => {
+        if ((res.statusCode ?? 500) >= 400) {
+          // refused before the rollout started (the body): one JSON error, not a stream
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            settled = true;
+            reject(agentError(res.statusCode ?? 500, Buffer.concat(chunks).toString('utf8')));
+          });
+          res.on('error', () => {
+            if (!settled) reject(new AgentLost());
+          });
+          return;
+        }
         let buffer = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
@@ -171,6 +182,21 @@ export class AgentLost extends Error {
   constructor() {
     super('the deploy agent stopped during the request');
   }
+}
+
+/**
+ * The agent's `{code, message}` answer to a refused request. A request it cannot read (too large,
+ * not JSON) is an invalid rollout request, not an unreachable agent.
+ */
+function agentError(status: number, text: string): DeployError {
+  let error: { code?: string; message?: string } = {};
+  try {
+    error = (JSON.parse(text) as typeof error | null) ?? {};
+  } catch {
+    // not JSON: the status says what there is to say
+  }
+  const code = isDeployCode(error.code) ? error.code : status === 400 || status === 413 ? 'ROLLOUT_INVALID' : 'ROLLOUT_TARGET_UNREACHABLE';
+  return new DeployError(code, error.message ?? `agent answered ${status}`);
 }
 
 const DEPLOY_CODES = new Set(['ROLLOUT_PROGRESS_DEADLINE', 'ROLLOUT_UNHEALTHY', 'ROLLOUT_NO_REVISION', 'ROLLOUT_INVALID', 'ROLLOUT_TARGET_UNREACHABLE', 'ROLLOUT_FORBIDDEN']);

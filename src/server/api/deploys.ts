@@ -2,7 +2,7 @@
 // Server-Sent Events), cancel; and the DORA metrics the revisions make.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DeployError } from '../../deploy/index.js';
-import { HttpError } from '../http.js';
+import { HttpError } from '../../http/index.js';
 import type { AppContext } from '../app.js';
 import { Deployments, httpStatusOf, RolloutConflict, RolloutNotCancellable, type Rollout } from '../deployments.js';
 import { projectOf } from './projects.js';

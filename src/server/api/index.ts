@@ -4,7 +4,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import { routes } from '../../api/contract.js';
-import { HttpError } from '../http.js';
+import { HttpError } from '../../http/index.js';
 import type { AppContext } from '../app.js';
 import { compileValidator } from './validation.js';
 import { httpErrorOf, registerRoutes, sendFailure } from './routing.js';

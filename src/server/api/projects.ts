@@ -3,7 +3,7 @@
 import type { Project, Store } from '../../store/index.js';
 import { projectNameProblem } from '../../store/index.js';
 import { remoteUrlProblem } from '../../git/index.js';
-import { HttpError } from '../http.js';
+import { HttpError } from '../../http/index.js';
 import type { AppContext } from '../app.js';
 import { commitStatusApiUrlProblem } from '../commit-status.js';
 import { forgeUrlProblem } from '../webhook-remote.js';

@@ -7,7 +7,8 @@ import { routes, type BodyOf, type ParamsOf, type QueryOf, type ResponseOf, type
 import { ErrorBody } from '../../api/schemas.js';
 import { StoreError, type Store, type StoreErrorCode, type VerifiedToken } from '../../store/index.js';
 import { DeployError } from '../../deploy/index.js';
-import { authenticate, HttpError } from '../http.js';
+import { HttpError } from '../../http/index.js';
+import { authenticate } from '../auth.js';
 import { WebhookError } from '../webhooks.js';
 import { CHECKED_BY_HANDLER, fieldProblems } from './validation.js';
 

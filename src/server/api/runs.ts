@@ -2,7 +2,7 @@
 // JSON pages or live Server-Sent Events.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isRunCursor, type RunState } from '../../store/index.js';
-import { HttpError } from '../http.js';
+import { HttpError } from '../../http/index.js';
 import type { AppContext } from '../app.js';
 import { projectOf } from './projects.js';
 import { ANSWERED, type Handlers } from './routing.js';

@@ -1,6 +1,6 @@
 // API tokens: create (the secret is in that answer only), list, revoke.
 import { tokenNameProblem } from '../../store/index.js';
-import { HttpError } from '../http.js';
+import { HttpError } from '../../http/index.js';
 import type { AppContext } from '../app.js';
 import type { Handlers } from './routing.js';
 

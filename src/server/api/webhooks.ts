@@ -9,7 +9,7 @@ import { Type } from '@sinclair/typebox';
 import { isSafeRef } from '../../git/index.js';
 import { projectNameProblem, type EnqueueRun, type Project } from '../../store/index.js';
 import { ErrorBody } from '../../api/schemas.js';
-import { ByteBudget, HttpError, readBody } from '../http.js';
+import { ByteBudget, HttpError, readBody } from '../../http/index.js';
 import type { AppContext } from '../app.js';
 import { webhookRemote } from '../webhook-remote.js';
 import { hasWebhookSignature, PROVIDERS, parseWebhook, verifyWebhook, WebhookError, type Provider, type Push } from '../webhooks.js';
