@@ -5,6 +5,9 @@
 //   runs list    GET /api/runs p99 with 10,000 runs stored
 //   SSE          server peak RSS while 100 MB of step output streams to 10 SSE clients
 // Targets (issue 6): ≥ 1,500 deliveries/s on SQLite, push→step < 500 ms, list p99 < 50 ms, RSS < 300 MB.
+// BENCH_BASELINE=DIR (a built checkout of another version): the webhook and runs-list rows are
+// measured for both, alternating which goes first, BENCH_ROUNDS times (default 3), medians side by
+// side — how a change to the server's HTTP layer is judged.
 import { execFile, type ChildProcess } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -25,8 +28,17 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
-async function startServer(data: string, concurrency: number): Promise<{ child: ChildProcess; url: string }> {
-  const server = spawnServer(data, { concurrency, adminToken: TOKEN });
+/** A build of Slipway: its `slipway` and its store module (a store is made by its own version). */
+interface Build {
+  label: string;
+  bin: string;
+  openStore: typeof openStore;
+}
+
+const current: Build = { label: 'this', bin: path.resolve('bin/slipway.js'), openStore };
+
+async function startServer(data: string, concurrency: number, build: Build = current): Promise<{ child: ChildProcess; url: string }> {
+  const server = spawnServer(data, { concurrency, adminToken: TOKEN, bin: build.bin });
   return { child: server.child, url: await server.url };
 }
 
@@ -54,10 +66,16 @@ function post(url: string, body: Buffer, headers: Record<string, string>): Promi
   });
 }
 
-async function benchWebhooks(): Promise<{ perSecond: number; p50: number; p99: number; accepted: number; duplicates: number }> {
+/** CPU time (user + system) a process has used, in ms: what it costs, whatever else the machine does. */
+function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+async function benchWebhooks(build: Build = current): Promise<{ perSecond: number; p50: number; p99: number; accepted: number; duplicates: number; cpuMsPerDelivery: number }> {
   const data = mkdtempSync(path.join(os.tmpdir(), 'slipway-bench-server-'));
   // concurrency 0: this replica accepts and queues; nothing runs the 10k queued runs
-  const server = await startServer(data, 0);
+  const server = await startServer(data, 0, build);
   try {
     const auth = { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' };
     await fetch(`${server.url}/api/projects`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'bench' }) });
@@ -79,6 +97,7 @@ async function benchWebhooks(): Promise<{ perSecond: number; p50: number; p99: n
     let accepted = 0;
     let duplicates = 0;
     let next = 0;
+    const cpuBefore = cpuMsOf(server.child.pid!);
     const started = performance.now();
     await Promise.all(
       Array.from({ length: 32 }, async () => {
@@ -88,7 +107,8 @@ async function benchWebhooks(): Promise<{ perSecond: number; p50: number; p99: n
           const original = i % 10 === 9 ? i - 1 : i;
           const { payload, signature } = deliveries[original]!;
           const t = performance.now();
-          const status = await post(`${server.url}/hooks/github/bench`, payload, { 'X-GitHub-Event': 'push', 'X-GitHub-Delivery': `d-${original}`, 'X-Hub-Signature-256': signature });
+          // ?project= names the project in every version's webhook URL
+          const status = await post(`${server.url}/hooks/github?project=bench`, payload, { 'X-GitHub-Event': 'push', 'X-GitHub-Delivery': `d-${original}`, 'X-Hub-Signature-256': signature });
           latencies.push(performance.now() - t);
           if (status === 202) accepted++;
           else if (status === 200) duplicates++;
@@ -97,7 +117,8 @@ async function benchWebhooks(): Promise<{ perSecond: number; p50: number; p99: n
       }),
     );
     const seconds = (performance.now() - started) / 1000;
-    return { perSecond: total / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), accepted, duplicates };
+    const cpuMs = cpuMsOf(server.child.pid!) - cpuBefore;
+    return { perSecond: total / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), accepted, duplicates, cpuMsPerDelivery: cpuMs / total };
   } finally {
     await stop(server.child);
     rmSync(data, { recursive: true, force: true });
@@ -144,9 +165,9 @@ async function benchPushToStep(): Promise<number[]> {
   }
 }
 
-async function benchRunsList(): Promise<{ p50: number; p99: number }> {
+async function benchRunsList(build: Build = current): Promise<{ p50: number; p99: number }> {
   const data = mkdtempSync(path.join(os.tmpdir(), 'slipway-bench-server-'));
-  const store = await openStore(undefined, data, { env: process.env });
+  const store = await build.openStore(undefined, data, { env: process.env });
   const project = await store.createProject({ name: 'many' });
   await store.transaction(async (tx) => {
     for (let i = 0; i < 10_000; i++) {
@@ -154,7 +175,7 @@ async function benchRunsList(): Promise<{ p50: number; p99: number }> {
     }
   });
   await store.close();
-  const server = await startServer(data, 0);
+  const server = await startServer(data, 0, build);
   try {
     const latencies: number[] = [];
     let cursor: string | undefined;
@@ -206,15 +227,47 @@ async function benchSse(): Promise<{ peakRssMb: number; clientBytes: number[]; s
   }
 }
 
-const webhooks = await benchWebhooks();
-const pushToStep = await benchPushToStep();
-const list = await benchRunsList();
-const sse = await benchSse();
-const median = percentile(pushToStep, 50);
-console.log(`bench/server — ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, SQLite store, load average ${os.loadavg()[0]!.toFixed(1)}`);
-console.log('| what | figure | target | ratio to target |\n|---|---|---|---|');
-console.log(`| webhook deliveries accepted, 32 senders (8,000, 10% redeliveries) | ${Math.round(webhooks.perSecond)}/s, p50 ${webhooks.p50.toFixed(1)} ms, p99 ${webhooks.p99.toFixed(1)} ms (${webhooks.accepted} queued, ${webhooks.duplicates} duplicates) | ≥ 1,500/s | ${(webhooks.perSecond / 1500).toFixed(2)}× |`);
-console.log(`| git push returned → first step started (median of ${pushToStep.length}) | ${Math.round(median)} ms (all: ${pushToStep.map((v) => Math.round(v)).join(', ')}) | < 500 ms | ${(median / 500).toFixed(2)}× |`);
-console.log(`| GET /api/runs, 10,000 runs stored (500 requests) | p50 ${list.p50.toFixed(1)} ms, p99 ${list.p99.toFixed(1)} ms | p99 < 50 ms | ${(list.p99 / 50).toFixed(2)}× |`);
-console.log(`| 100 MB of step output to 10 SSE clients | server peak RSS ${Math.round(sse.peakRssMb)} MB; each client got ${Math.round(Math.min(...sse.clientBytes) / 1e6)}–${Math.round(Math.max(...sse.clientBytes) / 1e6)} MB in ${sse.seconds.toFixed(1)} s | < 300 MB | ${(sse.peakRssMb / 300).toFixed(2)}× |`);
+if (process.env.BENCH_BASELINE) await compareWithBaseline(process.env.BENCH_BASELINE);
+else await benchAll();
 agent.destroy();
+
+async function benchAll(): Promise<void> {
+  const webhooks = await benchWebhooks();
+  const pushToStep = await benchPushToStep();
+  const list = await benchRunsList();
+  const sse = await benchSse();
+  const median = percentile(pushToStep, 50);
+  console.log(`bench/server — ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, SQLite store, load average ${os.loadavg()[0]!.toFixed(1)}`);
+  console.log('| what | figure | target | ratio to target |\n|---|---|---|---|');
+  console.log(`| webhook deliveries accepted, 32 senders (8,000, 10% redeliveries) | ${Math.round(webhooks.perSecond)}/s, p50 ${webhooks.p50.toFixed(1)} ms, p99 ${webhooks.p99.toFixed(1)} ms (${webhooks.accepted} queued, ${webhooks.duplicates} duplicates) | ≥ 1,500/s | ${(webhooks.perSecond / 1500).toFixed(2)}× |`);
+  console.log(`| git push returned → first step started (median of ${pushToStep.length}) | ${Math.round(median)} ms (all: ${pushToStep.map((v) => Math.round(v)).join(', ')}) | < 500 ms | ${(median / 500).toFixed(2)}× |`);
+  console.log(`| GET /api/runs, 10,000 runs stored (500 requests) | p50 ${list.p50.toFixed(1)} ms, p99 ${list.p99.toFixed(1)} ms | p99 < 50 ms | ${(list.p99 / 50).toFixed(2)}× |`);
+  console.log(`| 100 MB of step output to 10 SSE clients | server peak RSS ${Math.round(sse.peakRssMb)} MB; each client got ${Math.round(Math.min(...sse.clientBytes) / 1e6)}–${Math.round(Math.max(...sse.clientBytes) / 1e6)} MB in ${sse.seconds.toFixed(1)} s | < 300 MB | ${(sse.peakRssMb / 300).toFixed(2)}× |`);
+}
+
+async function compareWithBaseline(dir: string): Promise<void> {
+  const baseline: Build = {
+    label: 'baseline',
+    bin: path.resolve(dir, 'bin/slipway.js'),
+    openStore: ((await import(path.resolve(dir, 'dist/src/store/index.js'))) as { openStore: typeof openStore }).openStore,
+  };
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  const rows = new Map<string, { webhooks: number[]; cpu: number[]; p99: number[] }>([[current.label, { webhooks: [], cpu: [], p99: [] }], [baseline.label, { webhooks: [], cpu: [], p99: [] }]]);
+  for (let round = 0; round < rounds; round++) {
+    for (const build of round % 2 === 0 ? [current, baseline] : [baseline, current]) {
+      const row = rows.get(build.label)!;
+      const webhooks = await benchWebhooks(build);
+      row.webhooks.push(webhooks.perSecond);
+      row.cpu.push(webhooks.cpuMsPerDelivery);
+      // BENCH_WEBHOOKS_ONLY=1: the webhook row alone (quicker, when only it is in question)
+      row.p99.push(process.env.BENCH_WEBHOOKS_ONLY ? Number.NaN : (await benchRunsList(build)).p99);
+    }
+  }
+  const mid = (values: number[]) => percentile(values, 50);
+  const [now, then] = [rows.get(current.label)!, rows.get(baseline.label)!];
+  console.log(`bench/server, this build vs ${dir} — ${os.cpus().length} cores, Node ${process.version}, SQLite, ${rounds} rounds alternating, medians; load average ${os.loadavg()[0]!.toFixed(1)}`);
+  console.log('| what | this build | baseline | this / baseline |\n|---|---|---|---|');
+  console.log(`| webhook deliveries accepted per second (8,000, 32 senders) | ${Math.round(mid(now.webhooks))} (${now.webhooks.map(Math.round).join(', ')}) | ${Math.round(mid(then.webhooks))} (${then.webhooks.map(Math.round).join(', ')}) | ${(mid(now.webhooks) / mid(then.webhooks)).toFixed(2)}× |`);
+  console.log(`| server CPU per webhook delivery, ms | ${mid(now.cpu).toFixed(3)} (${now.cpu.map((v) => v.toFixed(3)).join(', ')}) | ${mid(then.cpu).toFixed(3)} (${then.cpu.map((v) => v.toFixed(3)).join(', ')}) | ${(mid(now.cpu) / mid(then.cpu)).toFixed(2)}× |`);
+  console.log(`| GET /api/runs p99, 10,000 runs, ms | ${mid(now.p99).toFixed(1)} (${now.p99.map((v) => v.toFixed(1)).join(', ')}) | ${mid(then.p99).toFixed(1)} (${then.p99.map((v) => v.toFixed(1)).join(', ')}) | ${(mid(now.p99) / mid(then.p99)).toFixed(2)}× |`);
+}

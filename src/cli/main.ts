@@ -1,6 +1,6 @@
 // The `slipway` command: picks the subcommand and maps failures to the contract's exit codes.
 import { EXIT_USAGE, processIO, UsageError, type CliIO, type Command } from './io.js';
-import { RemoteError } from './remote.js';
+import { RemoteError } from './remote-error.js';
 
 const commands: Record<string, { summary: string; load: () => Promise<Command>; hidden?: boolean }> = {
   init: { summary: 'write a slipway.yaml for this repository', load: async () => (await import('./init.js')).init },

@@ -1,33 +1,11 @@
 // The CLI's client of a Slipway server: the URL and token from SLIPWAY_URL / SLIPWAY_TOKEN, JSON
 // requests, Server-Sent Events that resume after a dropped connection, and the errors users see
 // (`slipway CMD: <status>: <message>`, mapped to exit codes once, in main.ts).
-import { EXIT_FAILED, EXIT_USAGE, UsageError, type CliIO } from './io.js';
+import { UsageError, type CliIO } from './io.js';
+import { RemoteError } from './remote-error.js';
 import { ApiClient, pathOf, type CallInput, type ResponseOf, type RouteName } from '../api/index.js';
 
-/** Codes that mean "you asked for something that cannot be": bad input, exit 2 like locally. */
-const USAGE_CODES = new Set(['ROLLOUT_INVALID', 'ROLLOUT_NO_REVISION']);
-
-/** A request the server refused (status ≥ 400), or a server that could not be reached (status 0). */
-export class RemoteError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-
-  /** Bad input, a bad token or a missing scope: 2; a failure of the server or the thing asked: 1. */
-  get exitCode(): number {
-    if (USAGE_CODES.has(this.code)) return EXIT_USAGE;
-    return [400, 401, 403, 413, 422].includes(this.status) ? EXIT_USAGE : EXIT_FAILED;
-  }
-
-  /** What follows `slipway CMD: ` on stderr. */
-  describe(): string {
-    return this.status === 0 ? this.message : `${this.status}: ${this.message}`;
-  }
-}
+export { RemoteError } from './remote-error.js';
 
 /**
  * Whether a deploy command goes to a server: `--remote`, or SLIPWAY_URL set without `--local`.
