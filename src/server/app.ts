@@ -1,6 +1,6 @@
-// The server's HTTP surface: the registry at /v2/ and git hosting at /git/ stay on raw node:http
-// streams (measured faster, and they speak their own protocols), everything else — the JSON API,
-// webhooks, /healthz, /metrics — goes to the Fastify app of the API contract.
+// The server's HTTP surface: the registry at /v2/, git hosting at /git/ and webhooks at /hooks/
+// stay on raw node:http (streams, their own protocols, measured faster); everything else — the
+// JSON API, /healthz, /metrics — goes to the Fastify app of the API contract.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from '../registry/index.js';
 import type { Store } from '../store/types.js';
@@ -10,6 +10,7 @@ import type { Runner } from './runner.js';
 import type { Metrics } from './metrics.js';
 import type { TargetFactory } from '../deploy/index.js';
 import { createApi } from './api/index.js';
+import { webhookListener } from './api/webhooks.js';
 import type { Logger } from './logger.js';
 
 export interface AppContext {
@@ -32,6 +33,7 @@ export interface AppContext {
 /** The request listener of the server, once the API is ready. */
 export async function createApp(ctx: AppContext): Promise<(req: IncomingMessage, res: ServerResponse) => void> {
   const api = await createApi(ctx);
+  const webhooks = webhookListener(ctx);
   return (req, res) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => ctx.metrics.observeRequest(req, res, started));
@@ -39,6 +41,7 @@ export async function createApp(ctx: AppContext): Promise<(req: IncomingMessage,
     if (!url) return sendError(res, new HttpError(400, 'REQUEST_PATH_INVALID', 'the request target is not a URL path'));
     if (ctx.registry.handle(req, res)) return;
     if (ctx.git.handle(req, res, url)) return;
+    if (webhooks(req, res, url)) return;
     api.routing(req, res);
   };
 }

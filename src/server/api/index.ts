@@ -2,7 +2,7 @@
 // document is made from the same schemas. Streaming surfaces (registry, git) stay on raw node:http
 // beside it (see app.ts).
 import Fastify, { type FastifyInstance } from 'fastify';
-import swagger from '@fastify/swagger';
+import swagger, { type SwaggerTransformObject } from '@fastify/swagger';
 import { routes } from '../../api/contract.js';
 import { HttpError } from '../../http/index.js';
 import type { AppContext } from '../app.js';
@@ -13,7 +13,7 @@ import { runRoutes } from './runs.js';
 import { tokenRoutes } from './tokens.js';
 import { deployRoutes } from './deploys.js';
 import { metaRoutes } from './meta.js';
-import { registerWebhooks } from './webhooks.js';
+import { webhookPaths } from './webhooks.js';
 import { logRequests, requestLogging } from './request-log.js';
 
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -63,7 +63,7 @@ export async function createApi(ctx: AppContext): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((request, reply) => {
     const pathname = request.url.split('?')[0] ?? '/';
-    const known = PATTERNS.some((pattern) => pattern.test(pathname)) || /^\/hooks\/[a-z]+(\/[^/]+)?$/.test(pathname);
+    const known = PATTERNS.some((pattern) => pattern.test(pathname));
     sendFailure(reply, known ? new HttpError(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed here`) : new HttpError(404, 'NOT_FOUND', `nothing at ${pathname.slice(0, 200)}`));
   });
   await app.register(swagger, {
@@ -72,13 +72,17 @@ export async function createApi(ctx: AppContext): Promise<FastifyInstance> {
       info: { title: 'Slipway API', version: '1', description: 'Runs, deploys, tokens and webhooks of a Slipway server. Errors are {"error": {"code", "message", "fields"?}}.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a Slipway token (Basic with any user name works too)' } } },
     },
+    // webhooks are served beside the framework (see webhooks.ts), documented here with the rest
+    transformObject: (documents) => {
+      const openapi = (documents as unknown as { openapiObject: { paths?: Record<string, unknown> } }).openapiObject;
+      return { ...openapi, paths: { ...openapi.paths, ...webhookPaths } } as ReturnType<SwaggerTransformObject>;
+    },
   });
   registerRoutes(app, ctx.store, metaRoutes(ctx, () => app.swagger()));
   registerRoutes(app, ctx.store, projectRoutes(ctx));
   registerRoutes(app, ctx.store, runRoutes(ctx));
   registerRoutes(app, ctx.store, tokenRoutes(ctx));
   registerRoutes(app, ctx.store, deployRoutes(ctx));
-  await app.register(async (scope) => registerWebhooks(scope, ctx));
   await app.ready();
   return app;
 }

@@ -2,67 +2,101 @@
 // delivery is verified before anything of its body is read as data: the project comes from the
 // URL, the signature header must be there, and one 401 answers an unknown project, a project
 // without a secret and a bad signature alike (the caller learns nothing of which projects exist).
-// Bodies not yet verified share a memory budget.
+// Bodies not yet verified share a memory budget. Served on the raw listener beside the API, as
+// the registry and git are: the busiest route of a server, measured ~12% cheaper without the
+// framework's routing, hooks and request log (bench/RESULTS.md); documented in the same OpenAPI
+// document (webhookPaths).
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type } from '@sinclair/typebox';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { isSafeRef } from '../../git/index.js';
 import { projectNameProblem, type EnqueueRun, type Project } from '../../store/index.js';
-import { ErrorBody } from '../../api/schemas.js';
-import { ByteBudget, HttpError, readBody } from '../../http/index.js';
+import { ByteBudget, HttpError, readBody, sendError, sendJson } from '../../http/index.js';
 import type { AppContext } from '../app.js';
 import { webhookRemote } from '../webhook-remote.js';
 import { hasWebhookSignature, PROVIDERS, parseWebhook, verifyWebhook, WebhookError, type Provider, type Push } from '../webhooks.js';
+import { httpErrorOf } from './routing.js';
+import { ErrorBody } from '../../api/schemas.js';
 
 const WEBHOOK_LIMIT_BYTES = 25 * 1024 * 1024;
 /** Webhook bodies read before their signature is checked, all requests together. */
 const UNVERIFIED_WEBHOOK_BYTES = 64 * 1024 * 1024;
+const ROUTE = /^\/hooks\/([^/]+)(?:\/([^/]+))?$/;
 
-const Answer = Type.Object({ ok: Type.Boolean(), runs: Type.Optional(Type.Array(Type.String())), duplicate: Type.Optional(Type.Boolean()), event: Type.Optional(Type.String()), message: Type.Optional(Type.String()) });
-
-export function registerWebhooks(app: FastifyInstance, ctx: AppContext): void {
-  const unverifiedBodies = new ByteBudget(UNVERIFIED_WEBHOOK_BYTES);
-  // the body is the handler's to read, after the signature header was looked at
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
-  const schema = {
-    summary: 'A webhook delivery; the signature is checked before the body is read. 2xx means persisted.',
-    tags: ['webhooks'],
-    response: {
-      202: Answer,
-      200: Answer,
-      '4XX': ErrorBody,
-    },
-    description:
-      '401: unsigned, badly signed, or no such project (one answer for all three). 400: a malformed payload or ref. 422: a clone URL that may not be fetched. ' +
-      '503: too many unverified bodies at once. A delivery id is accepted once; the same body under another id within 7 days is a duplicate.',
+/** The listener of /hooks/…: false for other paths. */
+export function webhookListener(ctx: AppContext): (req: IncomingMessage, res: ServerResponse, url: URL) => boolean {
+  const budget = new ByteBudget(UNVERIFIED_WEBHOOK_BYTES);
+  return (req, res, url) => {
+    if (!url.pathname.startsWith('/hooks/')) return false;
+    const fail = (err: unknown): void => {
+      if (res.headersSent) return void res.destroy();
+      const known = httpErrorOf(err);
+      if (!known) ctx.log(`${req.method} ${url.pathname}: ${(err as Error).stack ?? String(err)}`);
+      sendError(res, known ?? new HttpError(500, 'INTERNAL', 'internal error; see the server log'));
+    };
+    try {
+      const match = ROUTE.exec(url.pathname);
+      if (!match || !PROVIDERS.includes(match[1] as Provider)) throw new HttpError(404, 'WEBHOOK_PROVIDER_UNKNOWN', `webhooks are POSTed to /hooks/PROVIDER/PROJECT, PROVIDER one of ${PROVIDERS.join(', ')}`);
+      if (req.method !== 'POST') throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'webhooks are POSTed');
+      const project = match[2] !== undefined ? decodeSegment(match[2]) : (url.searchParams.get('project') ?? undefined);
+      acceptDelivery(ctx, budget, req, res, match[1] as Provider, project).then((answer) => sendJson(res, answer.status, answer.body), fail);
+    } catch (err) {
+      fail(err);
+    }
+    return true;
   };
-  const handle = (request: FastifyRequest, reply: FastifyReply, project: string | undefined): Promise<unknown> => {
-    const { provider } = request.params as { provider: string };
-    if (!PROVIDERS.includes(provider as Provider)) throw new HttpError(404, 'WEBHOOK_PROVIDER_UNKNOWN', `webhooks come from ${PROVIDERS.join(', ')}`);
-    return acceptDelivery(ctx, unverifiedBodies, request, reply, provider as Provider, project ?? (request.query as { project?: string }).project);
-  };
-  app.post('/hooks/:provider/:project', { schema: { ...schema, params: Type.Object({ provider: Type.String(), project: Type.String() }) } }, (request, reply) => handle(request, reply, (request.params as { project: string }).project));
-  app.post('/hooks/:provider', { schema: { ...schema, params: Type.Object({ provider: Type.String() }), querystring: Type.Object({ project: Type.Optional(Type.String()) }) } }, (request, reply) => handle(request, reply, undefined));
 }
 
-async function acceptDelivery(ctx: AppContext, budget: ByteBudget, request: FastifyRequest, reply: FastifyReply, provider: Provider, name: string | undefined): Promise<unknown> {
+function decodeSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, 'REQUEST_PATH_INVALID', 'the path has a malformed % escape');
+  }
+}
+
+const answer = { type: 'object', properties: { ok: { type: 'boolean' }, runs: { type: 'array', items: { type: 'string' } }, duplicate: { type: 'boolean' }, event: { type: 'string' }, message: { type: 'string' } } };
+const operation = (parameters: unknown[]) => ({
+  tags: ['webhooks'],
+  summary: 'A webhook delivery from GitHub, Gitea/Forgejo or GitLab; its signature is checked before its body is read. 2xx means persisted.',
+  description:
+    '401: unsigned, badly signed, or no such project (one answer for all three). 400: a malformed payload or ref. 422: a clone URL that may not be fetched. ' +
+    '503: too many unverified bodies at once. A delivery id is accepted once; the same body under another id within 7 days is a duplicate.',
+  parameters,
+  requestBody: { content: { 'application/json': { schema: { type: 'object', description: "the forge's push event payload" } } } },
+  responses: {
+    '202': { description: 'runs queued', content: { 'application/json': { schema: answer } } },
+    '200': { description: 'ping, duplicate or ignored event', content: { 'application/json': { schema: answer } } },
+    '4XX': { description: 'refused', content: { 'application/json': { schema: ErrorBody } } },
+  },
+});
+const provider = { name: 'provider', in: 'path', required: true, schema: { type: 'string', enum: [...PROVIDERS] } };
+
+/** The webhook routes in OpenAPI form, for the API's document. */
+export const webhookPaths = {
+  '/hooks/{provider}/{project}': { post: operation([provider, { name: 'project', in: 'path', required: true, schema: { type: 'string' } }]) },
+  '/hooks/{provider}': { post: operation([provider, { name: 'project', in: 'query', required: true, schema: { type: 'string' } }]) },
+};
+
+type Answer = { status: number; body: Record<string, unknown> };
+
+async function acceptDelivery(ctx: AppContext, budget: ByteBudget, req: IncomingMessage, res: ServerResponse, provider: Provider, name: string | undefined): Promise<Answer> {
   const { store } = ctx;
+  const headers: IncomingHttpHeaders = req.headers;
   const unauthorized = (code: string, message: string): HttpError => {
     ctx.metrics.webhookDeliveries.inc({ provider, outcome: 'unauthorized' });
     // the body was not read: the connection cannot be reused
-    void reply.header('Connection', 'close');
+    res.setHeader('Connection', 'close');
     return new HttpError(401, code, message);
   };
   if (!name) throw unauthorized('WEBHOOK_PROJECT_MISSING', `the webhook URL names no project: use /hooks/${provider}/PROJECT`);
-  if (!hasWebhookSignature(provider, request.headers)) throw unauthorized('WEBHOOK_SIGNATURE_MISSING', `the ${provider} webhook carries no signature; set the webhook secret in ${provider} to the project's`);
+  if (!hasWebhookSignature(provider, headers)) throw unauthorized('WEBHOOK_SIGNATURE_MISSING', `the ${provider} webhook carries no signature; set the webhook secret in ${provider} to the project's`);
   const project = projectNameProblem(name) === undefined ? await store.getProject(name) : undefined;
   const secret = project ? await store.getWebhookSecret(project.id) : undefined;
   const invalid = `the ${provider} webhook is not signed with the webhook secret of a project named by this URL`;
   if (!project || !secret) throw unauthorized('WEBHOOK_SIGNATURE_INVALID', invalid);
   const verify = (body: Buffer): void => {
     try {
-      verifyWebhook(provider, request.headers, body, secret);
+      verifyWebhook(provider, headers, body, secret);
     } catch (err) {
       if (err instanceof WebhookError) throw unauthorized(err.code, invalid);
       throw err;
@@ -70,23 +104,22 @@ async function acceptDelivery(ctx: AppContext, budget: ByteBudget, request: Fast
   };
   // GitLab's token is a header: checked before a byte of the body is read
   if (provider === 'gitlab') verify(Buffer.alloc(0));
-  const body = await readBody(request.raw, WEBHOOK_LIMIT_BYTES, budget);
+  const body = await readBody(req, WEBHOOK_LIMIT_BYTES, budget);
   if (provider !== 'gitlab') verify(body);
-  const event = parseWebhook(provider, request.headers, body);
+  const event = parseWebhook(provider, headers, body);
   if (event.kind !== 'push') {
     ctx.metrics.webhookDeliveries.inc({ provider, outcome: event.kind });
-    return { ok: true, event: event.kind, message: event.kind === 'ping' ? 'pong' : `event '${(event as { event: string }).event}' is not one Slipway runs on` };
+    return { status: 200, body: { ok: true, event: event.kind, message: event.kind === 'ping' ? 'pong' : `event '${(event as { event: string }).event}' is not one Slipway runs on` } };
   }
   const runs = event.isDeleted || (!event.branch && !event.tag) ? [] : [webhookRun(provider, event, project)];
   const accepted = await store.acceptDelivery({ provider, deliveryId: event.deliveryId, projectId: project.id, payloadHash: createHash('sha256').update(body).digest('hex') }, runs);
   ctx.metrics.webhookDeliveries.inc({ provider, outcome: accepted.outcome });
   if (accepted.outcome === 'duplicate') {
     const message = accepted.replay ? 'this body was already accepted under another delivery id; it runs once' : 'this delivery was already accepted';
-    return { ok: true, duplicate: true, message };
+    return { status: 200, body: { ok: true, duplicate: true, message } };
   }
   ctx.runner.wake();
-  void reply.code(202);
-  return { ok: true, runs: accepted.runs.map((r) => r.id) };
+  return { status: 202, body: { ok: true, runs: accepted.runs.map((r) => r.id) } };
 }
 
 /** The run a push delivery asks for; a clone URL that may not be fetched refuses the delivery. */
