@@ -4,6 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testServer, type TestServer } from './support.js';
+import { pick, prng } from '../support/random.js';
 
 const SEED = Number(process.env.SLIPWAY_FUZZ_SEED ?? 0x5eed);
 const REQUESTS = 1500;
@@ -19,18 +20,6 @@ after(async () => {
   await server.stop();
 });
 
-/** mulberry32: small, seeded, good enough to pick hostile inputs reproducibly */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const SEGMENTS = [
   'fuzz', 'nope', '%', '%zz', '%E0%A4%A', '%00', '%2F', '%2e%2e', '..', '.', 'a-', 'A', '-x', '--upload-pack=x',
   'x'.repeat(300), '%F0%9F%92%A9', 'ü', '%C0%AE', '01ARZ3NDEKTSV4RRFFQ69G5FAV', 'staging', 'web', '%20', "'", '"', '<script>',
@@ -38,10 +27,6 @@ const SEGMENTS = [
 const QUERY_KEYS = ['project', 'status', 'branch', 'limit', 'cursor', 'after', 'days', 'environment', 'app', 'service'];
 const QUERY_VALUES = [...SEGMENTS, '-1', '0', '1e309', 'NaN', '500', '501', 'running', 'queued', 'xyz', ''];
 const FIELDS = ['name', 'scopes', 'secret', 'value', 'mode', 'branch', 'commit', 'provider', 'token', 'apiUrl', 'url', 'allowAutoCreate', 'to', 'replicas', 'port', '__proto__', 'constructor'];
-
-function pick<T>(random: () => number, items: readonly T[]): T {
-  return items[Math.floor(random() * items.length)]!;
-}
 
 function value(random: () => number, depth = 0): unknown {
   const kind = Math.floor(random() * (depth > 3 ? 6 : 9));
