@@ -18,7 +18,7 @@ export const specCodes = {
   SPEC_NAME: 'a job, service, variable or argument name that is not allowed',
   SPEC_VERSION: '`version` is not 1',
   SPEC_DURATION: 'a duration is not Go-style (`500ms`, `10s`, `1m30s`, `2h`) or not positive',
-  SPEC_GLOB: 'a branch or tag pattern is empty, has an unbalanced `[`, `{` or `(`, is above 256 characters or nests deeper than 8',
+  SPEC_GLOB: 'a branch or tag pattern is empty, has an unbalanced `[`, `{` or `(`, is above 256 characters, nests deeper than 8 or has more than 3 `*` wildcards',
   SPEC_SECRET_NAME: 'a secret name is not an upper-case identifier (`^[A-Z_][A-Z0-9_]*$`)',
   SPEC_JOB_KIND: 'a job is not exactly one of: steps, build, deploy',
   SPEC_NEEDS_UNKNOWN: '`needs` names a job that does not exist',

@@ -121,3 +121,9 @@ test('a branch pattern of 3000 nested +( is SPEC_GLOB at once, not minutes of pi
   assert.match(problems(on(`${'+('.repeat(9)}a${')'.repeat(9)}`)).diagnostics[0]?.message ?? '', /nest more than 8 deep/);
   assert.deepEqual(problems(on(`${'+('.repeat(8)}a${')'.repeat(8)}`)).list, []);
 });
+
+test('a branch pattern of more than 3 wildcards is SPEC_GLOB: matching *a*a*a*a*b against a long branch name backtracked for ~50 s', () => {
+  const on = (pattern: string): string => `${HEAD}on: { push: { branches: ["${pattern}"] } }\njobs: { a: { build: { repository: app } } }\n`;
+  assert.match(problems(on('*a*a*a*a*b')).diagnostics[0]?.message ?? '', /more than 3 wildcards/);
+  for (const fine of ['release/*', 'v*.*.*', '**/feature-*', '*(a|b)*x*y*z', 'a\\\\*b*c*d*e']) assert.deepEqual(problems(on(fine)).list, [], fine);
+});
