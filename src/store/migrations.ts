@@ -189,10 +189,9 @@ CREATE INDEX audit_by_subject ON audit_events (subject, id);
   },
   {
     version: 2,
-    name: 'webhook remote and replay window',
+    name: 'project remote',
     sql: () => `
 ALTER TABLE projects ADD COLUMN remote_url TEXT;
-CREATE INDEX webhook_deliveries_by_payload ON webhook_deliveries (project_id, payload_hash, received_at);
 `,
   },
 ];

@@ -224,8 +224,8 @@ export type DeliveryOutcome = 'new' | 'duplicate';
 
 export type AcceptedDelivery =
   | { outcome: 'new'; runs: Run[] }
-  /** replay: the same body came before under another delivery id (it is recorded, and runs nothing) */
-  | { outcome: 'duplicate'; firstSeenAtMs: number; replay?: boolean };
+  /** the same delivery id, or (for a delivery that starts runs) the same body under any id */
+  | { outcome: 'duplicate'; firstSeenAtMs: number };
 
 // ---- tokens -----------------------------------------------------------------------------------------
 

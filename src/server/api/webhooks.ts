@@ -60,7 +60,7 @@ const operation = (parameters: unknown[]) => ({
   summary: 'A webhook delivery from GitHub, Gitea/Forgejo or GitLab; its signature is checked before its body is read. 2xx means persisted.',
   description:
     '401: unsigned, badly signed, or no such project (one answer for all three). 400: a malformed payload or ref. 422: a clone URL that may not be fetched. ' +
-    '503: too many unverified bodies at once. A delivery id is accepted once; the same body under another id within 7 days is a duplicate.',
+    '503: too many unverified bodies at once. A delivery that starts runs is accepted once per body (a redelivery, or the same body under another id, is a duplicate); others once per delivery id.',
   parameters,
   requestBody: { content: { 'application/json': { schema: { type: 'object', description: "the forge's push event payload" } } } },
   responses: {
@@ -115,8 +115,7 @@ async function acceptDelivery(ctx: AppContext, budget: ByteBudget, req: Incoming
   const accepted = await store.acceptDelivery({ provider, deliveryId: event.deliveryId, projectId: project.id, payloadHash: createHash('sha256').update(body).digest('hex') }, runs);
   ctx.metrics.webhookDeliveries.inc({ provider, outcome: accepted.outcome });
   if (accepted.outcome === 'duplicate') {
-    const message = accepted.replay ? 'this body was already accepted under another delivery id; it runs once' : 'this delivery was already accepted';
-    return { status: 200, body: { ok: true, duplicate: true, message } };
+    return { status: 200, body: { ok: true, duplicate: true, message: 'this delivery (or the same body under another delivery id) was already accepted; it runs once' } };
   }
   ctx.runner.wake();
   return { status: 202, body: { ok: true, runs: accepted.runs.map((r) => r.id) } };

@@ -1,6 +1,7 @@
-// Webhook deliveries: the (provider, delivery id) primary key makes "new or duplicate" one atomic
-// insert, and acceptDelivery puts that insert and the runs it starts in the same transaction, so a
-// redelivery never runs twice and an acknowledged delivery always has its runs.
+// Webhook deliveries: the primary key makes "new or duplicate" one atomic insert — keyed by the
+// body for deliveries that start runs (see bodyKey), by (provider, delivery id) for the others —
+// and acceptDelivery puts that insert and the runs it starts in the same transaction, so a
+// redelivery or a replay never runs twice and an acknowledged delivery always has its runs.
 import type { AcceptedDelivery, Delivery, DeliveryOutcome, EnqueueRun, Run } from '../types.js';
 import type { Context } from './context.js';
 import { opt } from './driver.js';
@@ -16,32 +17,25 @@ export async function recordDelivery(ctx: Context, delivery: Delivery): Promise<
 }
 
 /**
- * A body that starts runs is accepted once in this window whatever its delivery id: a signed
- * delivery replayed under a new id is a duplicate. Real pushes never repeat a body (it names the
- * commits before and after and the time).
+ * A delivery that starts runs is keyed by its body (per project), not by its delivery id: a
+ * redelivery carries the same body, and so does a signed delivery replayed under a new id, to this
+ * or another provider's URL. One insert decides both, as the id alone did before. Real pushes never
+ * repeat a body (it names the commits before and after, and the time).
  */
-export const REPLAY_WINDOW_MS = 7 * 24 * 3_600_000;
+export function bodyKey(delivery: Delivery): Delivery {
+  return { ...delivery, provider: 'body', deliveryId: `${delivery.projectId ?? ''}:${delivery.payloadHash}` };
+}
 
 export async function acceptDelivery(ctx: Context, delivery: Delivery, runs: EnqueueRun[]): Promise<AcceptedDelivery> {
+  const key = runs.length > 0 ? bodyKey(delivery) : delivery;
   return ctx.sql.transaction(async (sql) => {
     const inner = { ...ctx, sql };
-    // replicas accepting the same body at once take turns (SQLite transactions already do)
-    if (sql.dialect === 'postgres' && runs.length > 0) await sql.get('SELECT pg_advisory_xact_lock(?)', [Number.parseInt(delivery.payloadHash.slice(0, 7), 16) || 0]);
-    if ((await recordDelivery(inner, delivery)) === 'duplicate') {
+    if ((await recordDelivery(inner, key)) === 'duplicate') {
       const first = await sql.get<{ received_at: number }>(
         'SELECT received_at FROM webhook_deliveries WHERE provider = ? AND delivery_id = ?',
-        [delivery.provider, delivery.deliveryId],
+        [key.provider, key.deliveryId],
       );
       return { outcome: 'duplicate', firstSeenAtMs: Number(first?.received_at ?? 0) };
-    }
-    if (runs.length > 0) {
-      const replayed = await sql.get<{ received_at: number }>(
-        `SELECT received_at FROM webhook_deliveries
-         WHERE project_id = ? AND payload_hash = ? AND received_at >= ? AND NOT (provider = ? AND delivery_id = ?)
-         ORDER BY received_at LIMIT 1`,
-        [delivery.projectId ?? null, delivery.payloadHash, ctx.now() - REPLAY_WINDOW_MS, delivery.provider, delivery.deliveryId],
-      );
-      if (replayed) return { outcome: 'duplicate', firstSeenAtMs: Number(replayed.received_at), replay: true };
     }
     const enqueued: Run[] = [];
     for (const run of runs) enqueued.push(await enqueueRun(inner, run));
