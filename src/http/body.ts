@@ -46,14 +46,22 @@ export async function readBody(req: IncomingMessage, limitBytes: number, budget?
 }
 
 /** A body that is a JSON object; an empty body is `{}`, anything else a 400 REQUEST_INVALID_JSON. */
-export async function readJson(req: IncomingMessage, limitBytes: number, budget?: ByteBudget): Promise<Record<string, unknown>> {
-  const body = await readBody(req, limitBytes, budget);
-  if (body.length === 0) return {};
+/**
+ * A request body as the JSON object it must be: empty is {}, anything else a 400. `__proto__` keys
+ * are dropped, so that no later merge of the object can reach a prototype.
+ */
+export function parseJsonObject(text: string): Record<string, unknown> {
+  if (text.trim() === '') return {};
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(body.toString('utf8'));
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
-    return value as Record<string, unknown>;
+    value = JSON.parse(text, (key, v: unknown) => (key === '__proto__' ? undefined : v));
   } catch {
     throw new HttpError(400, 'REQUEST_INVALID_JSON', 'the body must be a JSON object');
   }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'REQUEST_INVALID_JSON', 'the body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+export async function readJson(req: IncomingMessage, limitBytes: number, budget?: ByteBudget): Promise<Record<string, unknown>> {
+  return parseJsonObject((await readBody(req, limitBytes, budget)).toString('utf8'));
 }

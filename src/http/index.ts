@@ -2,7 +2,7 @@
 // the deploy agent): bounded bodies, JSON answers and errors, credentials, the admin token file.
 export { HttpError, AUTH_CHALLENGE, sendError } from './errors.js';
 export { sendJson } from './json.js';
-export { ByteBudget, readBody, readJson } from './body.js';
+export { ByteBudget, parseJsonObject, readBody, readJson } from './body.js';
 export { credentialsOf, parseCredentials, type Credentials } from './credentials.js';
 export { adminTokenFile, ensureAdminToken, readOrCreateSecretFile, readSecretFile } from './admin-token.js';
 export { requestUrl } from './request.js';

@@ -164,7 +164,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
       // every run of a push is stored before git hears that the push is done
       const stored = await enqueuePlannedRuns(store, planned.runs);
       if (stored.some((s) => !s.failure)) runner.wake();
-      return [...pushMessages(stored, publicUrl), ...planned.skipped.map((skip) => `slipway: ${skip.ref.replace(/^refs\/(heads|tags)\//, '')}: nothing to run (${skip.why})`)];
+      return pushMessages(stored, planned.skipped, publicUrl);
     },
     log,
   });

@@ -64,7 +64,7 @@ export async function planPushRuns(
       skipped.push({ ref: update.ref, why: 'neither a branch nor a tag' });
       continue;
     }
-    const name = update.ref.replace(/^refs\/(heads|tags)\//, '');
+    const name = refName(update.ref);
     const read = await readCommitFile(repo, update.after, PIPELINE_FILE);
     if (read.kind === 'missing') {
       skipped.push({ ref: update.ref, why: `no ${PIPELINE_FILE} at ${update.after.slice(0, 7)}` });
@@ -128,13 +128,18 @@ export async function enqueuePlannedRuns(store: Store, planned: PlannedRun[]): P
   });
 }
 
-/** One line per stored run for the pusher's terminal (git prints them as `remote: …`). */
-export function pushMessages(stored: Array<{ ref: string; run: Run; failure?: PlanningFailure }>, publicUrl: string): string[] {
-  return stored.map(({ ref, run, failure }) => {
-    const name = ref.replace(/^refs\/(heads|tags)\//, '');
+/** The branch or tag name of a ref (refs/heads/main → main). */
+function refName(ref: string): string {
+  return ref.replace(/^refs\/(heads|tags)\//, '');
+}
+
+/** One line per stored run, and per ref that runs nothing, for the pusher's terminal (`remote: …`). */
+export function pushMessages(stored: Array<{ ref: string; run: Run; failure?: PlanningFailure }>, skipped: SkippedRef[], publicUrl: string): string[] {
+  const runs = stored.map(({ ref, run, failure }) => {
     const link = `${publicUrl}/api/runs/${run.id}`;
-    return failure ? `slipway: ${name}: run #${run.number} failed at planning: ${failure.reason.slice(0, 300)} (${link})` : `slipway: ${name}: run #${run.number} queued: ${link}`;
+    return failure ? `slipway: ${refName(ref)}: run #${run.number} failed at planning: ${failure.reason.slice(0, 300)} (${link})` : `slipway: ${refName(ref)}: run #${run.number} queued: ${link}`;
   });
+  return [...runs, ...skipped.map((skip) => `slipway: ${refName(skip.ref)}: nothing to run (${skip.why})`)];
 }
 
 /** Why a manual run cannot be queued: the person named something the repository does not have. */

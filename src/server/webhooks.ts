@@ -58,36 +58,27 @@ function hmacHex(secret: string, body: Buffer): string {
   return createHmac('sha256', secret).update(body).digest('hex');
 }
 
-/** Whether the delivery carries the header its provider signs (or authenticates) it with. */
-export function hasWebhookSignature(provider: Provider, headers: IncomingHttpHeaders): boolean {
+/** The header a provider signs (or authenticates) a delivery with, if the delivery has it. */
+function signatureOf(provider: Provider, headers: IncomingHttpHeaders): string | undefined {
   switch (provider) {
     case 'github':
-      return header(headers, 'x-hub-signature-256') !== undefined;
+      return header(headers, 'x-hub-signature-256');
     case 'gitea':
-      return (header(headers, 'x-gitea-signature') ?? header(headers, 'x-forgejo-signature') ?? header(headers, 'x-gogs-signature')) !== undefined;
+      return header(headers, 'x-gitea-signature') ?? header(headers, 'x-forgejo-signature') ?? header(headers, 'x-gogs-signature');
     case 'gitlab':
-      return header(headers, 'x-gitlab-token') !== undefined;
+      return header(headers, 'x-gitlab-token');
   }
+}
+
+/** Whether the delivery carries the header its provider signs (or authenticates) it with. */
+export function hasWebhookSignature(provider: Provider, headers: IncomingHttpHeaders): boolean {
+  return signatureOf(provider, headers) !== undefined;
 }
 
 /** Throws WebhookError (401) unless the request carries a valid signature or token for `secret`. */
 export function verifyWebhook(provider: Provider, headers: IncomingHttpHeaders, body: Buffer, secret: string): void {
-  let given: string | undefined;
-  let expected: string;
-  switch (provider) {
-    case 'github':
-      given = header(headers, 'x-hub-signature-256');
-      expected = `sha256=${hmacHex(secret, body)}`;
-      break;
-    case 'gitea':
-      given = header(headers, 'x-gitea-signature') ?? header(headers, 'x-forgejo-signature') ?? header(headers, 'x-gogs-signature');
-      expected = hmacHex(secret, body);
-      break;
-    case 'gitlab':
-      given = header(headers, 'x-gitlab-token');
-      expected = secret;
-      break;
-  }
+  const given = signatureOf(provider, headers);
+  const expected = provider === 'github' ? `sha256=${hmacHex(secret, body)}` : provider === 'gitea' ? hmacHex(secret, body) : secret;
   if (!given) throw new WebhookError('WEBHOOK_SIGNATURE_MISSING', 401, `the ${provider} webhook carries no signature; set the webhook secret in ${provider} to the project's`);
   if (!constantTimeEqual(given.trim(), expected)) throw new WebhookError('WEBHOOK_SIGNATURE_INVALID', 401, `the ${provider} webhook signature does not match the project's secret`);
 }

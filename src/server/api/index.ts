@@ -4,7 +4,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger, { type SwaggerTransformObject } from '@fastify/swagger';
 import { routes } from '../../api/contract.js';
-import { HttpError } from '../../http/index.js';
+import { HttpError, parseJsonObject } from '../../http/index.js';
 import type { AppContext } from '../app.js';
 import { compileValidator } from './validation.js';
 import { httpErrorOf, registerRoutes, sendFailure } from './routing.js';
@@ -20,18 +20,6 @@ const BODY_LIMIT_BYTES = 1024 * 1024;
 
 /** The path patterns of every route, to tell "no such route" (404) from "not with this method" (405). */
 const PATTERNS = Object.values(routes).map((route) => new RegExp(`^${route.path.replace(/\{\w+\}/g, '[^/]+').replace(/\./g, '\\.')}$`));
-
-function parseJson(text: string): unknown {
-  if (text.trim() === '') return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text, (key, v: unknown) => (key === '__proto__' ? undefined : v));
-  } catch {
-    throw new HttpError(400, 'REQUEST_INVALID_JSON', 'the body must be a JSON object');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'REQUEST_INVALID_JSON', 'the body must be a JSON object');
-  return value;
-}
 
 export async function createApi(ctx: AppContext): Promise<FastifyInstance> {
   const app = Fastify({
@@ -50,7 +38,7 @@ export async function createApi(ctx: AppContext): Promise<FastifyInstance> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, text, done) => {
     try {
-      done(null, parseJson(text as string));
+      done(null, parseJsonObject(text as string));
     } catch (err) {
       done(err as Error, undefined);
     }
