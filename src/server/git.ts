@@ -48,6 +48,12 @@ async function exists(dir: string): Promise<boolean> {
   );
 }
 
+/** The project's bare repository, made when it is not there yet (a first push, webhook or poll). */
+export async function ensureBareRepository(reposDir: string, project: string): Promise<string> {
+  const dir = repositoryPath(reposDir, project);
+  return (await exists(dir)) ? dir : createBareRepository(reposDir, project);
+}
+
 export async function createBareRepository(reposDir: string, project: string): Promise<string> {
   const dir = repositoryPath(reposDir, project);
   await mkdir(reposDir, { recursive: true });
@@ -134,7 +140,7 @@ export class GitHosting {
         return deny(res, 404, `no project ${project}`);
       }
       await this.serialised(project, async () => {
-        if (!(await exists(repo))) await createBareRepository(this.options.reposDir, project);
+        await ensureBareRepository(this.options.reposDir, project);
       });
     }
 

@@ -1,10 +1,9 @@
 // Polling of any git remote: every interval, the project's repository fetches the remote's branches
 // and tags, and what moved runs exactly as a push would (same `on.push` filters, same queue).
-import { stat } from 'node:fs/promises';
 import type { Store } from '../store/types.js';
 import { projectNameProblem } from '../store/index.js';
 import { git } from '../git/index.js';
-import { createBareRepository, diffRefs, readRefs, repositoryPath } from './git.js';
+import { diffRefs, ensureBareRepository, readRefs } from './git.js';
 import { enqueuePlannedRuns, planPushRuns } from './triggers.js';
 
 export interface PollTarget {
@@ -71,12 +70,7 @@ export class Poller {
 
   private async poll(target: PollTarget): Promise<number> {
     const { store, reposDir } = this.options;
-    const repo = repositoryPath(reposDir, target.project);
-    const exists = await stat(repo).then(
-      () => true,
-      () => false,
-    );
-    if (!exists) await createBareRepository(reposDir, target.project);
+    const repo = await ensureBareRepository(reposDir, target.project);
     const before = await readRefs(repo);
     // the remote is the operator's (--poll), so local paths and file:// are allowed here
     await git(['fetch', '-q', '--prune', '--no-recurse-submodules', '--', target.remote, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'], {

@@ -7,7 +7,7 @@ import { routes, type BodyOf, type ParamsOf, type QueryOf, type ResponseOf, type
 import { ErrorBody } from '../../api/schemas.js';
 import { StoreError, type Store, type StoreErrorCode, type VerifiedToken } from '../../store/index.js';
 import { DeployError } from '../../deploy/index.js';
-import { HttpError } from '../../http/index.js';
+import { AUTH_CHALLENGE, HttpError } from '../../http/index.js';
 import { authenticate } from '../auth.js';
 import { WebhookError } from '../webhooks.js';
 import { CHECKED_BY_HANDLER, fieldProblems } from './validation.js';
@@ -78,7 +78,7 @@ export function httpErrorOf(err: unknown, invalidCode = 'REQUEST_INVALID'): Http
 }
 
 export function sendFailure(reply: FastifyReply, err: HttpError): void {
-  if (err.status === 401) void reply.header('WWW-Authenticate', 'Bearer realm="slipway", Basic realm="slipway"');
+  if (err.status === 401) void reply.header('WWW-Authenticate', AUTH_CHALLENGE);
   const fields = err instanceof ValidationFailure ? { fields: err.fields } : {};
   void reply.code(err.status).send({ error: { code: err.code, message: err.message, ...fields } });
 }

@@ -7,7 +7,7 @@ import type { ImageBuilder } from '../../build/index.js';
 import type { RegistryTarget } from '../../engine/build-runner.js';
 import type { DeployTargets } from '../../engine/deploy-runner.js';
 import type { Run, Store } from '../../store/types.js';
-import { repositoryPath } from '../git.js';
+import { ensureBareRepository, repositoryPath } from '../git.js';
 import { snapshotCommit } from '../workspace.js';
 import { commitStatusReporter, type ReportCommitStatus } from './commit-status-reporter.js';
 import type { RunHub } from './hub.js';
@@ -16,7 +16,7 @@ import { RunRecorder } from './recorder.js';
 import { reusedJobs, type ReusedJobs } from './reuse.js';
 import { recordingTargets } from './rollouts.js';
 import { tidyRunFolder } from './run-folders.js';
-import { ensureRepository, fetchWebhookPipeline } from './webhook-fetch.js';
+import { fetchWebhookPipeline } from './webhook-fetch.js';
 import { messageLog, type Logger } from '../logger.js';
 
 /** The server's parts a run is executed with. */
@@ -92,7 +92,7 @@ async function prepareRun(options: RunExecutionOptions, run: Run, storage: RunSt
   const repo = repositoryPath(options.reposDir, project.name);
   let text = snapshot.text;
   if (text === undefined) {
-    await ensureRepository(options.reposDir, project.name, repo);
+    await ensureBareRepository(options.reposDir, project.name);
     text = await fetchWebhookPipeline(store, repo, run, snapshot);
     if (text === undefined) return undefined;
   }

@@ -1,21 +1,10 @@
 // A webhook run is accepted before its commit is here: this fetches the commit into the project's
 // repository and reads the pipeline file there, ending the run when that cannot be done.
-import { stat } from 'node:fs/promises';
 import { parsePipeline, isBranchTriggered, isTagTriggered } from '../../spec/index.js';
 import { fetchFromRemote, gitMaybe } from '../../git/index.js';
 import type { Run, Store } from '../../store/types.js';
-import { createBareRepository } from '../git.js';
 import { readFileAtCommit } from '../workspace.js';
 import type { PipelineSnapshot } from './pipeline-snapshot.js';
-
-/** Creates the project's bare repository when a webhook run is its first. */
-export async function ensureRepository(reposDir: string, project: string, repo: string): Promise<void> {
-  const exists = await stat(repo).then(
-    () => true,
-    () => false,
-  );
-  if (!exists) await createBareRepository(reposDir, project);
-}
 
 /**
  * A webhook run: fetches its commit from the remote into the project's repository, then applies
