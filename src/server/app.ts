@@ -6,7 +6,7 @@ import type { Registry } from '../registry/index.js';
 import type { Store } from '../store/types.js';
 import type { GitHosting } from './git.js';
 import { HttpError, requestUrl, sendError } from '../http/index.js';
-import type { Runner } from './runner.js';
+import type { Runner } from './runs/index.js';
 import type { Metrics } from './metrics.js';
 import type { TargetFactory } from '../deploy/index.js';
 import { createApi } from './api/index.js';

@@ -13,7 +13,7 @@ import { DockerImageBuilder } from '../build/index.js';
 import { createTarget, type TargetName } from '../deploy/targets.js';
 import type { DeployTarget } from '../deploy/index.js';
 import { GitHosting } from './git.js';
-import { Runner } from './runner.js';
+import { Runner } from './runs/index.js';
 import { createApp } from './app.js';
 import { Metrics } from './metrics.js';
 import { enqueuePlannedRuns, planPushRuns, pushMessages } from './triggers.js';

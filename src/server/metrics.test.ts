@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { Metrics } from './metrics.js';
-import { RunHub } from './runner.js';
+import { RunHub } from './runs/index.js';
 import type { RevisionCount, RunState } from '../store/types.js';
 
 interface Family {

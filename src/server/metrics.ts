@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RunState, Store } from '../store/types.js';
-import type { Runner, RunHub, StepObservation } from './runner.js';
+import type { Runner, RunHub, StepObservation } from './runs/index.js';
 
 type HistogramLines = Awaited<ReturnType<Histogram['get']>>;
 type HistogramLine = HistogramLines['values'][number];
