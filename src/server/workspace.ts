@@ -36,12 +36,13 @@ export type CommitFile = { kind: 'text'; text: string } | { kind: 'missing' } | 
 /** A file of a commit, read only when it is within the pipeline file's size limit. */
 export async function readCommitFile(repo: string, commit: string, file: string, limitBytes = MAX_PIPELINE_FILE_BYTES): Promise<CommitFile> {
   if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) throw new Error(`'${commit}' is not a commit id`);
-  const object = `${commit}:${file}`;
-  const type = (await gitMaybe(['cat-file', '-t', '--', object], { cwd: repo }))?.trim();
-  if (type !== 'blob') return { kind: 'missing' };
-  const sizeBytes = Number((await git(['cat-file', '-s', '--', object], { cwd: repo })).trim());
+  // one listing gives the entry's type, object and size: the push path spawns git once less
+  const listed = (await gitMaybe(['ls-tree', '-l', commit, '--', file], { cwd: repo }))?.trim();
+  const entry = listed ? /^\d+ (\w+) ([0-9a-f]+) +(\d+|-)\t/.exec(listed) : null;
+  if (!entry || entry[1] !== 'blob') return { kind: 'missing' };
+  const sizeBytes = Number(entry[3]);
   if (sizeBytes > limitBytes) return { kind: 'too-large', sizeBytes };
-  return { kind: 'text', text: await git(['cat-file', 'blob', '--', object], { cwd: repo, maxBufferBytes: limitBytes + 1024 }) };
+  return { kind: 'text', text: await git(['cat-file', 'blob', entry[2]!], { cwd: repo, maxBufferBytes: limitBytes + 1024 }) };
 }
 
 /** The pipeline file of a commit, or undefined when it has none (or one too large to read). */
