@@ -12,7 +12,8 @@ class JobTimeout extends Error {}
 export function attemptDeadline(run: AbortSignal, timeoutMs: number): AttemptDeadline {
   const controller = new AbortController();
   const onRunAbort = (): void => controller.abort(run.reason);
-  run.addEventListener('abort', onRunAbort, { once: true });
+  if (run.aborted) controller.abort(run.reason);
+  else run.addEventListener('abort', onRunAbort, { once: true });
   const timer = setTimeout(() => controller.abort(new JobTimeout()), timeoutMs);
   return {
     signal: controller.signal,

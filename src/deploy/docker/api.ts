@@ -173,6 +173,7 @@ export class AgentClient {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       req.end(JSON.stringify(body));
+      if (signal?.aborted) onAbort();
     });
   }
 }

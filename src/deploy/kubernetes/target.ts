@@ -175,6 +175,7 @@ export class KubernetesDeployTarget implements DeployTarget {
     const group = new AbortController();
     const cancel = () => group.abort(signal.reason);
     signal.addEventListener('abort', cancel, { once: true });
+    if (signal.aborted) cancel();
     let firstFailure: Extract<FollowResult, { ok: false }> | undefined;
     try {
       await Promise.all(

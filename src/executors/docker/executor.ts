@@ -324,6 +324,8 @@ class DockerSandbox implements Sandbox {
     }
     const onAbort = (): void => stream.destroy();
     signal.addEventListener('abort', onAbort, { once: true });
+    // an abort during the awaits above has fired already and will not fire for this listener
+    if (signal.aborted) onAbort();
     try {
       await pipeline(stream, new Demuxer(output.stdout, output.stderr));
     } catch (err) {
@@ -407,6 +409,7 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
       clearTimeout(timer);
       reject(signal.reason);
     };
-    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
   });
 }
