@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The quickstart: the whole factory on this machine. Starts `slipway server`, pushes the example
 # app with git, follows its run (tests, image build, push to the built-in registry, image smoke
-# test, deploy), then pushes a change and follows the rolling update. The server keeps running.
+# test, deploy to staging), approves the production deploy it waits for (the same image digest),
+# then pushes a change and follows the rolling update the same way. The server keeps running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -37,6 +38,11 @@ latest_run() {
     node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const r=JSON.parse(s).runs?.[0];console.log(r?r.id:"")}catch{console.log("")}})'
 }
 
+run_status() {
+  curl -sS -H "Authorization: Bearer $SLIPWAY_TOKEN" "$SLIPWAY_URL/api/runs/$1" |
+    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s).status??"")}catch{console.log("")}})'
+}
+
 push_and_follow() {
   local before
   before=$(latest_run)
@@ -46,13 +52,25 @@ push_and_follow() {
   local run=""
   for _ in $(seq 1 50); do run=$(latest_run); [ -n "$run" ] && [ "$run" != "$before" ] && break; sleep 0.2; done
   say "following run $run (slipway logs $run -f)"
-  slipway logs "$run" -f
+  slipway logs "$run" -f &
+  local follower=$!
+  # production is protected: the run deploys to staging, then waits for a person
+  local state=""
+  for _ in $(seq 1 1500); do
+    state=$(run_status "$run")
+    case "$state" in queued | running | "") sleep 0.2 ;; *) break ;; esac
+  done
+  if [ "$state" = waiting ]; then
+    say "run $run waits for approval of production (slipway status lists it); approving: slipway approve $run production"
+    slipway approve "$run" production
+  fi
+  wait "$follower"
 }
 
 push_and_follow
 say "deployed: slipway status (SLIPWAY_URL=$SLIPWAY_URL: the server's view)"
 slipway status
-endpoint=$(slipway status --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const e=JSON.parse(s).find(x=>x.app==="hello-web");console.log(e?e.endpoint:"")})')
+endpoint=$(slipway status --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const e=JSON.parse(s).find(x=>x.app==="hello-web"&&x.environment==="production");console.log(e?e.endpoint:"")})')
 say "curl $endpoint/ → $(curl -fsS "$endpoint/")"
 
 say "a change (the image now greets with hi), pushed again → rolling update"

@@ -36,6 +36,7 @@ const Id = Type.String({ minLength: 1, maxLength: 200 });
 const Name = Type.Object({ name: ProjectName });
 const SecretName = Type.String({ pattern: '^[A-Z_][A-Z0-9_]*$', maxLength: 200, errorMessage: 'upper-case letters, digits and _ (e.g. API_TOKEN)' });
 const AppEnv = Type.Object({ app: Id, env: Id });
+const RunJob = Type.Object({ id: Id, job: Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9_-]{0,99}$', errorMessage: 'a job name' }) });
 const After = Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', errorMessage: 'a line number' }));
 
 export const DeployBody = Type.Object(
@@ -112,7 +113,19 @@ export const routes = {
     status: 200, response: S.RunPage,
   }),
   getRun: spec({ method: 'GET', path: '/api/runs/{id}', tag: 'runs', scope: 'read', summary: 'A run with its jobs and steps', params: Type.Object({ id: Id }), status: 200, response: S.RunDetail }),
-  cancelRun: spec({ method: 'POST', path: '/api/runs/{id}/cancel', tag: 'runs', scope: 'run', summary: 'Cancel a queued or running run', params: Type.Object({ id: Id }), status: 202, response: S.Ok }),
+  cancelRun: spec({ method: 'POST', path: '/api/runs/{id}/cancel', tag: 'runs', scope: 'run', summary: 'Cancel a queued, running or waiting run', params: Type.Object({ id: Id }), status: 202, response: S.Ok }),
+  // scope 'read' lets a deploy:ENV token in; the handler asks for run, or for a deploy job deploy / deploy:ENV
+  approveJob: spec({
+    method: 'POST', path: '/api/runs/{id}/jobs/{job}/approve', tag: 'runs', scope: 'read', params: RunJob,
+    summary: "Approve a job that waits for approval (when: manual): it starts. Needs run; a deploy job needs deploy or deploy:<its environment>. 409 when it does not wait",
+    status: 200, response: S.Job,
+  }),
+  rejectJob: spec({
+    method: 'POST', path: '/api/runs/{id}/jobs/{job}/reject', tag: 'runs', scope: 'read', params: RunJob, invalidCode: 'REJECT_INVALID',
+    summary: 'Reject a job that waits for approval: it is skipped with the reason, and so are the jobs that need it. Same rights as approve',
+    body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 1000, errorMessage: 'a reason of at most 1000 characters' })) }, { additionalProperties: false }),
+    status: 200, response: S.Job,
+  }),
   rerun: spec({
     method: 'POST', path: '/api/runs/{id}/rerun', tag: 'runs', scope: 'run', params: Type.Object({ id: Id }), invalidCode: 'RERUN_INVALID',
     summary: 'Run again: every job (all), or only the jobs that did not pass (failed-jobs: the others are reused with their outputs and artifacts)',
@@ -127,7 +140,7 @@ export const routes = {
 
   createToken: spec({
     method: 'POST', path: '/api/tokens', tag: 'tokens', scope: 'admin', summary: 'A new token; its secret is in this answer only', invalidCode: 'TOKEN_INVALID',
-    body: Type.Object({ name: Type.String({ errorMessage: 'a name (what or who uses it)' }), scopes: Type.Array(S.TokenScope, { minItems: 1, maxItems: 4, errorMessage: 'some of read, run, deploy, admin' }) }, { additionalProperties: false }),
+    body: Type.Object({ name: Type.String({ errorMessage: 'a name (what or who uses it)' }), scopes: Type.Array(S.TokenScope, { minItems: 1, maxItems: 32, errorMessage: '1 to 32 of read, run, deploy, admin, deploy:ENV' }) }, { additionalProperties: false }),
     status: 201, response: S.CreatedToken,
   }),
   listTokens: spec({ method: 'GET', path: '/api/tokens', tag: 'tokens', scope: 'admin', summary: 'Every token (never their secrets)', status: 200, response: Type.Object({ tokens: Type.Array(S.TokenInfo) }) }),
@@ -150,6 +163,12 @@ export const routes = {
     method: 'POST', path: '/api/apps/{app}/environments/{env}/rollback', tag: 'deploys', scope: 'deploy', params: AppEnv, invalidCode: 'ROLLOUT_INVALID',
     summary: 'Roll back to the previous (or a named) healthy revision',
     body: Type.Object({ to: Type.Optional(Type.Integer({ minimum: 1, errorMessage: 'a revision number (1 or more)' })) }, { additionalProperties: false }),
+    status: 202, response: S.Rollout,
+  }),
+  promote: spec({
+    method: 'POST', path: '/api/apps/{app}/promote', tag: 'deploys', scope: 'deploy', params: Type.Object({ app: Id }), invalidCode: 'ROLLOUT_INVALID',
+    summary: "Roll out the current revision of environment `from` (same image reference and config) to environment `to`; needs deploy or deploy:TO. 409 PROMOTE_SOURCE_UNHEALTHY unless `from` serves a healthy, settled revision with every replica ready",
+    body: Type.Object({ from: S.EnvironmentName, to: S.EnvironmentName }, { additionalProperties: false }),
     status: 202, response: S.Rollout,
   }),
   cancelRollout: spec({ method: 'POST', path: '/api/rollouts/{id}/cancel', tag: 'deploys', scope: 'deploy', summary: 'Cancel a rollout; the target restores the serving revision', params: Type.Object({ id: Id }), status: 202, response: S.Rollout }),

@@ -2,6 +2,7 @@
 // runtime validation of requests and the OpenAPI document. Responses allow more properties than
 // they list, so that a newer server never breaks an older client.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { JOB_STATES, RUN_STATES } from '../store/types.js';
 
 const Ms = (description: string) => Type.Integer({ description: `${description} (ms since the epoch)` });
 
@@ -18,9 +19,16 @@ export type ErrorBody = Static<typeof ErrorBody>;
 
 export const Ok = Type.Object({ ok: Type.Literal(true) });
 
-export const TokenScope = Type.Union([Type.Literal('read'), Type.Literal('run'), Type.Literal('deploy'), Type.Literal('admin')]);
-export const RunState = Type.Union(['queued', 'running', 'success', 'failure', 'cancelled', 'interrupted'].map((s) => Type.Literal(s)));
-export const JobState = Type.Union(['pending', 'running', 'success', 'failure', 'skipped', 'cancelled'].map((s) => Type.Literal(s)));
+/** An environment name (the deploy targets' rule, isValidName in src/deploy/revisions.ts). */
+export const ENVIRONMENT_NAME_PATTERN = '^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$';
+export const EnvironmentName = Type.String({ pattern: ENVIRONMENT_NAME_PATTERN, errorMessage: 'an environment name (letters, digits, _ . -; at most 63; starting with a letter or digit)' });
+/** deploy:ENV: read, and deploy, roll back and promote to environment ENV only */
+const EnvironmentScope = Type.Unsafe<`deploy:${string}`>(Type.String({ pattern: `^deploy:${ENVIRONMENT_NAME_PATTERN.slice(1)}` }));
+export const TokenScope = Type.Union([Type.Literal('read'), Type.Literal('run'), Type.Literal('deploy'), Type.Literal('admin'), EnvironmentScope], {
+  errorMessage: 'read, run, deploy, admin or deploy:ENV (ENV an environment name: letters, digits, _ . -)',
+});
+export const RunState = Type.Union(RUN_STATES.map((s) => Type.Literal(s)), { description: 'waiting: parked until someone approves or rejects a manual job' });
+export const JobState = Type.Union(JOB_STATES.map((s) => Type.Literal(s)), { description: 'waiting: a manual job waiting for approval' });
 export const Provider = Type.Union([Type.Literal('github'), Type.Literal('gitea'), Type.Literal('gitlab')]);
 
 export const Project = Type.Object({
@@ -73,6 +81,21 @@ const timing = {
   startedAtMs: Type.Optional(Type.Integer()),
   finishedAtMs: Type.Optional(Type.Integer()),
 };
+export const JobDecision = Type.Object({
+  kind: Type.Union([Type.Literal('approved'), Type.Literal('rejected'), Type.Literal('expired')]),
+  by: Type.Optional(Type.String({ description: 'who decided (a token name); absent when the approval timed out' })),
+  atMs: Type.Integer(),
+  reason: Type.Optional(Type.String({ description: "a rejection's reason" })),
+});
+export const JobApproval = Type.Object(
+  {
+    environment: Type.Optional(Type.String({ description: "a deploy job's environment: approving it needs deploy or deploy:<environment>" })),
+    waitingSinceMs: Type.Integer(),
+    deadlineMs: Type.Optional(Type.Integer({ description: 'skipped when nobody decided by then (approval.timeout)' })),
+    decision: Type.Optional(JobDecision),
+  },
+  { description: 'a manual job: its wait for approval and the decision on it' },
+);
 export const Step = Type.Object({ runId: Type.String(), job: Type.String(), index: Type.Integer(), name: Type.String(), ...timing });
 export const Job = Type.Object({
   runId: Type.String(),
@@ -80,6 +103,7 @@ export const Job = Type.Object({
   ...timing,
   outputs: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   reused: Type.Boolean({ description: 'taken from the run re-run (failed-jobs re-runs)' }),
+  approval: Type.Optional(JobApproval),
   steps: Type.Array(Step),
 });
 export const RunDetail = Type.Object({ ...runFields, pipeline: Type.Unknown(), jobs: Type.Array(Job) });
@@ -119,7 +143,13 @@ export const Revision = Type.Object({
   number: Type.Integer(),
   image: Type.String(),
   config: Type.Record(Type.String(), Type.Unknown(), { description: 'the deploy block it was rolled out with' }),
-  trigger: Type.Object({ by: Type.String(), kind: Type.String(), runId: Type.Optional(Type.String()), commit: Type.Optional(Type.String()) }),
+  trigger: Type.Object({
+    by: Type.String(),
+    kind: Type.String({ description: 'pipeline, deploy, rollback or promote' }),
+    runId: Type.Optional(Type.String()),
+    commit: Type.Optional(Type.String()),
+    from: Type.Optional(Type.Object({ environment: Type.String(), revision: Type.Integer() }, { description: 'promotions: the environment and revision promoted' })),
+  }),
   restoredFrom: Type.Optional(Type.Integer()),
   createdAt: Type.String({ format: 'date-time' }),
   finishedAt: Type.Optional(Type.String({ format: 'date-time' })),
@@ -150,12 +180,13 @@ export type Outcome = Static<typeof Outcome>;
 export const RolloutLine = Type.Object({ seq: Type.Integer(), atMs: Type.Integer(), line: Type.String() }, { additionalProperties: true });
 export const Rollout = Type.Object({
   id: Type.String(),
-  kind: Type.Union([Type.Literal('deploy'), Type.Literal('rollback')]),
+  kind: Type.Union([Type.Literal('deploy'), Type.Literal('rollback'), Type.Literal('promote')]),
   app: Type.String(),
   environment: Type.String(),
   target: Target,
   image: Type.Optional(Type.String()),
   to: Type.Optional(Type.Integer()),
+  from: Type.Optional(Type.Object({ environment: Type.String(), revision: Type.Integer() }, { description: 'promotions: the environment and revision promoted' })),
   by: Type.String(),
   status: Type.String({ description: 'in-progress, then the outcome' }),
   createdAtMs: Type.Integer(),

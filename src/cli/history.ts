@@ -7,7 +7,7 @@ import { isRemote, RemoteClient } from './remote.js';
 
 const HELP = `usage: slipway history APP [--env ENV] [--json]
 
-Lists the revisions of APP (every deploy and rollback), oldest first: number, image, what
+Lists the revisions of APP (every deploy, rollback and promotion), oldest first: number, image, what
 triggered it, when, its outcome and, for a failed one, why. With SLIPWAY_URL set (or --remote),
 those of the server (token: $SLIPWAY_TOKEN).
 
@@ -63,12 +63,19 @@ export function formatHistory(revisions: Revision[], showEnvironment: boolean): 
     ...(showEnvironment ? [r.environment] : []),
     String(r.number),
     r.image,
-    `${r.trigger.kind} by ${r.trigger.by}${r.restoredFrom !== undefined ? ` (of ${r.restoredFrom})` : ''}${r.trigger.runId ? ` run ${r.trigger.runId}` : ''}`,
+    triggerOf(r),
     r.createdAt.replace('T', ' ').slice(0, 19),
     r.outcome,
     (r.reason ?? '').split('\n')[0]?.slice(0, 100) ?? '',
   ]);
   return table([header, ...rows]);
+}
+
+/** "deploy by alice", "rollback by bob (of 3)", "promote from staging#3 by carol", "pipeline by x run 01J…". */
+export function triggerOf(r: Revision): string {
+  const { kind, by, from, runId } = r.trigger;
+  const source = kind === 'promote' && from ? ` from ${from.environment}#${from.revision}` : '';
+  return `${kind}${source} by ${by}${r.restoredFrom !== undefined ? ` (of ${r.restoredFrom})` : ''}${runId ? ` run ${runId}` : ''}`;
 }
 
 export function table(rows: string[][]): string {

@@ -8,6 +8,8 @@ const commands: Record<string, { summary: string; load: () => Promise<Command>; 
   run: { summary: 'run the pipeline here, like the server would (--remote: on the server)', load: async () => (await import('./run.js')).run },
   server: { summary: 'the server: API, webhooks, git hosting, registry, runs', load: async () => (await import('./server.js')).server },
   logs: { summary: "a run's logs from the server (SLIPWAY_URL), -f to follow", load: async () => (await import('./logs.js')).logs },
+  approve: { summary: 'approve a job that waits for approval (when: manual) on the server: it starts', load: async () => (await import('./approve.js')).approve },
+  reject: { summary: 'reject a job that waits for approval: it is skipped with --reason', load: async () => (await import('./approve.js')).reject },
   cancel: { summary: 'cancel a queued or running run of the server (SLIPWAY_URL)', load: async () => (await import('./cancel.js')).cancel },
   runs: { summary: "the server's runs, newest first (--project, --branch, --status)", load: async () => (await import('./runs.js')).runs },
   project: { summary: "the server's projects: create, list", load: async () => (await import('./project.js')).project },
@@ -17,6 +19,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command>; 
   registry: { summary: 'the OCI registry alone: serve, gc', load: async () => (await import('./registry.js')).registry },
   deploy: { summary: 'roll an image out to an environment (here, or on the server of SLIPWAY_URL)', load: async () => (await import('./deploy.js')).deploy },
   rollback: { summary: 'restore the previous (or a named) healthy revision', load: async () => (await import('./rollback.js')).rollback },
+  promote: { summary: "roll an environment's current image and config out to another (--from staging --to production)", load: async () => (await import('./promote.js')).promote },
   history: { summary: "an app's revisions: image, trigger, outcome, reason", load: async () => (await import('./history.js')).history },
   status: { summary: 'what is deployed where, and its health', load: async () => (await import('./status.js')).status },
   // the long-running deploy agent (proxies, health checks, self-healing); started by the commands above

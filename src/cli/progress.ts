@@ -11,6 +11,8 @@ export interface Reporter {
   /** prints the summary; stops any live redraw */
   finish(result: RunResult): void;
   note(message: string): void;
+  /** stops drawing for a while (a question on the terminal), and starts again */
+  hold?(held: boolean): void;
 }
 
 export interface Palette {
@@ -29,6 +31,7 @@ export function palette(enabled: boolean): Palette {
 
 const ICONS: Record<JobStatus, string> = {
   pending: '◌',
+  waiting: '⏸',
   running: '●',
   success: '✔',
   failure: '✘',
@@ -46,6 +49,7 @@ function colorFor(p: Palette, status: JobStatus): (s: string) => string {
       return p.cyan;
     case 'skipped':
     case 'cancelled':
+    case 'waiting':
       return p.yellow;
     default:
       return p.dim;
@@ -223,7 +227,7 @@ export class TreeReporter implements Reporter {
       const color = colorFor(p, job.status);
       const icon = job.status === 'running' ? spin : ICONS[job.status];
       const time = job.status === 'running' && job.startedAt ? formatMs(now - job.startedAt) : job.durationMs ? formatMs(job.durationMs) : '';
-      const detail = job.status === 'skipped' || job.status === 'cancelled' ? p.dim(job.reason ?? '') : p.dim(time);
+      const detail = job.status === 'skipped' || job.status === 'cancelled' || job.status === 'waiting' ? p.dim(job.reason ?? '') : p.dim(time);
       const waiting = job.status === 'pending' && job.plan.needs.length ? p.dim(`waits for ${job.plan.needs.join(', ')}`) : '';
       lines.push(`${last ? '└─' : '├─'} ${color(icon)} ${job.plan.name} ${detail}${waiting}`);
       if (job.status === 'running' || job.status === 'failure') {
@@ -251,6 +255,17 @@ export class TreeReporter implements Reporter {
     text += tree.map((l) => l + '\n').join('');
     this.drawnLines = final ? 0 : tree.length;
     this.out.write(text);
+  }
+
+  hold(held: boolean): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    // the tree stays above the question, not redrawn over it
+    this.redraw(held);
+    if (!held) {
+      this.timer = setInterval(() => this.redraw(), 80);
+      this.timer.unref();
+    }
   }
 
   finish(result: RunResult): void {

@@ -17,6 +17,7 @@ import type { DeployTarget } from '../deploy/index.js';
 import { palette, PlainReporter, TreeReporter, type Reporter } from './progress.js';
 import { RemoteClient } from './remote.js';
 import { followRunLogs } from './logs.js';
+import { localApprovalGate, terminalQuestion } from './local-approvals.js';
 
 const HELP = `usage: slipway run [options]
 
@@ -27,6 +28,8 @@ untracked files git does not ignore).
 options:
   -f, --file FILE        the pipeline file (default: slipway.yaml)
   -j, --job NAME         run only this job and the jobs it needs (repeatable)
+  -a, --approve NAME     approve this manual job ahead (repeatable); on a terminal the run asks
+                         when it gets to a manual job, elsewhere an unapproved one is skipped
   -s, --secret K=V       a secret's value (repeatable); also SLIPWAY_SECRET_<K> from the environment
   -e, --env K=V          set an environment variable for every step, over the file's (repeatable)
       --registry HOST    push built images to this registry (default: $SLIPWAY_REGISTRY, or the
@@ -55,6 +58,15 @@ function parseAssignments(values: string[], flag: string): Record<string, string
     result[key] = value.slice(eq + 1);
   }
   return result;
+}
+
+/** Who approves at this terminal, for the job's log. */
+function localUser(env: NodeJS.ProcessEnv): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return env.USER ?? 'local user';
+  }
 }
 
 function newRunId(): string {
@@ -101,6 +113,7 @@ export const run: Command = async (argv: string[], io: CliIO): Promise<number> =
       options: {
         file: { type: 'string', short: 'f' },
         job: { type: 'string', short: 'j', multiple: true },
+        approve: { type: 'string', short: 'a', multiple: true },
         secret: { type: 'string', short: 's', multiple: true },
         env: { type: 'string', short: 'e', multiple: true },
         concurrency: { type: 'string' },
@@ -125,7 +138,7 @@ export const run: Command = async (argv: string[], io: CliIO): Promise<number> =
   }
   if (flags.remote) {
     // what the server runs is what was pushed to it, with the project's own secrets
-    const local = (['job', 'secret', 'env', 'registry', 'concurrency'] as const).filter((name) => flags[name] !== undefined);
+    const local = (['job', 'approve', 'secret', 'env', 'registry', 'concurrency'] as const).filter((name) => flags[name] !== undefined);
     if (local.length > 0) throw new UsageError(`${local.map((n) => `--${n}`).join(', ')} cannot be used with --remote: the server runs the whole pipeline of the pushed commit, with the project's secrets`);
     return runRemotely(io, { file: flags.file, project: flags.project, branch: flags.branch, commit: flags.commit });
   }
@@ -146,10 +159,11 @@ export const run: Command = async (argv: string[], io: CliIO): Promise<number> =
     io.stderr.write(`slipway run: ${shownFile} is not valid; nothing was run\n`);
     return EXIT_USAGE;
   }
-  for (const name of flags.job ?? []) {
-    if (!pipeline.jobs.some((j) => j.name === name)) {
-      const names = pipeline.jobs.map((j) => j.name).join(', ');
-      throw new UsageError(`--job ${name}: there is no such job in ${shownFile} (jobs: ${names})`);
+  for (const [flag, names] of [['--job', flags.job], ['--approve', flags.approve]] as const) {
+    for (const name of names ?? []) {
+      const job = pipeline.jobs.find((j) => j.name === name);
+      if (!job) throw new UsageError(`${flag} ${name}: there is no such job in ${shownFile} (jobs: ${pipeline.jobs.map((j) => j.name).join(', ')})`);
+      if (flag === '--approve' && job.when !== 'manual') throw new UsageError(`--approve ${name}: ${name} does not wait for approval (it is not when: manual nor a deploy to a protected environment)`);
     }
   }
 
@@ -208,6 +222,22 @@ export const run: Command = async (argv: string[], io: CliIO): Promise<number> =
       builder: new DockerImageBuilder(docker),
       deployTargets: deployTargets(path.join(slipwayHome(io.env), 'deploy')),
       ...(registry ? { registry } : {}),
+      approvals: localApprovalGate({
+        approved: new Set(flags.approve ?? []),
+        by: localUser(io.env),
+        ...(io.stdin?.isTTY && isTTY
+          ? {
+              ask: async (question: string) => {
+                reporter.hold?.(true);
+                try {
+                  return await terminalQuestion(io.stdin!, io.stdout, controller.signal, () => onSignal('SIGINT'))(question);
+                } finally {
+                  reporter.hold?.(false);
+                }
+              },
+            }
+          : {}),
+      }),
       signal: controller.signal,
       onEvent: (event) => reporter.onEvent(event),
     });

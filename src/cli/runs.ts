@@ -3,19 +3,19 @@ import { EXIT_OK, parseCommandLine, UsageError, type Command } from './io.js';
 import { RemoteClient } from './remote.js';
 import { table } from './history.js';
 import type { RunSummary } from '../api/index.js';
+import { RUN_STATES } from '../store/types.js';
 
 const HELP = `usage: slipway runs [--project P] [--branch B] [--status S] [--limit N] [--json]
 
 Lists the runs of the server at $SLIPWAY_URL (token: $SLIPWAY_TOKEN), newest first.
   -p, --project P   only this project's runs
   -b, --branch B    only runs of this branch (or tag)
-  -s, --status S    queued, running, success, failure, cancelled or interrupted
+  -s, --status S    queued, running, waiting, success, failure, cancelled or interrupted
   -L, --limit N     at most N runs (default 20, at most 500)
       --json        print JSON
   -h, --help        this help
 `;
 
-const STATUSES = ['queued', 'running', 'success', 'failure', 'cancelled', 'interrupted'];
 
 /** "3m12s" from milliseconds; "-" when unknown. */
 export function formatElapsed(ms: number | undefined): string {
@@ -61,7 +61,7 @@ export const runs: Command = async (argv, io) => {
     io.stdout.write(HELP);
     return EXIT_OK;
   }
-  if (v.status !== undefined && !STATUSES.includes(v.status)) throw new UsageError(`--status is one of ${STATUSES.join(', ')}, not '${v.status}'`);
+  if (v.status !== undefined && !(RUN_STATES as readonly string[]).includes(v.status)) throw new UsageError(`--status is one of ${RUN_STATES.join(', ')}, not '${v.status}'`);
   const limit = v.limit === undefined ? 20 : Number(v.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new UsageError(`--limit takes a whole number from 1 to 500, not '${v.limit}'`);
   const client = RemoteClient.fromEnv(io, 'runs');

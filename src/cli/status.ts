@@ -6,6 +6,7 @@ import { deployDataDir, refuseDataFlag, reportDeployError, targetFor, WHERE_OPTI
 import { environmentStatuses } from '../deploy/index.js';
 import type { EnvironmentStatus } from '../api/index.js';
 import { table } from './history.js';
+import { formatElapsed } from './runs.js';
 import { isRemote, RemoteClient } from './remote.js';
 
 type Environment = EnvironmentStatus;
@@ -44,9 +45,12 @@ export const status: Command = async (argv, io) => {
   }
   const app = parsed.positionals[0];
   let environments: Environment[];
+  let approvals: string | undefined;
   if (isRemote(io, v)) {
     refuseDataFlag(v.data);
-    environments = (await RemoteClient.fromEnv(io, 'status').call('status', { query: { app, environment: v.env } })).environments;
+    const client = RemoteClient.fromEnv(io, 'status');
+    environments = (await client.call('status', { query: { app, environment: v.env } })).environments;
+    if (!v.json) approvals = await waitingApprovals(client, v.env);
   } else {
     try {
       const dataDir = deployDataDir(v.data, io);
@@ -61,6 +65,7 @@ export const status: Command = async (argv, io) => {
   }
   if (environments.length === 0) {
     io.stdout.write(app ? `${app} is not deployed\n` : 'nothing is deployed\n');
+    if (approvals) io.stdout.write(approvals);
     return EXIT_OK;
   }
   const rows = environments.map((e) => [
@@ -80,5 +85,24 @@ export const status: Command = async (argv, io) => {
       io.stdout.write(table([['REPLICA', 'REV', 'STATE', 'PORT'], ...(e.replicaList ?? []).map((r) => [r.name, String(r.revision), r.state, r.hostPort ? `127.0.0.1:${r.hostPort}` : '-'])]));
     }
   }
+  if (approvals) io.stdout.write(approvals);
   return EXIT_OK;
 };
+
+/** The jobs of the server's waiting runs that wait for a decision, with the command that gives it; undefined when none does. */
+async function waitingApprovals(client: RemoteClient, environment: string | undefined): Promise<string | undefined> {
+  const { runs } = await client.call('listRuns', { query: { status: 'waiting', limit: '50' } });
+  if (runs.length === 0) return undefined;
+  const projects = new Map((await client.call('listProjects', {})).projects.map((p) => [p.id, p.name]));
+  const rows: string[][] = [];
+  for (const run of runs) {
+    const detail = await client.call('getRun', { params: { id: run.id } });
+    for (const job of detail.jobs) {
+      if (job.status !== 'waiting' || job.approval?.decision) continue;
+      if (environment !== undefined && job.approval?.environment !== environment) continue;
+      const since = job.approval ? formatElapsed(Date.now() - job.approval.waitingSinceMs) : '-';
+      rows.push([`${projects.get(run.projectId) ?? run.projectId}#${run.number}`, job.name, job.approval?.environment ?? '-', since, `slipway approve ${run.id} ${job.name}`]);
+    }
+  }
+  return rows.length ? `\nwaiting for approval:\n${table([['RUN', 'JOB', 'DEPLOYS TO', 'WAITING', 'TO APPROVE'], ...rows])}` : undefined;
+}

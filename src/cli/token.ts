@@ -3,6 +3,7 @@
 import { EXIT_OK, parseCommandLine, UsageError, type Command } from './io.js';
 import { RemoteClient } from './remote.js';
 import { table } from './history.js';
+import { isTokenScope, scopesProblem } from '../store/tokens.js';
 import { TOKEN_SCOPES, type TokenScope } from '../store/types.js';
 
 const HELP = `usage: slipway token create --scopes S[,S…] [--name NAME] [--json]
@@ -13,10 +14,12 @@ Manages the tokens of the server at $SLIPWAY_URL ($SLIPWAY_TOKEN must have the a
 A token is a password for the API, \`docker login\` (any user name) and git over HTTP.
 
 scopes:
-  read     list and read projects, runs, logs, revisions; pull from the registry
-  run      read, and push with git, start, cancel and re-run runs, push images
-  deploy   read, and deploy and roll back
-  admin    everything, including tokens, projects and secrets
+  read        list and read projects, runs, logs, revisions; pull from the registry
+  run         read, and push with git, start, cancel and re-run runs, push images
+  deploy      read, and deploy, roll back and promote to every environment
+  deploy:ENV  read (the API), and deploy, roll back and promote to environment ENV
+              only (several: --scopes deploy:staging,deploy:production; add read to pull)
+  admin       everything, including tokens, projects and secrets
 
 options:
       --scopes S  comma-separated scopes of the new token
@@ -36,9 +39,14 @@ export const token: Command = async (argv, io) => {
   if (action === 'create') {
     if (rest.length > 0) throw new UsageError(`create takes no arguments, got ${rest.join(' ')}\n\n${HELP}`);
     const scopes = (v.scopes ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-    if (scopes.length === 0) throw new UsageError(`create needs --scopes (some of ${TOKEN_SCOPES.join(', ')})\n\n${HELP}`);
-    const unknown = scopes.filter((s) => !(TOKEN_SCOPES as readonly string[]).includes(s));
-    if (unknown.length > 0) throw new UsageError(`unknown scope ${unknown.map((s) => `'${s}'`).join(', ')}: scopes are ${TOKEN_SCOPES.join(', ')}`);
+    if (scopes.length === 0) throw new UsageError(`create needs --scopes (some of ${TOKEN_SCOPES.join(', ')}, deploy:ENV)\n\n${HELP}`);
+    // refused here, before the server is asked, by the server's own rule
+    const unknown = scopes.filter((s) => !isTokenScope(s));
+    if (unknown.length > 0) {
+      throw new UsageError(`unknown scope ${unknown.map((s) => `'${s}'`).join(', ')}: scopes are ${TOKEN_SCOPES.join(', ')} and deploy:ENV (ENV an environment name: letters, digits, _ . -; at most 63)`);
+    }
+    const problem = scopesProblem(scopes);
+    if (problem) throw new UsageError(problem);
     const client = RemoteClient.fromEnv(io, 'token');
     const created = await client.call('createToken', { body: { name: v.name ?? 'cli', scopes: scopes as TokenScope[] } });
     if (v.json) io.stdout.write(`${JSON.stringify(created, null, 2)}\n`);

@@ -1,5 +1,6 @@
 // Rollouts: the shared vocabulary and revision history; targets live in docker/ and kubernetes/.
 export * from './types.js';
-export { RevisionStore, checkName } from './revisions.js';
+export { RevisionStore, checkName, isValidName } from './revisions.js';
+export { checkPromotionNames, planPromotion, type Promotion, type PromotionRequest } from './promote.js';
 export { DEFAULT_DEPLOY_SPEC, deployRequestBody, parseDeployRequestBody, type DeployRequestBody } from './request-body.js';
 export { environmentStatuses, type TargetFactory } from './status.js';

@@ -8,8 +8,13 @@ import type { Revision } from './types.js';
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 
+/** An app or environment name: also a folder name here, a label value, and part of a token scope (deploy:ENV). */
+export function isValidName(name: string): boolean {
+  return NAME.test(name);
+}
+
 export function checkName(kind: 'app' | 'environment', name: string): void {
-  if (!NAME.test(name)) {
+  if (!isValidName(name)) {
     throw new Error(`${kind} name '${name}' is not valid (letters, digits, _ . -; at most 63; starting with a letter or digit)`);
   }
 }

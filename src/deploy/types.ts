@@ -14,7 +14,14 @@ export interface Revision {
   image: string;
   /** the deploy block it was rolled out with, image rendered */
   config: Omit<DeploySpec, 'image'> & { image: string };
-  trigger: { by: string; runId?: string; commit?: string; kind: 'pipeline' | 'deploy' | 'rollback' };
+  trigger: {
+    by: string;
+    runId?: string;
+    commit?: string;
+    kind: 'pipeline' | 'deploy' | 'rollback' | 'promote';
+    /** promotions: the environment and revision whose image and config were rolled out here */
+    from?: { environment: string; revision: number };
+  };
   /** for rollbacks: the revision whose image and config were restored */
   restoredFrom?: number;
   createdAt: string;
@@ -83,7 +90,11 @@ export class DeployError extends Error {
       | 'ROLLOUT_NO_REVISION'
       | 'ROLLOUT_INVALID'
       | 'ROLLOUT_TARGET_UNREACHABLE'
-      | 'ROLLOUT_FORBIDDEN',
+      | 'ROLLOUT_FORBIDDEN'
+      /** a promotion whose source environment serves no healthy, fully ready, settled revision */
+      | 'PROMOTE_SOURCE_UNHEALTHY'
+      /** a promotion of a revision that cannot be rolled out again elsewhere (user manifests) */
+      | 'PROMOTE_UNSUPPORTED',
     message: string,
     /** ROLLOUT_INVALID: each bad field of the request and what it must be */
     readonly fields: ReadonlyArray<{ field: string; message: string }> = [],

@@ -1,8 +1,9 @@
 // What a Run reports while it goes on. The CLI renders these as a tree or as plain lines; the
 // server will persist and stream them. Events carry no secret: log lines are masked before.
 
-export type JobStatus = 'pending' | 'running' | 'success' | 'failure' | 'skipped' | 'cancelled';
-export type RunStatus = 'running' | 'success' | 'failure' | 'cancelled';
+export type JobStatus = 'pending' | 'waiting' | 'running' | 'success' | 'failure' | 'skipped' | 'cancelled';
+/** `waiting`: nothing runs and the jobs left wait for a person's approval; the run resumes after a decision */
+export type RunStatus = 'running' | 'waiting' | 'success' | 'failure' | 'cancelled';
 
 export interface JobPlanView {
   name: string;
@@ -24,6 +25,8 @@ export type RunEvent =
       outputs?: Record<string, string>;
       /** taken as passed from the run a re-run repeats, not run again */
       reused?: true;
+      /** with `waiting`: what the job waits for */
+      approval?: { environment?: string; timeoutMs?: number };
       at: number;
     }
   | { type: 'step.started'; job: string; step: number; name: string; attempt: number; at: number }

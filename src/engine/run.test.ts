@@ -9,7 +9,8 @@ import type { Writable } from 'node:stream';
 import { makeCondition, makeTemplate } from '../spec/expressions.js';
 import type { Job, Pipeline, StepsJob } from '../spec/model.js';
 import type { ExecOutput, Executor, Sandbox, SandboxSpec } from '../executors/index.js';
-import { executeRun } from './run.js';
+import { executeRun, type ResumedJob } from './run.js';
+import type { ApprovalDecision, ApprovalGate } from './approvals.js';
 import { RunStorage } from './storage.js';
 import type { RunEvent } from './events.js';
 
@@ -34,7 +35,7 @@ function stepsJob(name: string, scripts: string[], extra: Partial<StepsJob> = {}
 }
 
 function pipelineOf(jobs: Job[]): Pipeline {
-  return { file: 'slipway.yaml', version: 1, name: 'unit', triggers: {}, env: {}, secrets: [], jobs };
+  return { file: 'slipway.yaml', version: 1, name: 'unit', triggers: {}, env: {}, secrets: [], environments: {}, jobs };
 }
 
 /** Runs each script as: "ok", "fail", "wait" (until the signal), with a log of calls. */
@@ -81,7 +82,7 @@ class FakeExecutor implements Executor {
   }
 }
 
-async function runWith(jobs: Job[], options: { concurrency?: number; only?: string[]; abortAfterMs?: number; secrets?: Record<string, string> } = {}) {
+async function runWith(jobs: Job[], options: { concurrency?: number; only?: string[]; abortAfterMs?: number; secrets?: Record<string, string>; approvals?: ApprovalGate; resume?: Map<string, ResumedJob> } = {}) {
   const home = mkdtempSync(path.join(os.tmpdir(), 'slipway-unit-'));
   const storage = new RunStorage(home, 'r1');
   await storage.prepare();
@@ -102,6 +103,8 @@ async function runWith(jobs: Job[], options: { concurrency?: number; only?: stri
       envOverrides: {},
       concurrency: options.concurrency ?? 4,
       ...(options.only ? { only: options.only } : {}),
+      ...(options.approvals ? { approvals: options.approvals } : {}),
+      ...(options.resume ? { resume: options.resume } : {}),
       signal: controller.signal,
       onEvent: (e) => void events.push(e),
     });
@@ -254,4 +257,89 @@ test('a deploy job hands the rendered image to its target; a rolled-back rollout
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
+});
+
+/** A gate whose decisions the test sets; park() says yes (the server's store would) unless told. */
+function testGate(decisions = new Map<string, ApprovalDecision>(), parks = true) {
+  const parked: string[][] = [];
+  let wake: (() => void) | undefined;
+  const gate: ApprovalGate = {
+    decision: async (job) => decisions.get(job.name),
+    changed: () => new Promise<void>((resolve) => (wake = resolve)),
+    park: async (waiting) => {
+      parked.push(waiting.map((w) => w.name));
+      return parks;
+    },
+  };
+  return { gate, parked, decide: (job: string, d: ApprovalDecision) => (decisions.set(job, d), wake?.()) };
+}
+
+test('a manual job waits while the jobs that do not need it go on; with nothing left to run the run parks as waiting', async () => {
+  const { gate, parked } = testGate();
+  const { result, byName, executor, events } = await runWith(
+    [stepsJob('test', ['ok']), stepsJob('ship', ['ok'], { needs: ['test'], when: 'manual' }), stepsJob('after', ['ok'], { needs: ['ship'] }), stepsJob('docs', ['ok'])],
+    { approvals: gate },
+  );
+  assert.equal(result.status, 'waiting');
+  assert.equal(byName.ship?.status, 'waiting');
+  assert.equal(byName.after?.status, 'pending', 'what needs the manual job waits with it, neither run nor skipped');
+  assert.equal(byName.docs?.status, 'success');
+  assert.deepEqual(parked, [['ship']]);
+  assert.ok(!executor.calls.some((c) => c.startsWith('ship:')), 'no container for a waiting job');
+  assert.ok(events.some((e) => e.type === 'job.status' && e.job === 'ship' && e.status === 'waiting'));
+});
+
+test('an approval that comes while other jobs run starts the manual job in the same run', async () => {
+  const { gate, decide } = testGate(new Map(), false);
+  const slow = stepsJob('slow', ['ok']);
+  const pending = runWith([slow, stepsJob('ship', ['ok'], { when: 'manual' })], { approvals: gate });
+  setTimeout(() => decide('ship', { kind: 'approved', by: 'alice', atMs: Date.now() }), 1);
+  const { result, byName, events } = await pending;
+  assert.equal(result.status, 'success');
+  assert.equal(byName.ship?.status, 'success');
+  assert.ok(events.some((e) => e.type === 'log' && e.job === 'ship' && /^approved by alice at /.test(e.line)), 'who approved is in the job log');
+});
+
+test('a rejected or timed-out manual job is skipped with the reason, and so are the jobs that need it', async () => {
+  const decisions = new Map<string, ApprovalDecision>([
+    ['ship', { kind: 'rejected', by: 'bob', atMs: 1, reason: 'not on a Friday' }],
+    ['late', { kind: 'skip', reason: 'nobody approved it within 72h (approval.timeout)' }],
+  ]);
+  const { gate } = testGate(decisions);
+  const { result, byName } = await runWith(
+    [stepsJob('ship', ['ok'], { when: 'manual' }), stepsJob('after', ['ok'], { needs: ['ship'] }), stepsJob('late', ['ok'], { when: 'manual' })],
+    { approvals: gate },
+  );
+  assert.equal(result.status, 'success', 'a rejection is a decision, not a failure');
+  assert.equal(byName.ship?.reason, 'rejected by bob: not on a Friday');
+  assert.equal(byName.after?.reason, 'needs ship, which was skipped');
+  assert.equal(byName.late?.reason, 'nobody approved it within 72h (approval.timeout)');
+});
+
+test('a parked run goes on from its stored jobs: finished ones keep their results and outputs, the approved one runs', async () => {
+  const image = stepsJob('image', ['ok']);
+  const ship = stepsJob('ship', ['echo ${{ jobs.image.image }}'], { needs: ['image'], when: 'manual' });
+  const { gate } = testGate(new Map([['ship', { kind: 'approved', by: 'alice', atMs: 1 } as ApprovalDecision]]));
+  const resume = new Map<string, ResumedJob>([
+    ['image', { status: 'success', outputs: { image: 'reg/app@sha256:abc' }, attempts: 1 }],
+    ['ship', { status: 'waiting', attempts: 0, waitingSinceMs: 1 }],
+  ]);
+  const { result, byName, executor, events } = await runWith([image, ship], { approvals: gate, resume });
+  assert.equal(result.status, 'success');
+  assert.deepEqual(executor.calls, ['ship:echo reg/app@sha256:abc'], 'only the approved job ran, with the outputs of before');
+  assert.equal(byName.image?.status, 'success');
+  assert.ok(!events.some((e) => e.type === 'job.status' && e.job === 'image'), 'nothing is reported again for a finished job');
+});
+
+test('without a gate (no one to ask) a manual job is skipped with how to run it', async () => {
+  const { byName } = await runWith([stepsJob('ship', ['ok'], { when: 'manual' })]);
+  assert.equal(byName.ship?.status, 'skipped');
+  assert.match(byName.ship?.reason ?? '', /--approve ship/);
+});
+
+test('cancelling a run cancels its waiting jobs', async () => {
+  const { gate } = testGate(new Map(), false);
+  const { result, byName } = await runWith([stepsJob('slow', ['wait']), stepsJob('ship', ['ok'], { when: 'manual' })], { approvals: gate, abortAfterMs: 50 });
+  assert.equal(result.status, 'cancelled');
+  assert.equal(byName.ship?.status, 'cancelled');
 });

@@ -13,6 +13,7 @@ import { buildStepNames, runBuildJob, type RegistryTarget } from './build-runner
 import { DEPLOY_STEP, runDeployJob, type DeployTargets } from './deploy-runner.js';
 import type { ImageBuilder } from '../build/index.js';
 import { shortSecretsWarning } from './secrets.js';
+import { formatWait, skipReasonOf, type ApprovalDecision, type ApprovalGate, type WaitingJob } from './approvals.js';
 
 export interface Trigger {
   event: 'push' | 'manual' | 'local';
@@ -46,8 +47,24 @@ export interface RunOptions {
    * must already be in `storage`.
    */
   reuse?: { fromRunId: string; jobs: ReadonlyMap<string, Record<string, string>> };
+  /** decides on manual jobs; without one they are skipped with a hint */
+  approvals?: ApprovalGate;
+  /**
+   * A run that waited for approval goes on: its finished jobs keep their results (and outputs),
+   * its waiting jobs wait again until their decision. Nothing is reported for them again.
+   */
+  resume?: ReadonlyMap<string, ResumedJob>;
   signal: AbortSignal;
   onEvent: RunEventListener;
+}
+
+export interface ResumedJob {
+  status: JobStatus;
+  reason?: string;
+  outputs?: Record<string, string>;
+  attempts: number;
+  /** a waiting job: since when */
+  waitingSinceMs?: number;
 }
 
 export interface JobSummary {
@@ -144,6 +161,25 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
     finish(job, 'success', `passed in run ${options.reuse!.fromRunId}; not run again`, 0, 0, { outputs: reused, reused: true });
   }
 
+  // jobs that a person approves (or not): waiting ones by name, and the approved ones that may now run
+  const waiting = new Map<string, WaitingJob>();
+  const approved = new Set<string>();
+  const waitingJobOf = (job: Job, sinceMs: number): WaitingJob => ({
+    name: job.name,
+    ...(job.kind === 'deploy' ? { environment: job.deploy.environment } : {}),
+    ...(job.approvalTimeoutMs !== undefined ? { timeoutMs: job.approvalTimeoutMs } : {}),
+    sinceMs,
+  });
+  for (const job of jobs) {
+    const resumed = options.resume?.get(job.name);
+    if (!resumed || resumed.status === 'pending' || resumed.status === 'running') continue;
+    // taken as it was, without a new event: the store and the log already have it
+    status.set(job.name, resumed.status);
+    summaries.set(job.name, { name: job.name, status: resumed.status, ...(resumed.reason ? { reason: resumed.reason } : {}), attempts: resumed.attempts, durationMs: 0 });
+    if (resumed.status === 'waiting') waiting.set(job.name, waitingJobOf(job, resumed.waitingSinceMs ?? Date.now()));
+    else outputs[job.name] = { ...(resumed.outputs ?? {}), result: resumed.status } as JobOutputs;
+  }
+
   /** Why a job whose needs are all finished must not run, or undefined when it may. */
   const reasonToSkip = (job: Job): string | undefined => {
     const unmet = job.needs.filter((n) => status.get(n) !== 'success');
@@ -154,7 +190,6 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
       const jobContext = { ...context, env: { ...pipelineEnv } };
       if (!evaluateCondition(job.if, jobContext)) return `condition ${job.if.source} is false`;
     }
-    if (job.when === 'manual') return `waits for approval (when: manual); run it here with --job ${job.name}`;
     if (job.kind === 'build' && !options.builder) return 'no image builder is available here';
     if (job.kind === 'deploy' && !options.deployTargets) return 'no deploy target is available here';
     return undefined;
@@ -222,7 +257,52 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
     finish(job, jobStatus, result.reason, Math.min(attempt, job.retry + 1), Date.now() - jobStarted, jobStatus === 'success' && result.outputs ? { outputs: result.outputs } : {});
   };
 
+  const startWaiting = (job: Job): void => {
+    if (!options.approvals) {
+      finish(job, 'skipped', `waits for approval (when: manual); nobody here can approve it: run it with --approve ${job.name}`, 0);
+      return;
+    }
+    const wait = waitingJobOf(job, Date.now());
+    waiting.set(job.name, wait);
+    status.set(job.name, 'waiting');
+    summaries.set(job.name, { name: job.name, status: 'waiting', attempts: 0, durationMs: 0 });
+    const approval = { ...(wait.environment ? { environment: wait.environment } : {}), ...(wait.timeoutMs !== undefined ? { timeoutMs: wait.timeoutMs } : {}) };
+    emit({ type: 'job.status', job: job.name, status: 'waiting', attempt: 0, reason: 'waits for approval', approval, at: wait.sinceMs });
+    const until = wait.timeoutMs !== undefined ? ` within ${formatWait(wait.timeoutMs)}` : '';
+    emit({ type: 'log', job: job.name, stream: 'system', line: `waits for approval${wait.environment ? ` to deploy to ${wait.environment}` : ''}${until}: slipway approve ${options.runId} ${job.name} (or reject)`, at: Date.now() });
+  };
+
+  const decide = (job: Job, decision: ApprovalDecision): void => {
+    waiting.delete(job.name);
+    if (decision.kind === 'approved') {
+      approved.add(job.name);
+      status.set(job.name, 'pending');
+      emit({ type: 'log', job: job.name, stream: 'system', line: `approved by ${decision.by} at ${new Date(decision.atMs).toISOString()}`, at: Date.now() });
+      return;
+    }
+    const reason = skipReasonOf(decision);
+    emit({ type: 'log', job: job.name, stream: 'system', line: reason, at: Date.now() });
+    finish(job, 'skipped', reason, 0);
+  };
+
+  /** Applies the decisions made on waiting jobs; true when there was one. */
+  const consult = async (gate: ApprovalGate): Promise<boolean> => {
+    let decided = false;
+    for (const wait of [...waiting.values()]) {
+      const decision = await gate.decision(wait);
+      const job = jobs.find((j) => j.name === wait.name);
+      if (!decision || !job || !waiting.has(wait.name)) continue;
+      decide(job, decision);
+      decided = true;
+    }
+    return decided;
+  };
+
   const schedule = (): void => {
+    if (signal.aborted) {
+      for (const name of waiting.keys()) finish(jobs.find((j) => j.name === name)!, 'cancelled', 'the run was cancelled while it waited for approval', 0);
+      waiting.clear();
+    }
     for (const job of jobs) {
       if (status.get(job.name) !== 'pending' || running.has(job.name)) continue;
       if (signal.aborted) {
@@ -235,19 +315,48 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
         finish(job, 'skipped', skip, 0);
         continue;
       }
+      if (job.when === 'manual' && !approved.has(job.name)) {
+        startWaiting(job);
+        continue;
+      }
       if (running.size >= options.concurrency) continue;
       const promise = runJob(job).finally(() => running.delete(job.name));
       running.set(job.name, promise);
     }
   };
 
-  // a skip can unblock further skips, so schedule until nothing changes, then wait for a job
+  // a skip can unblock further skips, so schedule until nothing changes, then wait for a job or a decision
+  let parked = false;
+  // a refused park means a decision came; if none is found, wait for one rather than spin
+  let parkRefused = false;
   for (;;) {
     let before: string;
     do {
       before = [...status.values()].join();
       schedule();
     } while ([...status.values()].join() !== before);
+    const gate = options.approvals;
+    if (gate && waiting.size > 0 && !signal.aborted) {
+      if (await consult(gate)) {
+        parkRefused = false;
+        continue;
+      }
+      if (running.size === 0) {
+        if (parkRefused) {
+          parkRefused = false;
+          await gate.changed(signal);
+          continue;
+        }
+        if (await gate.park([...waiting.values()])) {
+          parked = true;
+          break;
+        }
+        parkRefused = true;
+        continue;
+      }
+      await Promise.race([...running.values(), gate.changed(signal)]);
+      continue;
+    }
     if (running.size === 0) break;
     await Promise.race(running.values());
   }
@@ -257,7 +366,9 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
     ? 'cancelled'
     : all.some((s) => s === 'failure' || s === 'cancelled')
       ? 'failure'
-      : 'success';
+      : parked
+        ? 'waiting'
+        : 'success';
   const durationMs = Date.now() - started;
   emit({ type: 'run.finished', runId: options.runId, status: runStatus, durationMs, at: Date.now() });
   return { runId: options.runId, status: runStatus, durationMs, jobs: jobs.map((j) => summaries.get(j.name)!) };

@@ -93,6 +93,11 @@ export function allowedActions(scopes: readonly string[], repository: string): S
         out.add('pull');
         break;
       default: {
+        // deploy:ENV rolls images out to one environment: it pulls them like deploy
+        if (scope.startsWith('deploy:')) {
+          out.add('pull');
+          break;
+        }
         const m = /^repository:([^:]+):(.+)$/.exec(scope);
         if (!m) break;
         const [, pattern = '', actions = ''] = m;
@@ -109,7 +114,7 @@ export function allowedActions(scopes: readonly string[], repository: string): S
 }
 
 function canListCatalog(scopes: readonly string[]): boolean {
-  return scopes.some((s) => ['admin', 'read', 'pull', 'push', 'run', 'deploy'].includes(s));
+  return scopes.some((s) => ['admin', 'read', 'pull', 'push', 'run', 'deploy'].includes(s) || s.startsWith('deploy:'));
 }
 
 export class RegistryAuth {

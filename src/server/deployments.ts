@@ -1,6 +1,6 @@
-// Rollouts through the API: deploys and rollbacks started by a request and followed by the client
-// (a rollout takes seconds to minutes, longer than a request should), plus the history and status
-// the CLI shows. Every finished rollout is recorded in the store the way a run's deploys are.
+// Rollouts through the API: deploys, rollbacks and promotions started by a request and followed by
+// the client (a rollout takes seconds to minutes, longer than a request should), plus the history
+// and status the CLI shows. Every finished rollout is recorded in the store the way a run's deploys are.
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import {
@@ -8,6 +8,7 @@ import {
   DeployError,
   environmentStatuses,
   parseDeployRequestBody,
+  planPromotion,
   type DeployOutcome,
   type EnvironmentStatus,
   type Revision,
@@ -28,12 +29,14 @@ export interface RolloutLine {
 /** A rollout as the API shows it; `outcome` is the target's own answer once there is one. */
 export interface RolloutView {
   id: string;
-  kind: 'deploy' | 'rollback';
+  kind: 'deploy' | 'rollback' | 'promote';
   app: string;
   environment: string;
   target: 'docker' | 'kubernetes';
-  /** deploys: the image asked for */
+  /** deploys: the image asked for; promotions: the source revision's */
   image?: string;
+  /** promotions: the environment and revision promoted */
+  from?: { environment: string; revision: number };
   /** rollbacks: the revision asked for (default: the newest healthy one before the current) */
   to?: number;
   by: string;
@@ -189,7 +192,27 @@ export class Deployments {
     return { ...rollout.view };
   }
 
-  private begin(fields: Pick<RolloutView, 'kind' | 'app' | 'environment' | 'target' | 'by'> & Partial<Pick<RolloutView, 'image' | 'to'>>): Rollout {
+  /**
+   * Rolls the current revision of `from` (its image reference and config) out to `to`, once the
+   * source is healthy, settled and fully ready (see planPromotion); returns at once like deploy.
+   */
+  async promote(app: string, from: string, to: string, by: string): Promise<RolloutView> {
+    const promotion = await planPromotion(this.options.targets, { app, from, to, by });
+    const { source, spec, image, trigger } = promotion;
+    const rollout = this.begin({ kind: 'promote', app, environment: to, target: spec.target, image, from: { environment: from, revision: source.number }, by });
+    this.carryOut(
+      rollout,
+      async (say) => {
+        for (const note of promotion.notes) say(note);
+        const target = await this.options.targets(spec.target);
+        return target.deploy({ app, environment: to, spec, image, trigger, signal: rollout.abort.signal, onProgress: say });
+      },
+      { environment: from, number: source.number },
+    );
+    return { ...rollout.view };
+  }
+
+  private begin(fields: Pick<RolloutView, 'kind' | 'app' | 'environment' | 'target' | 'by'> & Partial<Pick<RolloutView, 'image' | 'to' | 'from'>>): Rollout {
     this.prune();
     for (const other of this.rollouts.values()) {
       if (!other.isDone && other.view.app === fields.app && other.view.environment === fields.environment) throw new RolloutConflict({ ...other.view });
@@ -200,15 +223,14 @@ export class Deployments {
     return rollout;
   }
 
-  private carryOut(rollout: Rollout, roll: (say: (line: string) => void) => Promise<DeployOutcome>): void {
+  /** `promotedFrom`: the revision a promotion rolls out, whose project and commit the new one inherits. */
+  private carryOut(rollout: Rollout, roll: (say: (line: string) => void) => Promise<DeployOutcome>, promotedFrom?: { environment: string; number: number }): void {
     const { store, targets, log } = this.options;
     const { app, environment } = rollout.view;
     void (async () => {
       try {
         const outcome = await roll((line) => rollout.say(line));
-        // the environment's project (from its earlier revisions) keeps API rollouts in its DORA metrics
-        const projectId = (await store.listRevisions({ app, environment, limit: 20 }).catch(() => [])).find((r) => r.projectId)?.projectId;
-        await recordRollout(store, outcome, projectId ? { projectId } : {}).catch((err: unknown) => {
+        await recordRollout(store, outcome, await this.originOf(app, environment, promotedFrom)).catch((err: unknown) => {
           log(`rollout ${rollout.view.id}: revision ${outcome.revision.number} of ${app}/${environment} not recorded: ${(err as Error).message}`);
         });
         let endpoint: string | undefined;
@@ -223,6 +245,27 @@ export class Deployments {
         rollout.finish({ status: 'error', error: { code, message: code === 'INTERNAL' ? 'internal error; see the server log' : (err as Error).message } });
       }
     })();
+  }
+
+  /**
+   * Where an API rollout came from, as far as the store knows: the environment's project (from its
+   * earlier revisions) keeps it in the project's DORA metrics; a promotion also takes the source
+   * revision's commit, so that production's lead time starts at the commit staging was built from.
+   */
+  private async originOf(app: string, environment: string, promotedFrom?: { environment: string; number: number }): Promise<{ projectId?: string; commit?: string; commitTimestampMs?: number }> {
+    const { store } = this.options;
+    if (promotedFrom) {
+      const source = (await store.listRevisions({ app, environment: promotedFrom.environment, limit: 200 }).catch(() => [])).find((r) => r.number === promotedFrom.number);
+      if (source?.projectId) {
+        return {
+          projectId: source.projectId,
+          ...(source.commit !== undefined ? { commit: source.commit } : {}),
+          ...(source.commitTimestampMs !== undefined ? { commitTimestampMs: source.commitTimestampMs } : {}),
+        };
+      }
+    }
+    const projectId = (await store.listRevisions({ app, environment, limit: 20 }).catch(() => [])).find((r) => r.projectId)?.projectId;
+    return projectId ? { projectId } : {};
   }
 
   /** Finished rollouts are kept for an hour (the newest 200 at most); running ones always. */

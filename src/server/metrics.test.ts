@@ -60,7 +60,7 @@ const EXPECTED: Record<string, { type: string; help: string; labels: string[] }>
 };
 const STEP_BOUNDS = ['0.1', '0.5', '1', '5', '10', '30', '60', '300', '900', '3600', '+Inf'];
 
-const RUNS: Record<RunState, number> = { queued: 3, running: 2, success: 7, failure: 1, cancelled: 0, interrupted: 0 };
+const RUNS: Record<RunState, number> = { queued: 3, running: 2, waiting: 1, success: 7, failure: 1, cancelled: 0, interrupted: 0 };
 const ROLLOUTS: RevisionCount[] = [
   { target: 'docker', outcome: 'healthy', count: 4 },
   { target: 'kubernetes', outcome: 'rolled-back', count: 1 },

@@ -2,7 +2,7 @@
 // the store when scraped (runs by status, queue depth, rollouts), and node's own process metrics.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { RunState, Store } from '../store/types.js';
+import { RUN_STATES, type RunState, type Store } from '../store/types.js';
 import type { Runner, RunHub, StepObservation } from './runs/index.js';
 
 type HistogramLines = Awaited<ReturnType<Histogram['get']>>;
@@ -32,7 +32,6 @@ class LeLastHistogram<T extends string> extends Histogram<T> {
 export type MetricsStore = Pick<Store, 'countRuns' | 'countRevisions'>;
 export type MetricsRunner = Pick<Runner, 'activeCount'>;
 
-const RUN_STATES: readonly RunState[] = ['queued', 'running', 'success', 'failure', 'cancelled', 'interrupted'];
 
 /** One scrape's sources; the store's run counts are read once and shared by the gauges that use them. */
 interface Scrape {

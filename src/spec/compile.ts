@@ -13,7 +13,10 @@ export const MAX_DERIVED_STEP_NAME = 60;
 
 export function compilePipeline(src: YamlSource): Pipeline {
   const raw = src.toJS() as RawPipeline;
-  const c = new Compiler(src);
+  const environments: Pipeline['environments'] = Object.fromEntries(
+    Object.entries(raw.environments ?? {}).map(([name, env]) => [name, { protected: env.protected ?? false }]),
+  );
+  const c = new Compiler(src, environments);
   return {
     file: src.file,
     version: 1,
@@ -21,6 +24,7 @@ export function compilePipeline(src: YamlSource): Pipeline {
     triggers: compileTriggers(raw),
     env: c.envMap(raw.env, ['env']),
     secrets: raw.secrets ?? [],
+    environments,
     jobs: Object.entries(raw.jobs).map(([name, job]) => c.job(name, job)),
   };
 }
@@ -72,7 +76,10 @@ function ms(text: string | undefined, fallback: string): number {
 }
 
 class Compiler {
-  constructor(private readonly src: YamlSource) {}
+  constructor(
+    private readonly src: YamlSource,
+    private readonly environments: Pipeline['environments'],
+  ) {}
 
   private pos(path: YamlPath, part: 'key' | 'value' = 'value'): SourcePosition {
     const at = part === 'key' ? this.src.keyAt(path) : this.src.valueAt(path);
@@ -95,7 +102,9 @@ class Compiler {
       position: this.pos(path, 'key'),
       needs: typeof raw.needs === 'string' ? [raw.needs] : [...new Set(raw.needs ?? [])],
       ...(raw.if !== undefined ? { if: makeCondition(String(raw.if), this.pos([...path, 'if'])) } : {}),
-      when: raw.when ?? defaults.when,
+      // a deploy to a protected environment waits for a person whatever `when` says
+      when: raw.deploy && this.environments[raw.deploy.environment]?.protected ? 'manual' : (raw.when ?? defaults.when),
+      ...(raw.approval?.timeout !== undefined ? { approvalTimeoutMs: ms(raw.approval.timeout, defaults.timeout) } : {}),
       env: this.envMap(raw.env, [...path, 'env']),
       timeoutMs: ms(raw.timeout, defaults.timeout),
       retry: raw.retry ?? defaults.retry,

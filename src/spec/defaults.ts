@@ -21,6 +21,7 @@ export const MAX_RETRY = 10;
 export const JOB_NAME_PATTERN = '^[a-zA-Z][a-zA-Z0-9_-]*$';
 export const SECRET_NAME_PATTERN = '^[A-Z_][A-Z0-9_]*$';
 export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+export const ENVIRONMENT_NAME_PATTERN = '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$';
 export const SERVICE_NAME_PATTERN = '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$';
 // Docker's reference grammar: lower-case path components separated by '/', '.', '_' or '-'.
 export const REPOSITORY_PATTERN = '^[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*$';

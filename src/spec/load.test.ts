@@ -204,3 +204,48 @@ test('validation time grows linearly with the number of jobs', () => {
   const ratio = fastest(large, 800) / fastest(small, 100);
   assert.ok(ratio < 30, `800 jobs took ${ratio.toFixed(1)}× the time of 100`);
 });
+
+test('a deploy to a protected environment is manual without when: manual; approval.timeout is read', () => {
+  const { pipeline, diagnostics } = parsePipeline(`version: 1
+name: gated
+environments:
+  production: { protected: true }
+  staging: {}
+jobs:
+  staging:
+    deploy: { environment: staging, image: app:1, port: 80 }
+  production:
+    needs: [staging]
+    approval: { timeout: 72h }
+    deploy: { environment: production, image: app:1, port: 80 }
+  asked:
+    when: manual
+    image: busybox:latest
+    steps: [{ run: "true" }]
+`, 'slipway.yaml');
+  assert.deepEqual(diagnostics, []);
+  const byName = Object.fromEntries((pipeline?.jobs ?? []).map((j) => [j.name, j]));
+  assert.equal(byName.staging?.when, 'auto');
+  assert.equal(byName.production?.when, 'manual', 'protected: a person approves');
+  assert.equal(byName.production?.approvalTimeoutMs, 72 * 3_600_000);
+  assert.equal(byName.asked?.when, 'manual');
+  assert.deepEqual(pipeline?.environments, { production: { protected: true }, staging: { protected: false } });
+});
+
+test('bad environment rules and approval blocks are positioned errors', () => {
+  const { pipeline, diagnostics } = parsePipeline(`version: 1
+name: gated
+environments:
+  Prod_1: { protected: true }
+  qa: { protected: "yes", reviewers: 2 }
+jobs:
+  ship:
+    when: manual
+    approval: { timeout: soon, after: 1h }
+    image: busybox:latest
+    steps: [{ run: "true" }]
+`, 'slipway.yaml');
+  assert.equal(pipeline, undefined);
+  const seen = diagnostics.map((d) => `${d.line}:${d.col} ${d.code}`);
+  assert.deepEqual(seen, ['4:3 SPEC_NAME', '5:20 SPEC_TYPE', '5:27 SPEC_UNKNOWN_KEY', '9:26 SPEC_DURATION', '9:32 SPEC_UNKNOWN_KEY']);
+});

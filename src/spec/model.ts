@@ -49,6 +49,8 @@ export interface Pipeline {
   env: Record<string, Template>;
   /** names only; values come from the CLI or the server */
   secrets: string[];
+  /** the environments the file names rules for; a protected one makes its deploy jobs manual */
+  environments: Record<string, { protected: boolean }>;
   /** in file order */
   jobs: Job[];
 }
@@ -65,8 +67,10 @@ interface JobBase {
   position: SourcePosition;
   needs: string[];
   if?: Condition;
-  /** `manual`: waits for `slipway approve` */
+  /** `manual`: waits for `slipway approve` (set by `when: manual` or a deploy to a protected environment) */
   when: 'auto' | 'manual';
+  /** how long a manual job waits for a decision; absent: until someone decides */
+  approvalTimeoutMs?: number;
   env: Record<string, Template>;
   timeoutMs: number;
   /** extra attempts after a failure (0 = run once) */

@@ -107,6 +107,27 @@ export const annotatedPipelineSchema: SchemaNode = {
         "type": "string"
       }
     },
+    "environments": {
+      "description": "Rules per deploy environment, by name: `production: { protected: true }`.",
+      "additionalProperties": false,
+      "x-key-code": "SPEC_NAME",
+      "x-key-expected": "an environment name (lower-case letters, digits, -)",
+      "type": "object",
+      "patternProperties": {
+        "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$": {
+          "additionalProperties": false,
+          "description": "Rules for the jobs that deploy to one environment.",
+          "type": "object",
+          "properties": {
+            "protected": {
+              "default": false,
+              "description": "A deploy job to this environment waits for approval even without when: manual, and only tokens with deploy or deploy:<environment> approve it.",
+              "type": "boolean"
+            }
+          }
+        }
+      }
+    },
     "jobs": {
       "description": "The jobs, by name; `needs` makes them a graph.",
       "additionalProperties": false,
@@ -148,7 +169,7 @@ export const annotatedPipelineSchema: SchemaNode = {
             },
             "when": {
               "default": "auto",
-              "description": "manual: wait for `slipway approve`.",
+              "description": "manual: the run waits at this job until someone runs `slipway approve RUN JOB` (or rejects it).",
               "anyOf": [
                 {
                   "const": "auto",
@@ -159,6 +180,20 @@ export const annotatedPipelineSchema: SchemaNode = {
                   "type": "string"
                 }
               ]
+            },
+            "approval": {
+              "additionalProperties": false,
+              "description": "How a manual job (when: manual, or a deploy to a protected environment) waits for its approval.",
+              "type": "object",
+              "properties": {
+                "timeout": {
+                  "description": "How long a manual job waits for approval; past it the job is skipped. Omitted: it waits until someone decides. A Go-style duration: 500ms, 10s, 1m30s, 2h.",
+                  "pattern": "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",
+                  "x-check": "duration",
+                  "x-code": "SPEC_DURATION",
+                  "type": "string"
+                }
+              }
             },
             "env": {
               "description": "Variables for every step of the job.",

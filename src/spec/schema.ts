@@ -9,7 +9,7 @@
 //   x-key-code / x-key-expected   the same for the keys of a record
 import { Type, type Static, type TString } from '@sinclair/typebox';
 import { DURATION_PATTERN } from './durations.js';
-import { defaults, ENV_NAME_PATTERN, JOB_NAME_PATTERN, MAX_RETRY, REPOSITORY_PATTERN, SCHEMA_ID, SECRET_NAME_PATTERN, SERVICE_NAME_PATTERN, TAG_PATTERN } from './defaults.js';
+import { defaults, ENV_NAME_PATTERN, ENVIRONMENT_NAME_PATTERN, JOB_NAME_PATTERN, MAX_RETRY, REPOSITORY_PATTERN, SCHEMA_ID, SECRET_NAME_PATTERN, SERVICE_NAME_PATTERN, TAG_PATTERN } from './defaults.js';
 
 const duration = (description: string, def?: string, allowZero = false) =>
   Type.String({
@@ -170,7 +170,7 @@ export const KubernetesSchema = Type.Object(
 
 export const DeploySchema = Type.Object(
   {
-    environment: Type.String({ pattern: '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$', description: 'The environment rolled out to (e.g. staging, production).', 'x-expected': 'an environment name (lower-case letters, digits, -)' }),
+    environment: Type.String({ pattern: ENVIRONMENT_NAME_PATTERN, description: 'The environment rolled out to (e.g. staging, production).', 'x-expected': 'an environment name (lower-case letters, digits, -)' }),
     target: Type.Optional(Type.Union([Type.Literal('docker'), Type.Literal('kubernetes')], { default: defaults.deploy.target, description: 'docker: one host, Slipway’s proxy; kubernetes: a Deployment and Service.' })),
     image: template('The image to run, usually ${{ jobs.<build job>.image }}.'),
     replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: defaults.deploy.replicas, description: 'How many containers serve the app.' })),
@@ -183,6 +183,20 @@ export const DeploySchema = Type.Object(
   { additionalProperties: false, description: 'Rolls an image out to an environment.' },
 );
 
+export const ApprovalSchema = Type.Object(
+  {
+    timeout: Type.Optional(duration('How long a manual job waits for approval; past it the job is skipped. Omitted: it waits until someone decides.')),
+  },
+  { additionalProperties: false, description: 'How a manual job (when: manual, or a deploy to a protected environment) waits for its approval.' },
+);
+
+export const EnvironmentSchema = Type.Object(
+  {
+    protected: Type.Optional(Type.Boolean({ default: false, description: 'A deploy job to this environment waits for approval even without when: manual, and only tokens with deploy or deploy:<environment> approve it.' })),
+  },
+  { additionalProperties: false, description: 'Rules for the jobs that deploy to one environment.' },
+);
+
 // One object with every key rather than a union of three job shapes: editors then complete all
 // keys, and the validator says "a job is one of steps, build, deploy" instead of three failures.
 export const JobSchema = Type.Object(
@@ -191,7 +205,8 @@ export const JobSchema = Type.Object(
       Type.Union([Type.String(), Type.Array(Type.String())], { description: 'Jobs that must succeed before this one starts.' }),
     ),
     if: Type.Optional(Type.Union([Type.String(), Type.Boolean()], { description: "Run only when this holds, e.g. branch == 'main'. Bare or wrapped in ${{ }}.", 'x-check': 'condition' })),
-    when: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('manual')], { default: defaults.when, description: 'manual: wait for `slipway approve`.' })),
+    when: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('manual')], { default: defaults.when, description: 'manual: the run waits at this job until someone runs `slipway approve RUN JOB` (or rejects it).' })),
+    approval: Type.Optional(ApprovalSchema),
     env: Type.Optional(envMap('Variables for every step of the job.')),
     timeout: Type.Optional(duration('The job fails when it runs longer.', defaults.timeout)),
     retry: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_RETRY, default: defaults.retry, description: 'Extra attempts after a failure.' })),
@@ -222,6 +237,14 @@ export const PipelineSchema = Type.Object(
     secrets: Type.Optional(
       Type.Array(Type.String({ pattern: SECRET_NAME_PATTERN, 'x-code': 'SPEC_SECRET_NAME', 'x-expected': 'a secret name like API_TOKEN (A-Z, 0-9, _)' }), {
         description: 'Names of the secrets the jobs use; values come from the server or the CLI.',
+      }),
+    ),
+    environments: Type.Optional(
+      Type.Record(Type.String({ pattern: ENVIRONMENT_NAME_PATTERN }), EnvironmentSchema, {
+        description: 'Rules per deploy environment, by name: `production: { protected: true }`.',
+        additionalProperties: false,
+        'x-key-code': 'SPEC_NAME',
+        'x-key-expected': 'an environment name (lower-case letters, digits, -)',
       }),
     ),
     jobs: Type.Record(Type.String({ pattern: JOB_NAME_PATTERN }), JobSchema, {

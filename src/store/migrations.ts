@@ -194,6 +194,20 @@ CREATE INDEX audit_by_subject ON audit_events (subject, id);
 ALTER TABLE projects ADD COLUMN remote_url TEXT;
 `,
   },
+  {
+    version: 3,
+    name: 'job approvals',
+    sql: () => `
+ALTER TABLE jobs ADD COLUMN environment TEXT;
+ALTER TABLE jobs ADD COLUMN waiting_since BIGINT;
+ALTER TABLE jobs ADD COLUMN approval_deadline BIGINT;
+ALTER TABLE jobs ADD COLUMN decision TEXT;
+ALTER TABLE jobs ADD COLUMN decided_by TEXT;
+ALTER TABLE jobs ADD COLUMN decided_at BIGINT;
+ALTER TABLE jobs ADD COLUMN decision_reason TEXT;
+CREATE INDEX jobs_awaiting_decision ON jobs (approval_deadline) WHERE status = 'waiting' AND decision IS NULL;
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -1,7 +1,8 @@
 // API token secrets: generated with 192 random bits, stored only as a SHA-256 hash plus a short
 // prefix to find the row, compared in constant time.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { StoreError, TOKEN_SCOPES, type TokenScope } from './types.js';
+import { isValidName } from '../deploy/revisions.js';
+import { MAX_TOKEN_SCOPES, StoreError, TOKEN_SCOPES, type EnvironmentScope, type TokenScope } from './types.js';
 
 /** "slw_" and eight characters: enough to find the row, too little to guess the rest. */
 export const TOKEN_PREFIX_LENGTH = 12;
@@ -35,13 +36,32 @@ export function checkTokenSecret(secret: string): void {
   }
 }
 
+const ENVIRONMENT_PREFIX = 'deploy:';
+
+/** `deploy:ENV` with ENV an environment name by the deploy targets' own rule. */
+function isEnvironmentScope(scope: string): scope is EnvironmentScope {
+  return scope.startsWith(ENVIRONMENT_PREFIX) && isValidName(scope.slice(ENVIRONMENT_PREFIX.length));
+}
+
+/** Whether `scope` is one a token can have: a plain one, or `deploy:ENV` with a valid ENV. */
+export function isTokenScope(scope: string): scope is TokenScope {
+  return (TOKEN_SCOPES as readonly string[]).includes(scope) || isEnvironmentScope(scope);
+}
+
+/** What is wrong with a list of scopes, in words for a user; undefined when nothing is. */
+export function scopesProblem(scopes: readonly string[]): string | undefined {
+  const expected = `${TOKEN_SCOPES.join(', ')} or deploy:ENV (ENV an environment name: letters, digits, _ . -; at most 63)`;
+  if (scopes.length === 0) return `token scopes must be some of ${expected} (none given)`;
+  const unknown = scopes.filter((s) => !isTokenScope(s));
+  if (unknown.length > 0) return `token scopes must be some of ${expected} (unknown: ${unknown.map((s) => s.slice(0, 80)).join(', ')})`;
+  if (new Set(scopes).size > MAX_TOKEN_SCOPES) return `a token has at most ${MAX_TOKEN_SCOPES} scopes, not ${new Set(scopes).size}`;
+  return undefined;
+}
+
+/** The scopes, checked, without duplicates: the plain ones in their usual order, then deploy:ENV ones sorted. */
 export function checkScopes(scopes: readonly string[]): TokenScope[] {
-  const unknown = scopes.filter((s) => !TOKEN_SCOPES.includes(s as TokenScope));
-  if (unknown.length > 0 || scopes.length === 0) {
-    throw new StoreError(
-      'STORE_TOKEN_INVALID',
-      `token scopes must be some of ${TOKEN_SCOPES.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ' (none given)'}`,
-    );
-  }
-  return TOKEN_SCOPES.filter((s) => scopes.includes(s));
+  const problem = scopesProblem(scopes);
+  if (problem) throw new StoreError('STORE_TOKEN_INVALID', problem);
+  const environments = [...new Set(scopes.filter(isEnvironmentScope))].sort();
+  return [...TOKEN_SCOPES.filter((s) => scopes.includes(s)), ...environments];
 }

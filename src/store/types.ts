@@ -12,6 +12,7 @@ export type StoreErrorCode =
   | 'STORE_NAME_TAKEN'
   | 'STORE_NOT_FOUND'
   | 'STORE_RUN_TRANSITION'
+  | 'STORE_JOB_NOT_WAITING'
   | 'STORE_TOKEN_INVALID'
   | 'STORE_URL_INVALID'
   | 'STORE_UNAVAILABLE';
@@ -71,7 +72,10 @@ export interface Trigger {
   sender: string;
 }
 
-export type RunState = 'queued' | 'running' | 'success' | 'failure' | 'cancelled' | 'interrupted';
+/** `waiting`: parked until a person decides on a manual job; it holds no worker while it waits */
+export type RunState = 'queued' | 'running' | 'waiting' | 'success' | 'failure' | 'cancelled' | 'interrupted';
+/** every RunState, in the order a run goes through them: the API, metrics and CLI list them from here */
+export const RUN_STATES: readonly RunState[] = ['queued', 'running', 'waiting', 'success', 'failure', 'cancelled', 'interrupted'];
 export type FinishedRunState = 'success' | 'failure' | 'cancelled' | 'interrupted';
 
 export interface Run {
@@ -122,7 +126,29 @@ export interface RunPage {
   nextCursor?: string;
 }
 
-export type JobState = 'pending' | 'running' | 'success' | 'failure' | 'skipped' | 'cancelled';
+export type JobState = 'pending' | 'waiting' | 'running' | 'success' | 'failure' | 'skipped' | 'cancelled';
+export const JOB_STATES: readonly JobState[] = ['pending', 'waiting', 'running', 'success', 'failure', 'skipped', 'cancelled'];
+
+export type JobDecisionKind = 'approved' | 'rejected' | 'expired';
+
+export interface JobDecision {
+  kind: JobDecisionKind;
+  /** the token name of who decided (absent when the approval timed out) */
+  by?: string;
+  atMs: number;
+  /** a rejection's reason, as given */
+  reason?: string;
+}
+
+/** A manual job's wait for approval, and the decision on it once there is one. */
+export interface JobApproval {
+  /** a deploy job's environment: approving it needs deploy or deploy:<environment> */
+  environment?: string;
+  waitingSinceMs: number;
+  /** when it is skipped if nobody decided (approval.timeout) */
+  deadlineMs?: number;
+  decision?: JobDecision;
+}
 
 export interface JobRecord {
   runId: string;
@@ -137,6 +163,8 @@ export interface JobRecord {
   outputs?: Record<string, unknown>;
   /** true when this job's result was copied from an earlier run by a failed-jobs re-run */
   reused: boolean;
+  /** a manual job: its wait and the decision on it */
+  approval?: JobApproval;
 }
 
 export interface StepRecord {
@@ -164,6 +192,8 @@ export interface JobUpdate {
   startedAtMs?: number;
   finishedAtMs?: number;
   outputs?: Record<string, unknown>;
+  /** with `waiting`: what it waits for (kept, with any decision, by later updates) */
+  approval?: { environment?: string; waitingSinceMs: number; deadlineMs?: number };
 }
 
 export interface StepUpdate {
@@ -229,8 +259,14 @@ export type AcceptedDelivery =
 
 // ---- tokens -----------------------------------------------------------------------------------------
 
-export type TokenScope = 'read' | 'run' | 'deploy' | 'admin';
-export const TOKEN_SCOPES: readonly TokenScope[] = ['read', 'run', 'deploy', 'admin'];
+/** The plain scopes: what a route of the API declares it needs. */
+export type BaseTokenScope = 'read' | 'run' | 'deploy' | 'admin';
+/** `deploy:ENV`: read, and deploy, roll back and promote to environment ENV only. */
+export type EnvironmentScope = `deploy:${string}`;
+export type TokenScope = BaseTokenScope | EnvironmentScope;
+export const TOKEN_SCOPES: readonly BaseTokenScope[] = ['read', 'run', 'deploy', 'admin'];
+/** A token names at most this many scopes (one per environment it may deploy to, plus the plain ones). */
+export const MAX_TOKEN_SCOPES = 32;
 
 export interface TokenInfo {
   id: string;
@@ -269,7 +305,8 @@ export interface RevisionRecord {
   target?: string;
   image: string;
   outcome: RevisionOutcome;
-  trigger: { kind: 'pipeline' | 'deploy' | 'rollback'; by: string };
+  /** the target's own history also keeps where a promotion came from (environment and revision) */
+  trigger: { kind: 'pipeline' | 'deploy' | 'rollback' | 'promote'; by: string };
   commit?: string;
   /** when the deployed commit was made; if absent, taken from the run's trigger */
   commitTimestampMs?: number;
@@ -367,6 +404,16 @@ export interface Store {
   requeueRun(runId: string): Promise<Run>;
   /** A new run of the same commit and pipeline; "failed-jobs" copies the jobs that passed, outputs included. */
   rerun(runId: string, mode: RerunMode, sender: string): Promise<Run>;
+  /**
+   * Records the one decision on a waiting job (an approval, a rejection, an expiry) and queues its
+   * run again when it was parked (waiting). STORE_JOB_NOT_WAITING when the job does not wait or
+   * was decided already: of two replicas deciding at once, one wins.
+   */
+  decideJob(runId: string, job: string, decision: JobDecision): Promise<{ job: JobRecord; run: Run }>;
+  /** running → waiting, unless a waiting job of the run was decided meanwhile; true when parked. */
+  parkRun(runId: string): Promise<boolean>;
+  /** Decides `expired` on every waiting job past its approval deadline; returns how many. */
+  expireApprovals(nowMs: number): Promise<number>;
 
   // jobs and steps
   upsertJob(update: JobUpdate): Promise<JobRecord>;

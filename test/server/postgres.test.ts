@@ -108,3 +108,41 @@ test('a replica starting on the database leaves the runs of a live replica runni
     slow.remove();
   }
 });
+
+test('two replicas on PostgreSQL approving the same waiting job at once: one wins, the job runs once', async () => {
+  const database = await cluster.createDatabase();
+  const env = { SLIPWAY_SECRET_KEY: randomBytes(32).toString('base64') };
+  const gated = tempRepo({
+    'slipway.yaml': `version: 1
+name: gated
+jobs:
+  ship:
+    when: manual
+    image: busybox:latest
+    steps:
+      - run: echo "shipped by $SLIPWAY_RUN_ID"
+`,
+  });
+  const servers: TestServer[] = [];
+  try {
+    // the pushed commit lives in the first replica's repositories: the second only answers the API
+    servers.push(await testServer({ config: { database }, concurrency: 1, env }));
+    servers.push(await testServer({ config: { database }, concurrency: 0, env }));
+    const [a, b] = servers as [TestServer, TestServer];
+    await a.push(gated, 'gated');
+    const run = await a.waitForRun('gated', 1);
+    assert.equal(run.status, 'waiting', run.reason);
+    const answers = await Promise.all([a, b, a, b].map((s) => s.api(`/api/runs/${run.id}/jobs/ship/approve`, { method: 'POST' })));
+    assert.deepEqual(answers.map((r) => r.status).sort(), [200, 409, 409, 409]);
+    const done = await eventually('the approved run to finish', async () => {
+      const r = (await b.api<{ status: string }>(`/api/runs/${run.id}`)).body;
+      return r.status === 'success' && r;
+    });
+    assert.ok(done);
+    const lines = (await b.api<{ lines: Array<{ line: string }> }>(`/api/runs/${run.id}/logs`)).body.lines.filter((l) => l.line === `shipped by ${run.id}`);
+    assert.equal(lines.length, 1, 'the approved job ran once');
+  } finally {
+    for (const s of servers) await s.stop();
+    gated.remove();
+  }
+});

@@ -708,6 +708,88 @@ export function storeSuite(name: string, harness: () => Promise<Harness>): void 
       });
     });
 
+    describe('approvals', () => {
+      /** A claimed run whose job `ship` waits for approval (deploying to production, 1 h to decide). */
+      async function waitingJob(store: Store) {
+        const p = await store.createProject({ name: 'p' });
+        const r = await store.enqueueRun(run(p));
+        await store.claimNextRun('w1');
+        await store.upsertJob({ runId: r.id, name: 'test', status: 'success', outputs: { image: 'reg/app@sha256:1' } });
+        await store.upsertJob({ runId: r.id, name: 'ship', status: 'waiting', attempt: 0, approval: { environment: 'production', waitingSinceMs: 1000, deadlineMs: 3_601_000 } });
+        return r;
+      }
+
+      it('parks a run with nothing but waiting jobs, and a decision queues it again with the decision on the job', async () => {
+        const { store, reopen } = await fresh();
+        const r = await waitingJob(store);
+        assert.equal(await store.parkRun(r.id), true);
+        const parked = await (await reopen()).getRunDetail(r.id);
+        assert.equal(parked?.status, 'waiting', 'a restart finds it waiting');
+        assert.equal(parked?.worker, undefined, 'no worker holds it');
+        assert.deepEqual(parked?.jobs.find((j) => j.name === 'ship')?.approval, { environment: 'production', waitingSinceMs: 1000, deadlineMs: 3_601_000 });
+        const { job, run: queued } = await store.decideJob(r.id, 'ship', { kind: 'approved', by: 'alice', atMs: 5000 });
+        assert.deepEqual(job.approval?.decision, { kind: 'approved', by: 'alice', atMs: 5000 });
+        assert.equal(queued.status, 'queued');
+        const resumed = await store.claimNextRun('w2');
+        assert.equal(resumed?.id, r.id);
+        assert.equal(resumed?.startedAtMs, parked?.startedAtMs, 'its start is the first one');
+        // the engine runs the job: the decision stays on it
+        const ran = await store.upsertJob({ runId: r.id, name: 'ship', status: 'running', attempt: 1, startedAtMs: 6000 });
+        assert.equal(ran.approval?.decision?.by, 'alice');
+      });
+
+      it('decides once: a second decision, or one on a job that does not wait, is STORE_JOB_NOT_WAITING', async () => {
+        const { store } = await fresh();
+        const r = await waitingJob(store);
+        await store.decideJob(r.id, 'ship', { kind: 'rejected', by: 'bob', atMs: 2000, reason: 'not today' });
+        await rejectsWith(store.decideJob(r.id, 'ship', { kind: 'approved', by: 'alice', atMs: 3000 }), 'STORE_JOB_NOT_WAITING', /rejected by bob already/);
+        await rejectsWith(store.decideJob(r.id, 'test', { kind: 'approved', by: 'alice', atMs: 3000 }), 'STORE_JOB_NOT_WAITING', /is success/);
+        await rejectsWith(store.decideJob(r.id, 'nope', { kind: 'approved', by: 'alice', atMs: 3000 }), 'STORE_NOT_FOUND');
+        assert.equal(await store.parkRun(r.id), false, 'a run with a decided job is not parked: its engine goes on');
+        assert.equal((await store.getRun(r.id))?.status, 'running', 'a decision on a running run does not queue it');
+      });
+
+      it('two replicas deciding at once: one wins, and the run is queued once', async () => {
+        const target = await fresh();
+        const { store } = target;
+        const peer = h.sharedDatabase ? await target.reopen() : store;
+        const r = await waitingJob(store);
+        await store.parkRun(r.id);
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: 8 }, (_, i) => (i % 2 ? peer : store).decideJob(r.id, 'ship', { kind: 'approved', by: `u${i}`, atMs: 1 })),
+        );
+        assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1);
+        const claims = await Promise.all([store.claimNextRun('a'), peer.claimNextRun('b'), store.claimNextRun('c')]);
+        assert.equal(claims.filter(Boolean).length, 1, 'the approved run starts once');
+      });
+
+      it('expires waiting jobs past their deadline, once, and queues their parked runs', async () => {
+        const { store } = await fresh();
+        const r = await waitingJob(store);
+        await store.parkRun(r.id);
+        assert.equal(await store.expireApprovals(3_600_999), 0, 'not yet');
+        assert.equal(await store.expireApprovals(3_601_000), 1);
+        assert.equal(await store.expireApprovals(3_700_000), 0, 'decided already');
+        const detail = await store.getRunDetail(r.id);
+        assert.equal(detail?.status, 'queued');
+        assert.equal(detail?.jobs.find((j) => j.name === 'ship')?.approval?.decision?.kind, 'expired');
+      });
+
+      it('cancelling a waiting run cancels its waiting jobs; a crash leaves no job waiting in an interrupted run', async () => {
+        const { store } = await fresh();
+        const r = await waitingJob(store);
+        await store.parkRun(r.id);
+        await store.updateRunStatus(r.id, 'cancelled', { reason: 'cancelled by alice' });
+        assert.equal((await store.listJobs(r.id)).find((j) => j.name === 'ship')?.status, 'cancelled');
+        const p = await store.getProject('p');
+        const other = await store.enqueueRun(run(p!));
+        await store.claimNextRun('w1');
+        await store.upsertJob({ runId: other.id, name: 'ship', status: 'waiting', attempt: 0, approval: { waitingSinceMs: 1 } });
+        await store.markInterrupted('the server stopped');
+        assert.equal((await store.listJobs(other.id))[0]?.status, 'cancelled');
+      });
+    });
+
     describe('scale', () => {
       it('pages through 10,000 runs fast (keyset pages on an index, any depth)', async () => {
         const { store, raw } = await fresh();

@@ -34,7 +34,8 @@ export function changeCause(ctx: Pick<ManifestContext, 'image' | 'trigger' | 're
   const parts = [`slipway revision ${ctx.revision}`];
   if (ctx.trigger.commit) parts.push(`commit ${ctx.trigger.commit.slice(0, 12)}`);
   if (ctx.trigger.runId) parts.push(`run ${ctx.trigger.runId}`);
-  parts.push(`${ctx.trigger.kind} by ${ctx.trigger.by}`);
+  const from = ctx.trigger.kind === 'promote' && ctx.trigger.from ? ` from ${ctx.trigger.from.environment}#${ctx.trigger.from.revision}` : '';
+  parts.push(`${ctx.trigger.kind}${from} by ${ctx.trigger.by}`);
   parts.push(`image ${ctx.image}`);
   return parts.join(', ');
 }

@@ -1,9 +1,11 @@
-// Deploys through the API: revisions, status, deploy and rollback (rollouts followed as JSON or
-// Server-Sent Events), cancel; and the DORA metrics the revisions make.
+// Deploys through the API: revisions, status, deploy, rollback and promote (rollouts followed as
+// JSON or Server-Sent Events), cancel; and the DORA metrics the revisions make. Every route that
+// acts on an environment checks the token may deploy there (deploy, or deploy:ENV).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DeployError } from '../../deploy/index.js';
 import { HttpError } from '../../http/index.js';
 import type { AppContext } from '../app.js';
+import { requireDeployTo } from '../auth.js';
 import { Deployments, httpStatusOf, RolloutConflict, RolloutNotCancellable, type Rollout } from '../deployments.js';
 import { projectOf } from './projects.js';
 import { ANSWERED, type Handlers } from './routing.js';
@@ -21,7 +23,7 @@ async function rolloutCall<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-type DeployRoute = 'appRevisions' | 'environmentRevisions' | 'status' | 'deploy' | 'rollback' | 'cancelRollout' | 'getRollout' | 'dora';
+type DeployRoute = 'appRevisions' | 'environmentRevisions' | 'status' | 'deploy' | 'rollback' | 'promote' | 'cancelRollout' | 'getRollout' | 'dora';
 
 export function deployRoutes(ctx: AppContext): Handlers<DeployRoute> {
   const { store } = ctx;
@@ -31,18 +33,35 @@ export function deployRoutes(ctx: AppContext): Handlers<DeployRoute> {
     environmentRevisions: async ({ params }) => ({ revisions: await rolloutCall(() => deployments.history(params.app, params.env)) }),
     status: async ({ query }) => ({ environments: await rolloutCall(() => deployments.status(query.app, query.environment)) }),
     deploy: async ({ params, body, token, reply }) => {
+      requireDeployTo(token, params.env);
       const rollout = await rolloutCall(() => deployments.deploy(params.app, params.env, body, token.name));
       await store.appendAudit({ actor: token.name, action: 'deploy', subject: `${params.app}/${params.env}`, details: { rollout: rollout.id, ...(rollout.image ? { image: rollout.image } : {}) } });
       void reply.header('Location', `/api/rollouts/${rollout.id}`);
       return { ...rollout, lines: [] };
     },
     rollback: async ({ params, body, token, reply }) => {
+      requireDeployTo(token, params.env);
       const rollout = await rolloutCall(() => deployments.rollback(params.app, params.env, body, token.name));
       await store.appendAudit({ actor: token.name, action: 'rollback', subject: `${params.app}/${params.env}`, details: { rollout: rollout.id, ...(rollout.to ? { to: rollout.to } : {}) } });
       void reply.header('Location', `/api/rollouts/${rollout.id}`);
       return { ...rollout, lines: [] };
     },
+    promote: async ({ params, body, token, reply }) => {
+      requireDeployTo(token, body.to);
+      const rollout = await rolloutCall(() => deployments.promote(params.app, body.from, body.to, token.name));
+      await store.appendAudit({
+        actor: token.name,
+        action: 'promote',
+        subject: `${params.app}/${body.to}`,
+        details: { rollout: rollout.id, from: `${body.from}#${rollout.from?.revision ?? '?'}`, ...(rollout.image ? { image: rollout.image } : {}) },
+      });
+      void reply.header('Location', `/api/rollouts/${rollout.id}`);
+      return { ...rollout, lines: [] };
+    },
     cancelRollout: async ({ params, token, reply }) => {
+      // a rollout is cancelled by a token that may deploy to its environment
+      const known = deployments.get(params.id);
+      if (known) requireDeployTo(token, known.view.environment);
       const cancelled = await rolloutCall(async () => deployments.cancel(params.id, token.name));
       if (!cancelled) throw new HttpError(404, 'ROLLOUT_NOT_FOUND', `no rollout '${params.id}' in progress on this server (a rollout is cancelled on the server that started it)`);
       await store.appendAudit({ actor: token.name, action: 'rollout.cancel', subject: `${cancelled.app}/${cancelled.environment}`, details: { rollout: cancelled.id } });

@@ -1,7 +1,8 @@
 // Runs: the list (keyset pages), one run with its jobs and steps, cancel, re-run, and its log as
 // JSON pages or live Server-Sent Events.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isRunCursor, type RunState } from '../../store/index.js';
+import { isRunCursor, StoreError, type RunState, type VerifiedToken } from '../../store/index.js';
+import { canDeployTo, hasScope } from '../auth.js';
 import { HttpError } from '../../http/index.js';
 import type { AppContext } from '../app.js';
 import { projectOf } from './projects.js';
@@ -22,7 +23,7 @@ export function resumeAfter(headers: IncomingMessage['headers'], after: string |
   return Number(headers['last-event-id'] ?? after ?? '0') || 0;
 }
 
-export function runRoutes(ctx: AppContext): Handlers<'listRuns' | 'getRun' | 'cancelRun' | 'rerun' | 'runLogs'> {
+export function runRoutes(ctx: AppContext): Handlers<'listRuns' | 'getRun' | 'cancelRun' | 'rerun' | 'runLogs' | 'approveJob' | 'rejectJob'> {
   const { store, runner } = ctx;
   return {
     listRuns: async ({ query }) => {
@@ -40,7 +41,8 @@ export function runRoutes(ctx: AppContext): Handlers<'listRuns' | 'getRun' | 'ca
     getRun: async ({ params }) => runOf(ctx, params.id),
     cancelRun: async ({ params, token }) => {
       const run = await runOf(ctx, params.id);
-      if (run.status === 'queued') await store.updateRunStatus(run.id, 'cancelled', { reason: `cancelled by ${token.name}` });
+      // queued or parked: no engine holds it, the store alone moves it
+      if (run.status === 'queued' || run.status === 'waiting') await store.updateRunStatus(run.id, 'cancelled', { reason: `cancelled by ${token.name}` });
       else if (run.status !== 'running' || !runner.cancel(run.id)) throw new HttpError(409, 'RUN_NOT_CANCELLABLE', `run ${run.id} is ${run.status}`);
       await store.appendAudit({ actor: token.name, action: 'run.cancel', subject: run.id });
       return { ok: true as const };
@@ -55,6 +57,8 @@ export function runRoutes(ctx: AppContext): Handlers<'listRuns' | 'getRun' | 'ca
       runner.wake();
       return next;
     },
+    approveJob: async ({ params, token }) => decideJob(ctx, params.id, params.job, token, { kind: 'approved' }),
+    rejectJob: async ({ params, body, token }) => decideJob(ctx, params.id, params.job, token, { kind: 'rejected', ...(body.reason ? { reason: body.reason } : {}) }),
     runLogs: async ({ params, query, request, reply }) => {
       const run = await runOf(ctx, params.id);
       const after = resumeAfter(request.headers, query.after);
@@ -68,9 +72,45 @@ export function runRoutes(ctx: AppContext): Handlers<'listRuns' | 'getRun' | 'ca
   };
 }
 
+/**
+ * Approves or rejects a waiting job: who may is checked against the job (its environment), the
+ * decision is stored once (a second one is 409, whoever wins a race), audited, and the run's
+ * engine — or, for a parked run, the queue — hears of it.
+ */
+async function decideJob(ctx: AppContext, runId: string, jobName: string, token: VerifiedToken, decision: { kind: 'approved' | 'rejected'; reason?: string }) {
+  const run = await runOf(ctx, runId);
+  const job = run.jobs.find((j) => j.name === jobName);
+  if (!job) throw new HttpError(404, 'JOB_NOT_FOUND', `run ${run.id} has no job ${JSON.stringify(jobName)}${run.status === 'queued' ? ' yet (it has not started)' : ''}`);
+  const verb = decision.kind === 'approved' ? 'approve' : 'reject';
+  const environment = job.approval?.environment;
+  if (environment !== undefined ? !canDeployTo(token, environment) : !hasScope(token, 'run')) {
+    const needed = environment !== undefined ? `'deploy:${environment}' (or 'deploy')` : "'run'";
+    throw new HttpError(403, 'AUTH_SCOPE', `to ${verb} ${jobName}${environment !== undefined ? `, which deploys to ${environment},` : ''} the token needs the ${needed} scope`);
+  }
+  if (job.status !== 'waiting' || job.approval?.decision) {
+    const decided = job.approval?.decision;
+    throw new HttpError(409, 'JOB_NOT_WAITING', decided ? `job ${jobName} was ${decided.kind}${decided.by ? ` by ${decided.by}` : ''} already` : `job ${jobName} is ${job.status}, not waiting for approval`);
+  }
+  try {
+    await ctx.store.decideJob(run.id, jobName, { kind: decision.kind, by: token.name, atMs: Date.now(), ...(decision.reason ? { reason: decision.reason } : {}) });
+  } catch (err) {
+    if (err instanceof StoreError && err.code === 'STORE_JOB_NOT_WAITING') throw new HttpError(409, 'JOB_NOT_WAITING', err.message);
+    throw err;
+  }
+  await ctx.store.appendAudit({
+    actor: token.name,
+    action: `job.${verb}`,
+    subject: run.id,
+    details: { job: jobName, ...(environment !== undefined ? { environment } : {}), ...(decision.reason ? { reason: decision.reason } : {}) },
+  });
+  ctx.runner.decided(run.id);
+  const updated = (await runOf(ctx, run.id)).jobs.find((j) => j.name === jobName);
+  return updated ?? job;
+}
 
 /**
- * Server-Sent Events of a run's log lines from `after` on, live until the run ends. Each client
+ * Server-Sent Events of a run's log lines from `after` on, live until the run ends (a run that
+ * waits for approval has not). Each client
  * pulls pages from the store at its own pace (waiting for its socket to drain), so a slow client
  * costs one page of memory, never the run's whole output; the hub only says "there is more".
  */
@@ -113,7 +153,8 @@ async function streamLogs(ctx: AppContext, req: IncomingMessage, res: ServerResp
       }
       if (page.length === PAGE) continue;
       const run = await ctx.store.getRun(runId);
-      if (!run || (run.status !== 'queued' && run.status !== 'running')) {
+      // a waiting run has not ended: following goes on through the approval
+      if (!run || (run.status !== 'queued' && run.status !== 'running' && run.status !== 'waiting')) {
         const rest = await ctx.store.readLogs(runId, { afterSeq: last, limit: PAGE });
         if (rest.length > 0) continue;
         res.write(`event: end\ndata: ${JSON.stringify({ status: run?.status ?? 'unknown' })}\n\n`);

@@ -1,7 +1,7 @@
 // Runs one claimed run to its end: reads its pipeline file (fetching a webhook's commit first),
 // reports to the forge, runs the engine on the pushed commit, and records what happens.
 import { parsePipeline, formatDiagnostic, type Pipeline } from '../../spec/index.js';
-import { executeRun, RunStorage, type RunOptions, type RunResult, type SourceSnapshot, type Trigger } from '../../engine/index.js';
+import { executeRun, RunStorage, type ResumedJob, type RunOptions, type RunResult, type SourceSnapshot, type Trigger } from '../../engine/index.js';
 import type { Executor } from '../../executors/index.js';
 import type { ImageBuilder } from '../../build/index.js';
 import type { RegistryTarget } from '../../engine/build-runner.js';
@@ -9,6 +9,7 @@ import type { DeployTargets } from '../../engine/deploy-runner.js';
 import type { Run, Store } from '../../store/types.js';
 import { ensureBareRepository, repositoryPath } from '../git.js';
 import { snapshotCommit } from '../workspace.js';
+import { resumedJobsOf, serverApprovalGate } from './approvals.js';
 import { commitStatusReporter, type ReportCommitStatus } from './commit-status-reporter.js';
 import type { RunHub } from './hub.js';
 import { pipelineSnapshotOf } from './pipeline-snapshot.js';
@@ -43,6 +44,8 @@ interface PreparedRun {
   secrets: Record<string, string>;
   source: SourceSnapshot;
   reuse?: ReusedJobs;
+  /** a run that waited for approval: its jobs so far */
+  resume?: Map<string, ResumedJob>;
 }
 
 /** Executes a claimed run; whatever happens, the run ends with a status and its hub hears `end:<run>`. */
@@ -62,10 +65,15 @@ export async function executeClaimedRun(options: RunExecutionOptions, hub: RunHu
       logger.info({ status: (await store.getRun(run.id))?.status }, 'run ended before its jobs started');
       return;
     }
-    const result = await executeRun(engineOptions(scoped, run, prepared, storage, recorder, signal));
+    const result = await executeRun(engineOptions(scoped, hub, run, prepared, storage, recorder, signal));
     passed = result.status === 'success';
     await recordResult(store, run, result, recorder, prepared.report);
-    logger.info({ status: result.status, ms: Date.now() - startedAt }, 'run finished');
+    if (result.status === 'waiting') {
+      const waiting = result.jobs.filter((j) => j.status === 'waiting').map((j) => j.name);
+      logger.info({ waiting, ms: Date.now() - startedAt }, 'run waits for approval');
+    } else {
+      logger.info({ status: result.status, ms: Date.now() - startedAt }, 'run finished');
+    }
   } catch (err) {
     await recorder.close();
     logger.error({ err }, `run ${run.id} failed to run`);
@@ -104,6 +112,9 @@ async function prepareRun(options: RunExecutionOptions, run: Run, storage: RunSt
   const secrets = await readSecrets(store, project.id, pipeline.secrets);
   await storage.prepare();
   const source = await snapshotCommit(repo, run.trigger.commit, run.trigger.branch, storage.runDir, readsCommitFiles(pipeline));
+  // a run that goes on after a decision keeps what it had; only a fresh re-run takes jobs from another run
+  const resume = await resumedJobsOf(store, run.id);
+  if (resume) return { pipeline, report, secrets, source, resume };
   const reuse = run.rerunOf
     ? await reusedJobs({ store, dataDir: options.dataDir, runId: run.id, fromRunId: run.rerunOf, pipeline, storage, onEvent: (event) => recorder.onEvent(event) })
     : undefined;
@@ -142,7 +153,7 @@ function engineTrigger(run: Run): Trigger {
   return { event: event === 'webhook' || event === 'poll' || event === 'push' ? 'push' : 'manual', branch: run.trigger.branch, commit: run.trigger.commit };
 }
 
-function engineOptions(options: RunExecutionOptions, run: Run, prepared: PreparedRun, storage: RunStorage, recorder: RunRecorder, signal: AbortSignal): RunOptions {
+function engineOptions(options: RunExecutionOptions, hub: RunHub, run: Run, prepared: PreparedRun, storage: RunStorage, recorder: RunRecorder, signal: AbortSignal): RunOptions {
   return {
     runId: run.id,
     pipeline: prepared.pipeline,
@@ -157,6 +168,8 @@ function engineOptions(options: RunExecutionOptions, run: Run, prepared: Prepare
     ...(options.registry ? { registry: options.registry } : {}),
     ...(options.deployTargets ? { deployTargets: recordingTargets(options.deployTargets, options.store, run, messageLog(options.logger, 'warn')) } : {}),
     ...(prepared.reuse ? { reuse: prepared.reuse } : {}),
+    ...(prepared.resume ? { resume: prepared.resume } : {}),
+    approvals: serverApprovalGate({ store: options.store, hub, runId: run.id, flush: () => recorder.flushLogs() }),
     signal,
     onEvent: (event) => recorder.onEvent(event),
   };
@@ -165,6 +178,12 @@ function engineOptions(options: RunExecutionOptions, run: Run, prepared: Prepare
 /** Records how the engine's run ended, once every event and log line of it is in the store. */
 async function recordResult(store: Store, run: Run, result: RunResult, recorder: RunRecorder, report: ReportCommitStatus): Promise<void> {
   await recorder.close();
+  if (result.status === 'waiting') {
+    // parked by the engine's gate already: the store says waiting, and the forge hears why
+    const waiting = result.jobs.filter((j) => j.status === 'waiting').map((j) => j.name);
+    await report('pending', `waiting for approval: ${waiting.join(', ')}`);
+    return;
+  }
   const reason = result.jobs.find((j) => j.status === 'failure')?.reason;
   await store.updateRunStatus(run.id, result.status, reason ? { reason } : {});
   await report(result.status === 'success' ? 'success' : 'failure', result.status === 'success' ? 'passed' : (reason ?? result.status));

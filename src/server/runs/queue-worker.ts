@@ -2,6 +2,7 @@
 // even across server replicas) while there is room, cancels them on request, and at start
 // recovers what a killed server left running.
 import { executeClaimedRun, type RunExecutionOptions } from './execute.js';
+import { decidedEvent } from './approvals.js';
 import { RunHub } from './hub.js';
 import { reapLeftovers, recentJobImages, recoverInterruptedRuns } from './recovery.js';
 import { sweepRunFolders } from './run-folders.js';
@@ -14,6 +15,8 @@ export interface RunnerOptions extends RunExecutionOptions {
 
 const SWEEP_INTERVAL_MS = 3_600_000;
 const POLL_INTERVAL_MS = 1000;
+/** How often approvals past their timeout are looked for (a parked run has no engine to notice). */
+const EXPIRY_INTERVAL_MS = 5000;
 
 export class Runner {
   readonly hub = new RunHub();
@@ -21,6 +24,7 @@ export class Runner {
   private stopped = false;
   private poller?: NodeJS.Timeout;
   private sweeper?: NodeJS.Timeout;
+  private expirer?: NodeJS.Timeout;
   private claiming = false;
 
   constructor(private readonly options: RunnerOptions) {}
@@ -44,6 +48,8 @@ export class Runner {
     // other replicas may queue runs too: look now and then besides being woken
     this.poller = setInterval(() => this.wake(), POLL_INTERVAL_MS);
     this.poller.unref();
+    this.expirer = setInterval(() => void this.expireApprovals(), EXPIRY_INTERVAL_MS);
+    this.expirer.unref();
     this.wake();
   }
 
@@ -71,6 +77,21 @@ export class Runner {
     })();
   }
 
+  /** Skips the manual jobs nobody approved in time; their parked runs go back to the queue to finish. */
+  private async expireApprovals(): Promise<void> {
+    try {
+      if ((await this.options.store.expireApprovals(Date.now())) > 0) this.wake();
+    } catch (err) {
+      this.options.logger.warn(`expiring approvals: ${(err as Error).message}`);
+    }
+  }
+
+  /** A job of `runId` was approved or rejected: its engine looks at once if it runs here, and a parked run is claimed. */
+  decided(runId: string): void {
+    this.hub.emit(decidedEvent(runId));
+    this.wake();
+  }
+
   /** Cancels a running run; true when it was running here. */
   cancel(runId: string): boolean {
     const controller = this.active.get(runId);
@@ -83,6 +104,7 @@ export class Runner {
     this.stopped = true;
     if (this.poller) clearInterval(this.poller);
     if (this.sweeper) clearInterval(this.sweeper);
+    if (this.expirer) clearInterval(this.expirer);
     for (const controller of this.active.values()) controller.abort(new Error('the server is stopping'));
     while (this.active.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
   }

@@ -37,7 +37,16 @@ export class RunRecorder {
     void this.enqueue(async () => {
       // a reused job's row, steps and outputs were copied from the run re-run: they stay as they were
       if (event.type === 'job.status' && !event.reused) {
-        const finished = event.status !== 'running' && event.status !== 'pending';
+        const finished = event.status !== 'running' && event.status !== 'pending' && event.status !== 'waiting';
+        const approval = event.status === 'waiting'
+          ? {
+              approval: {
+                ...(event.approval?.environment ? { environment: event.approval.environment } : {}),
+                waitingSinceMs: event.at,
+                ...(event.approval?.timeoutMs !== undefined ? { deadlineMs: event.at + event.approval.timeoutMs } : {}),
+              },
+            }
+          : {};
         await this.store.upsertJob({
           runId,
           name: event.job,
@@ -47,6 +56,7 @@ export class RunRecorder {
           ...(event.status === 'running' ? { startedAtMs: event.at } : {}),
           ...(finished ? { finishedAtMs: event.at } : {}),
           ...(event.outputs ? { outputs: event.outputs } : {}),
+          ...approval,
         });
       } else if (event.type === 'step.started') {
         await this.store.upsertStep({ runId, job: event.job, index: event.step, name: event.name, status: 'running', attempt: event.attempt, startedAtMs: event.at });

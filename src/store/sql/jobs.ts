@@ -1,11 +1,11 @@
 // Jobs and steps of a run: merged updates as the engine reports them, and the copy a failed-jobs
 // re-run makes of the jobs that passed (outputs included, so later jobs reuse them).
-import { StoreError, type JobRecord, type JobState, type JobUpdate, type StepRecord, type StepUpdate } from '../types.js';
+import { StoreError, type JobApproval, type JobDecision, type JobDecisionKind, type JobRecord, type JobState, type JobUpdate, type StepRecord, type StepUpdate } from '../types.js';
 import type { Context } from './context.js';
 import { parseJson } from './context.js';
 import { opt, optNum, optStr } from './driver.js';
 
-interface JobRow {
+export interface JobRow {
   run_id: string;
   name: string;
   status: string;
@@ -16,6 +16,13 @@ interface JobRow {
   finished_at: number | null;
   outputs: string | null;
   reused: number;
+  environment: string | null;
+  waiting_since: number | null;
+  approval_deadline: number | null;
+  decision: string | null;
+  decided_by: string | null;
+  decided_at: number | null;
+  decision_reason: string | null;
 }
 
 interface StepRow {
@@ -31,7 +38,9 @@ interface StepRow {
   finished_at: number | null;
 }
 
-const JOB_COLUMNS = 'run_id, name, status, attempt, exit_code, reason, started_at, finished_at, outputs, reused';
+export const JOB_COLUMNS =
+  'run_id, name, status, attempt, exit_code, reason, started_at, finished_at, outputs, reused, ' +
+  'environment, waiting_since, approval_deadline, decision, decided_by, decided_at, decision_reason';
 const STEP_COLUMNS = 'run_id, job, idx, name, status, attempt, exit_code, reason, started_at, finished_at';
 
 function common(row: JobRow | StepRow): Pick<JobRecord, 'exitCode' | 'reason' | 'startedAtMs' | 'finishedAtMs'> {
@@ -47,7 +56,7 @@ function common(row: JobRow | StepRow): Pick<JobRecord, 'exitCode' | 'reason' | 
   return out;
 }
 
-function toJob(row: JobRow): JobRecord {
+export function toJob(row: JobRow): JobRecord {
   const job: JobRecord = {
     runId: row.run_id,
     name: row.name,
@@ -58,7 +67,29 @@ function toJob(row: JobRow): JobRecord {
   };
   const outputs = parseJson<Record<string, unknown>>(row.outputs);
   if (outputs !== undefined) job.outputs = outputs;
+  const approval = approvalOf(row);
+  if (approval) job.approval = approval;
   return job;
+}
+
+function approvalOf(row: JobRow): JobApproval | undefined {
+  const since = optNum(row.waiting_since);
+  if (since === undefined) return undefined;
+  const approval: JobApproval = { waitingSinceMs: since };
+  const environment = optStr(row.environment);
+  if (environment !== undefined) approval.environment = environment;
+  const deadline = optNum(row.approval_deadline);
+  if (deadline !== undefined) approval.deadlineMs = deadline;
+  const kind = optStr(row.decision) as JobDecisionKind | undefined;
+  if (kind !== undefined) {
+    const decision: JobDecision = { kind, atMs: optNum(row.decided_at) ?? since };
+    const by = optStr(row.decided_by);
+    if (by !== undefined) decision.by = by;
+    const reason = optStr(row.decision_reason);
+    if (reason !== undefined) decision.reason = reason;
+    approval.decision = decision;
+  }
+  return approval;
 }
 
 function toStep(row: StepRow): StepRecord {
@@ -102,11 +133,15 @@ export async function upsertJob(ctx: Context, update: JobUpdate): Promise<JobRec
     const stored = storedRow && toJob(storedRow);
     const job = merge<JobRecord>(stored, update);
     const row = await sql.get<JobRow>(
-      `INSERT INTO jobs (run_id, name, position, status, attempt, exit_code, reason, started_at, finished_at, outputs, reused)
-       VALUES (?, ?, (SELECT COUNT(*) FROM jobs WHERE run_id = ?), ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO jobs (run_id, name, position, status, attempt, exit_code, reason, started_at, finished_at, outputs, reused,
+         environment, waiting_since, approval_deadline)
+       VALUES (?, ?, (SELECT COUNT(*) FROM jobs WHERE run_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (run_id, name) DO UPDATE SET status = excluded.status, attempt = excluded.attempt,
          exit_code = excluded.exit_code, reason = excluded.reason, started_at = excluded.started_at,
-         finished_at = excluded.finished_at, outputs = excluded.outputs, reused = excluded.reused
+         finished_at = excluded.finished_at, outputs = excluded.outputs, reused = excluded.reused,
+         environment = COALESCE(excluded.environment, jobs.environment),
+         waiting_since = COALESCE(excluded.waiting_since, jobs.waiting_since),
+         approval_deadline = COALESCE(excluded.approval_deadline, jobs.approval_deadline)
        RETURNING ${JOB_COLUMNS}`,
       [
         update.runId,
@@ -121,6 +156,9 @@ export async function upsertJob(ctx: Context, update: JobUpdate): Promise<JobRec
         job.outputs === undefined ? null : JSON.stringify(job.outputs),
         // a job the engine runs again is no longer the copied result
         stored?.reused && update.status === stored.status ? 1 : 0,
+        opt(update.approval?.environment),
+        opt(update.approval?.waitingSinceMs),
+        opt(update.approval?.deadlineMs),
       ],
     );
     return toJob(row!);

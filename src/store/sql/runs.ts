@@ -129,7 +129,7 @@ export async function claimNextRun(ctx: Context, worker: string): Promise<Run | 
   // side by side: each takes the oldest run nobody else is taking at that moment.
   const lock = ctx.sql.dialect === 'postgres' ? 'FOR UPDATE SKIP LOCKED' : '';
   const row = await ctx.sql.get<RunRow>(
-    `UPDATE runs SET status = 'running', worker = ?, started_at = ?
+    `UPDATE runs SET status = 'running', worker = ?, started_at = COALESCE(started_at, ?)
      WHERE id = (SELECT id FROM runs WHERE status = 'queued' ORDER BY queued_at, id LIMIT 1 ${lock})
        AND status = 'queued'
      RETURNING ${COLUMNS}`,
@@ -144,10 +144,12 @@ const FROM: Record<RunState, RunState[]> = {
   running: ['queued'],
   success: ['running'],
   failure: ['queued', 'running'],
-  cancelled: ['queued', 'running'],
+  cancelled: ['queued', 'running', 'waiting'],
   interrupted: ['running'],
+  // parking has its own path (parkRun), which checks for decisions under the run's lock
+  waiting: [],
 };
-const isFinished = (status: RunState): boolean => status !== 'queued' && status !== 'running';
+const isFinished = (status: RunState): boolean => status !== 'queued' && status !== 'running' && status !== 'waiting';
 
 export async function updateRunStatus(
   ctx: Context,
@@ -174,7 +176,17 @@ export async function updateRunStatus(
           `UPDATE runs SET ${sets.join(', ')} WHERE id = ? AND status IN (${from.map(() => '?').join(', ')}) RETURNING ${COLUMNS}`,
           [...params, runId, ...from],
         );
-  if (row) return toRun(row);
+  if (row) {
+    // a run cancelled while it waited (or queued after a decision): its jobs that waited are cancelled with it
+    if (status === 'cancelled') {
+      await ctx.sql.run(`UPDATE jobs SET status = 'cancelled', reason = ?, finished_at = ? WHERE run_id = ? AND status = 'waiting'`, [
+        details.reason ?? 'the run was cancelled',
+        at,
+        runId,
+      ]);
+    }
+    return toRun(row);
+  }
   const current = await ctx.sql.get<{ status: string }>('SELECT status FROM runs WHERE id = ?', [runId]);
   if (!current) throw new StoreError('STORE_NOT_FOUND', `no run "${runId}"`);
   throw new StoreError('STORE_RUN_TRANSITION', `run ${runId} is ${current.status}; it cannot become ${status}`);
@@ -240,7 +252,7 @@ export async function markInterrupted(ctx: Context, reason: string, worker?: str
     for (const row of rows) {
       for (const table of ['jobs', 'steps']) {
         await sql.run(
-          `UPDATE ${table} SET status = 'cancelled', reason = ?, finished_at = ? WHERE run_id = ? AND status IN ('running', 'pending')`,
+          `UPDATE ${table} SET status = 'cancelled', reason = ?, finished_at = ? WHERE run_id = ? AND status IN ('running', 'pending', 'waiting')`,
           [reason, now, row.id],
         );
       }

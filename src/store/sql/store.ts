@@ -12,6 +12,7 @@ import type {
   JobUpdate,
   LogLineInput,
   ProjectSettingsPatch,
+  JobDecision,
   RerunMode,
   RevisionFilter,
   RevisionOutcome,
@@ -23,6 +24,7 @@ import type {
   Store,
   StoreTx,
 } from '../types.js';
+import * as approvals from './approvals.js';
 import * as audit from './audit.js';
 import type { Context } from './context.js';
 import * as deliveries from './deliveries.js';
@@ -92,6 +94,15 @@ class SqlStoreTx implements StoreTx {
   }
   rerun(runId: string, mode: RerunMode, sender: string) {
     return runs.rerun(this.ctx, runId, mode, sender);
+  }
+  decideJob(runId: string, job: string, decision: JobDecision) {
+    return approvals.decideJob(this.ctx, runId, job, decision);
+  }
+  parkRun(runId: string) {
+    return approvals.parkRun(this.ctx, runId);
+  }
+  expireApprovals(nowMs: number) {
+    return approvals.expireApprovals(this.ctx, nowMs);
   }
 
   upsertJob(update: JobUpdate) {
