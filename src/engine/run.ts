@@ -13,7 +13,7 @@ import { buildStepNames, runBuildJob, type RegistryTarget } from './build-runner
 import { DEPLOY_STEP, runDeployJob, type DeployTargets } from './deploy-runner.js';
 import type { ImageBuilder } from '../build/index.js';
 import { shortSecretsWarning } from './secrets.js';
-import { formatWait, skipReasonOf, type ApprovalDecision, type ApprovalGate, type WaitingJob } from './approvals.js';
+import { ManualJobs, type ApprovalGate } from './approvals.js';
 
 export interface Trigger {
   event: 'push' | 'manual' | 'local';
@@ -161,14 +161,19 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
     finish(job, 'success', `passed in run ${options.reuse!.fromRunId}; not run again`, 0, 0, { outputs: reused, reused: true });
   }
 
-  // jobs that a person approves (or not): waiting ones by name, and the approved ones that may now run
-  const waiting = new Map<string, WaitingJob>();
-  const approved = new Set<string>();
-  const waitingJobOf = (job: Job, sinceMs: number): WaitingJob => ({
-    name: job.name,
-    ...(job.kind === 'deploy' ? { environment: job.deploy.environment } : {}),
-    ...(job.approvalTimeoutMs !== undefined ? { timeoutMs: job.approvalTimeoutMs } : {}),
-    sinceMs,
+  // jobs that wait for a person's decision, and the decisions made
+  const manual = new ManualJobs({
+    runId: options.runId,
+    ...(options.approvals ? { gate: options.approvals } : {}),
+    log: (job, line) => void emit({ type: 'log', job, stream: 'system', line, at: Date.now() }),
+    onWaiting: (job, wait) => {
+      status.set(job.name, 'waiting');
+      summaries.set(job.name, { name: job.name, status: 'waiting', attempts: 0, durationMs: 0 });
+      const approval = { ...(wait.environment ? { environment: wait.environment } : {}), ...(wait.timeoutMs !== undefined ? { timeoutMs: wait.timeoutMs } : {}) };
+      emit({ type: 'job.status', job: job.name, status: 'waiting', attempt: 0, reason: 'waits for approval', approval, at: wait.sinceMs });
+    },
+    onApproved: (job) => void status.set(job.name, 'pending'),
+    onSkipped: (job, reason) => finish(job, 'skipped', reason, 0),
   });
   for (const job of jobs) {
     const resumed = options.resume?.get(job.name);
@@ -176,7 +181,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
     // taken as it was, without a new event: the store and the log already have it
     status.set(job.name, resumed.status);
     summaries.set(job.name, { name: job.name, status: resumed.status, ...(resumed.reason ? { reason: resumed.reason } : {}), attempts: resumed.attempts, durationMs: 0 });
-    if (resumed.status === 'waiting') waiting.set(job.name, waitingJobOf(job, resumed.waitingSinceMs ?? Date.now()));
+    if (resumed.status === 'waiting') manual.resume(job, resumed.waitingSinceMs ?? Date.now());
     else outputs[job.name] = { ...(resumed.outputs ?? {}), result: resumed.status } as JobOutputs;
   }
 
@@ -207,45 +212,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
       emit({ type: 'job.status', job: job.name, status: 'running', attempt, at: Date.now() });
       if (shortSecrets && attempt === 1) emit({ type: 'log', job: job.name, stream: 'system', line: shortSecrets, at: Date.now() });
       const jobContext = { ...context, env: { ...pipelineEnv } };
-      result = job.kind === 'deploy'
-        ? await runDeployJob({
-            job,
-            attempt,
-            app: pipeline.name,
-            runId: options.runId,
-            context: jobContext,
-            workspace: options.source.dir,
-            targets: options.deployTargets!,
-            signal,
-            emit,
-          })
-        : job.kind === 'build'
-        ? await runBuildJob({
-            job,
-            attempt,
-            context: jobContext,
-            source: options.source,
-            builder: options.builder!,
-            ...(options.registry ? { registry: options.registry } : {}),
-            secrets: options.secrets,
-            signal,
-            emit,
-          })
-        : await runStepsJob({
-        job,
-        attempt,
-        runId: options.runId,
-        pipeline,
-        context: jobContext,
-        pipelineEnv,
-        envOverrides: options.envOverrides,
-        secrets: options.secrets,
-        source: options.source,
-        executor: options.executor,
-        storage: options.storage,
-        signal,
-        emit,
-      });
+      result = await attemptJob(options, job, attempt, jobContext, pipelineEnv, emit);
       if (result.status !== 'failure' || signal.aborted) break;
       if (attempt <= job.retry) {
         emit({ type: 'log', job: job.name, stream: 'system', line: `attempt ${attempt} failed (${result.reason}); retrying`, at: Date.now() });
@@ -257,51 +224,9 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
     finish(job, jobStatus, result.reason, Math.min(attempt, job.retry + 1), Date.now() - jobStarted, jobStatus === 'success' && result.outputs ? { outputs: result.outputs } : {});
   };
 
-  const startWaiting = (job: Job): void => {
-    if (!options.approvals) {
-      finish(job, 'skipped', `waits for approval (when: manual); nobody here can approve it: run it with --approve ${job.name}`, 0);
-      return;
-    }
-    const wait = waitingJobOf(job, Date.now());
-    waiting.set(job.name, wait);
-    status.set(job.name, 'waiting');
-    summaries.set(job.name, { name: job.name, status: 'waiting', attempts: 0, durationMs: 0 });
-    const approval = { ...(wait.environment ? { environment: wait.environment } : {}), ...(wait.timeoutMs !== undefined ? { timeoutMs: wait.timeoutMs } : {}) };
-    emit({ type: 'job.status', job: job.name, status: 'waiting', attempt: 0, reason: 'waits for approval', approval, at: wait.sinceMs });
-    const until = wait.timeoutMs !== undefined ? ` within ${formatWait(wait.timeoutMs)}` : '';
-    emit({ type: 'log', job: job.name, stream: 'system', line: `waits for approval${wait.environment ? ` to deploy to ${wait.environment}` : ''}${until}: slipway approve ${options.runId} ${job.name} (or reject)`, at: Date.now() });
-  };
-
-  const decide = (job: Job, decision: ApprovalDecision): void => {
-    waiting.delete(job.name);
-    if (decision.kind === 'approved') {
-      approved.add(job.name);
-      status.set(job.name, 'pending');
-      emit({ type: 'log', job: job.name, stream: 'system', line: `approved by ${decision.by} at ${new Date(decision.atMs).toISOString()}`, at: Date.now() });
-      return;
-    }
-    const reason = skipReasonOf(decision);
-    emit({ type: 'log', job: job.name, stream: 'system', line: reason, at: Date.now() });
-    finish(job, 'skipped', reason, 0);
-  };
-
-  /** Applies the decisions made on waiting jobs; true when there was one. */
-  const consult = async (gate: ApprovalGate): Promise<boolean> => {
-    let decided = false;
-    for (const wait of [...waiting.values()]) {
-      const decision = await gate.decision(wait);
-      const job = jobs.find((j) => j.name === wait.name);
-      if (!decision || !job || !waiting.has(wait.name)) continue;
-      decide(job, decision);
-      decided = true;
-    }
-    return decided;
-  };
-
   const schedule = (): void => {
     if (signal.aborted) {
-      for (const name of waiting.keys()) finish(jobs.find((j) => j.name === name)!, 'cancelled', 'the run was cancelled while it waited for approval', 0);
-      waiting.clear();
+      for (const job of manual.cancelAll()) finish(job, 'cancelled', 'the run was cancelled while it waited for approval', 0);
     }
     for (const job of jobs) {
       if (status.get(job.name) !== 'pending' || running.has(job.name)) continue;
@@ -315,8 +240,8 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
         finish(job, 'skipped', skip, 0);
         continue;
       }
-      if (job.when === 'manual' && !approved.has(job.name)) {
-        startWaiting(job);
+      if (!manual.mayStart(job)) {
+        manual.wait(job);
         continue;
       }
       if (running.size >= options.concurrency) continue;
@@ -335,26 +260,25 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
       before = [...status.values()].join();
       schedule();
     } while ([...status.values()].join() !== before);
-    const gate = options.approvals;
-    if (gate && waiting.size > 0 && !signal.aborted) {
-      if (await consult(gate)) {
+    if (manual.count > 0 && !signal.aborted) {
+      if (await manual.consult()) {
         parkRefused = false;
         continue;
       }
       if (running.size === 0) {
         if (parkRefused) {
           parkRefused = false;
-          await gate.changed(signal);
+          await manual.changed(signal);
           continue;
         }
-        if (await gate.park([...waiting.values()])) {
+        if (await manual.park()) {
           parked = true;
           break;
         }
         parkRefused = true;
         continue;
       }
-      await Promise.race([...running.values(), gate.changed(signal)]);
+      await Promise.race([...running.values(), manual.changed(signal)]);
       continue;
     }
     if (running.size === 0) break;
@@ -372,6 +296,49 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
   const durationMs = Date.now() - started;
   emit({ type: 'run.finished', runId: options.runId, status: runStatus, durationMs, at: Date.now() });
   return { runId: options.runId, status: runStatus, durationMs, jobs: jobs.map((j) => summaries.get(j.name)!) };
+}
+
+/** One attempt of a job, by its kind. */
+function attemptJob(
+  options: RunOptions,
+  job: Job,
+  attempt: number,
+  context: ExpressionContext,
+  pipelineEnv: Record<string, string>,
+  emit: (event: RunEvent) => void | Promise<void>,
+): Promise<JobAttemptResult> {
+  const { signal } = options;
+  if (job.kind === 'deploy') {
+    return runDeployJob({ job, attempt, app: options.pipeline.name, runId: options.runId, context, workspace: options.source.dir, targets: options.deployTargets!, signal, emit });
+  }
+  if (job.kind === 'build') {
+    return runBuildJob({
+      job,
+      attempt,
+      context,
+      source: options.source,
+      builder: options.builder!,
+      ...(options.registry ? { registry: options.registry } : {}),
+      secrets: options.secrets,
+      signal,
+      emit,
+    });
+  }
+  return runStepsJob({
+    job,
+    attempt,
+    runId: options.runId,
+    pipeline: options.pipeline,
+    context,
+    pipelineEnv,
+    envOverrides: options.envOverrides,
+    secrets: options.secrets,
+    source: options.source,
+    executor: options.executor,
+    storage: options.storage,
+    signal,
+    emit,
+  });
 }
 
 function describeOutcome(status: JobStatus | undefined): string {

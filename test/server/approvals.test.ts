@@ -29,12 +29,6 @@ const job = (run: RunDetail, name: string): Job | undefined => run.jobs.find((j)
 const logText = async (id: string): Promise<string> =>
   (await server.api<{ lines: Array<{ job: string; line: string }> }>(`/api/runs/${id}/logs`)).body.lines.map((l) => `[${l.job}] ${l.line}`).join('\n');
 
-async function tokenWith(scopes: string[]): Promise<string> {
-  const res = await server.api<{ secret: string }>('/api/tokens', { method: 'POST', body: { name: `t-${scopes.join('-').replace(/:/g, '_')}`, scopes } });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return res.body.secret;
-}
-
 /** Pushes a pipeline as its own project and waits until its first run stops running (ends or waits). */
 async function pushed(project: string, pipeline: string): Promise<RunDetail> {
   const repo = tempRepo({ 'slipway.yaml': pipeline.replace('NAME', project) });
@@ -173,8 +167,8 @@ jobs:
 `);
   assert.equal(run.status, 'waiting');
   assert.equal(job(run, 'release')?.approval?.environment, 'production');
-  const runner = await tokenWith(['run']);
-  const staging = await tokenWith(['deploy:staging']);
+  const runner = await server.tokenWith(['run']);
+  const staging = await server.tokenWith(['deploy:staging']);
   for (const token of [runner, staging]) {
     const denied = await server.api<{ error: { code: string; message: string } }>(`/api/runs/${run.id}/jobs/release/approve`, { method: 'POST', token });
     assert.equal(denied.status, 403);
@@ -183,7 +177,7 @@ jobs:
   const viaCli = await runCli(['approve', run.id, 'release'], { cwd: process.cwd(), env: { ...env, SLIPWAY_TOKEN: runner } });
   assert.equal(viaCli.code, 2, 'a token without the right: exit 2');
   assert.equal(job(await detail(run.id), 'release')?.status, 'waiting', 'a refused approval changes nothing');
-  const production = await tokenWith(['deploy:production']);
+  const production = await server.tokenWith(['deploy:production']);
   const rejected = await server.api(`/api/runs/${run.id}/jobs/release/reject`, { method: 'POST', token: production, body: { reason: 'freeze' } });
   assert.equal(rejected.status, 200);
   const badReason = await server.api<{ error: { code: string } }>(`/api/runs/${run.id}/jobs/release/reject`, { method: 'POST', body: { reason: 'x'.repeat(1001) } });

@@ -24,22 +24,11 @@ describe('token scopes per environment (deploy:ENV)', { timeout: 240_000 }, () =
   let staging = '';
   const cli = (args: string[], token = server.token) => runCli(args, { cwd: work, env: { SLIPWAY_URL: server.url, SLIPWAY_TOKEN: token, SLIPWAY_HOME: path.join(work, 'home') } });
 
-  const tokenWith = async (name: string, scopes: string[]): Promise<string> => {
-    const created = await server.api<{ secret: string; scopes: string[] }>('/api/tokens', { method: 'POST', body: { name, scopes } });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
-    return created.body.secret;
-  };
-
-  /** Waits for a rollout the API accepted to end; its final view. */
-  const ended = (id: string): Promise<RolloutBody> =>
-    eventually(`rollout ${id} to end`, async () => {
-      const res = await server.api<RolloutBody>(`/api/rollouts/${id}`);
-      return res.body.status !== 'in-progress' && res.body;
-    }, 60_000, 200);
+  const ended = (id: string): Promise<RolloutBody> => server.rolloutEnded<RolloutBody>(id);
 
   before(async () => {
     [server] = await Promise.all([testServer(), buildImages()]);
-    staging = await tokenWith('staging-bot', ['deploy:staging']);
+    staging = await server.tokenWith(['deploy:staging'], 'staging-bot');
   });
 
   after(async () => {
@@ -102,7 +91,7 @@ describe('token scopes per environment (deploy:ENV)', { timeout: 240_000 }, () =
     assert.equal(tokens.status, 403);
     assert.equal((await server.api('/api/tokens', { method: 'POST', token: staging, body: { name: 'x', scopes: ['deploy'] } })).status, 403);
     // a token with no deploy scope at all is stopped at the gate, before its body is read
-    const reader = await tokenWith('reader', ['read']);
+    const reader = await server.tokenWith(['read'], 'reader');
     const gate = await server.api<ErrorBody>('/api/apps/web/environments/staging/deploy', { method: 'POST', token: reader, body: '{not json' });
     assert.equal(gate.status, 403);
     assert.equal(gate.body.error.message, "the token lacks the 'deploy' scope (or a 'deploy:ENV' one)");

@@ -46,16 +46,7 @@ describe('promotion through the server (POST /api/apps/APP/promote, slipway prom
   let stagingBot = '';
   let productionPort = 0;
   const cli = (args: string[], token = server.token) => runCli(args, { cwd: work, env: { SLIPWAY_URL: server.url, SLIPWAY_TOKEN: token, SLIPWAY_HOME: path.join(work, 'home') } });
-  const tokenWith = async (name: string, scopes: string[]): Promise<string> => {
-    const created = await server.api<{ secret: string }>('/api/tokens', { method: 'POST', body: { name, scopes } });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
-    return created.body.secret;
-  };
-  const ended = (id: string): Promise<RolloutBody> =>
-    eventually(`rollout ${id} to end`, async () => {
-      const res = await server.api<RolloutBody>(`/api/rollouts/${id}`);
-      return res.body.status !== 'in-progress' && res.body;
-    }, 60_000, 200);
+  const ended = (id: string): Promise<RolloutBody> => server.rolloutEnded<RolloutBody>(id);
   const deploy = async (environment: string, body: Record<string, unknown>): Promise<RolloutBody> => {
     const started = await server.api<RolloutBody>(`/api/apps/web/environments/${environment}/deploy`, { method: 'POST', body: { ...FAST, ...body } });
     assert.equal(started.status, 202, JSON.stringify(started.body));
@@ -67,7 +58,7 @@ describe('promotion through the server (POST /api/apps/APP/promote, slipway prom
 
   before(async () => {
     [server] = await Promise.all([testServer(), buildImages()]);
-    [prodBot, stagingBot, productionPort] = await Promise.all([tokenWith('prod-bot', ['deploy:production']), tokenWith('staging-bot', ['deploy:staging']), freePort()]);
+    [prodBot, stagingBot, productionPort] = await Promise.all([server.tokenWith(['deploy:production'], 'prod-bot'), server.tokenWith(['deploy:staging'], 'staging-bot'), freePort()]);
   });
 
   after(async () => {
@@ -139,7 +130,7 @@ describe('promotion through the server (POST /api/apps/APP/promote, slipway prom
     const denied = await promote({ from: 'staging', to: 'production' }, stagingBot);
     assert.equal(denied.status, 403);
     assert.equal(denied.body.error.message, "the token lacks the 'deploy:production' scope (or 'deploy')");
-    const reader = await tokenWith('reader', ['read']);
+    const reader = await server.tokenWith(['read'], 'reader');
     assert.equal((await promote({ from: 'staging', to: 'production' }, reader)).status, 403);
     const cliDenied = await cli(['promote', 'web', '--from', 'staging', '--to', 'production'], stagingBot);
     assert.equal(cliDenied.code, 2);

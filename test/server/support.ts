@@ -12,6 +12,7 @@ import { GitHosting } from '../../src/server/git.js';
 import { DockerDeployTarget } from '../../src/deploy/docker/index.js';
 import type { Logger } from '../../src/server/logger.js';
 import { tempRepo, type TempRepo } from '../support/repo.js';
+import { eventually } from '../support/wait.js';
 
 const exec = promisify(execFile);
 
@@ -21,6 +22,10 @@ export interface TestServer extends RunningServer {
   api<T>(p: string, init?: { method?: string; body?: unknown; token?: string; headers?: Record<string, string> }): Promise<{ status: number; body: T }>;
   push(repo: TempRepo, project: string, ref?: string): Promise<void>;
   waitForRun(project: string, number: number, timeoutMs?: number): Promise<{ id: string; status: string; reason?: string; trigger: { commit: string } }>;
+  /** a new token with these scopes (named after them unless `name`); its secret */
+  tokenWith(scopes: string[], name?: string): Promise<string>;
+  /** the rollout `id` once it is no longer in progress */
+  rolloutEnded<T extends { status: string }>(id: string, timeoutMs?: number): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -65,6 +70,17 @@ export async function testServer(
         if (Date.now() > deadline) throw new Error(`run ${number} of ${project} did not finish: ${JSON.stringify(run)}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
+    },
+    async tokenWith(scopes: string[], name = `t-${scopes.join('-').replace(/[^a-z0-9-]/gi, '_')}`) {
+      const created = await server.api<{ secret: string }>('/api/tokens', { method: 'POST', body: { name, scopes } });
+      if (created.status !== 201) throw new Error(`token ${name} (${scopes.join(',')}): ${created.status} ${JSON.stringify(created.body)}`);
+      return created.body.secret;
+    },
+    async rolloutEnded<T extends { status: string }>(id: string, timeoutMs = 60_000) {
+      return eventually(`rollout ${id} to end`, async () => {
+        const res = await server.api<T>(`/api/rollouts/${id}`);
+        return res.body.status !== 'in-progress' && res.body;
+      }, timeoutMs, 200);
     },
     async stop() {
       await running.close();
