@@ -106,7 +106,18 @@ export const Job = Type.Object({
   approval: Type.Optional(JobApproval),
   steps: Type.Array(Step),
 });
-export const RunDetail = Type.Object({ ...runFields, pipeline: Type.Unknown(), jobs: Type.Array(Job) });
+export const JobPlan = Type.Object({
+  name: Type.String(),
+  kind: Type.Union([Type.Literal('steps'), Type.Literal('build'), Type.Literal('deploy')]),
+  needs: Type.Array(Type.String(), { description: 'the jobs of this run it needs: the edges of the job graph' }),
+  steps: Type.Array(Type.String()),
+});
+export const RunDetail = Type.Object({
+  ...runFields,
+  pipeline: Type.Unknown(),
+  jobs: Type.Array(Job),
+  plan: Type.Optional(Type.Array(JobPlan, { description: 'every job of the run with what it needs, once the run has started (jobs not started yet have no entry in jobs)' })),
+});
 export type RunDetail = Static<typeof RunDetail>;
 
 export const RunPage = Type.Object({ runs: Type.Array(RunSummary), nextCursor: Type.Optional(Type.String({ description: 'present when there may be older runs' })) });
@@ -134,6 +145,10 @@ export const TokenInfo = Type.Object({
 export type TokenInfo = Static<typeof TokenInfo>;
 export const CreatedToken = Type.Intersect([TokenInfo, Type.Object({ secret: Type.String({ description: 'shown in this answer only' }) })]);
 export type CreatedToken = Static<typeof CreatedToken>;
+
+/** Who a login is: its token's name and scopes (the UI disables what the scopes do not allow). */
+export const Session = Type.Object({ name: Type.String({ description: "the token's name" }), scopes: Type.Array(TokenScope) });
+export type Session = Static<typeof Session>;
 
 const Target = Type.Union([Type.Literal('docker'), Type.Literal('kubernetes')]);
 export const Revision = Type.Object({

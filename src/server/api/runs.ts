@@ -38,7 +38,12 @@ export function runRoutes(ctx: AppContext): Handlers<'listRuns' | 'getRun' | 'ca
         ...(query.cursor ? { cursor: query.cursor } : {}),
       });
     },
-    getRun: async ({ params }) => runOf(ctx, params.id),
+    getRun: async ({ params }) => {
+      const run = await runOf(ctx, params.id);
+      // the job graph: the plan the engine announced when the run started (its first event)
+      const [first] = await store.readRunEvents(run.id, { limit: 1 });
+      return first?.event.type === 'run.started' ? { ...run, plan: first.event.jobs } : run;
+    },
     cancelRun: async ({ params, token }) => {
       const run = await runOf(ctx, params.id);
       // queued or parked: no engine holds it, the store alone moves it

@@ -1,0 +1,81 @@
+// The app shell: who is signed in, the navigation, and the page for the current path.
+import { useEffect, useState } from 'preact/hooks';
+import type { JSX } from 'preact';
+import { whenSignedOut } from './api.js';
+import { navigate, onLinkClick, useLocation } from './router.js';
+import { currentSession, signOut, type Session } from './session.js';
+import { LoginPage } from './pages/login.js';
+import { ProjectsPage } from './pages/projects.js';
+import { ProjectRunsPage } from './pages/project-runs.js';
+import { RunPage } from './pages/run.js';
+import { EnvironmentsPage } from './pages/environments.js';
+
+function Page({ session, path }: { session: Session; path: string }): JSX.Element {
+  let m: RegExpExecArray | null;
+  if (path === '/' || path === '/projects') return <ProjectsPage />;
+  if ((m = /^\/projects\/([^/]+)$/.exec(path))) return <ProjectRunsPage project={decodeURIComponent(m[1]!)} />;
+  if ((m = /^\/runs\/([^/]+)$/.exec(path))) return <RunPage id={decodeURIComponent(m[1]!)} session={session} />;
+  if (path === '/environments') return <EnvironmentsPage session={session} />;
+  return (
+    <main>
+      <h1>Not found</h1>
+      <p>
+        There is no page at {path}. <a href="/">All projects</a>
+      </p>
+    </main>
+  );
+}
+
+export function App(): JSX.Element {
+  const loc = useLocation();
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  useEffect(() => {
+    whenSignedOut(() => setSession(null));
+    void currentSession().then((s) => setSession(s ?? null));
+  }, []);
+  useEffect(() => {
+    if (session === null && loc.path !== '/login') navigate(`/login?next=${encodeURIComponent(loc.path + location.search)}`, { replace: true });
+  }, [session, loc.path]);
+
+  if (session === undefined) return <p class="loading">Loading…</p>;
+  if (session === null || loc.path === '/login') {
+    return (
+      <LoginPage
+        onSignedIn={(s) => {
+          setSession(s);
+          const next = loc.query.get('next');
+          // only a path of this site: never a redirect elsewhere
+          navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/', { replace: true });
+        }}
+      />
+    );
+  }
+  const here = (prefix: string): 'page' | undefined => (loc.path === prefix || (prefix !== '/' && loc.path.startsWith(prefix)) ? 'page' : undefined);
+  return (
+    <div class="shell" onClick={(e) => onLinkClick(e as unknown as MouseEvent)}>
+      <a class="skip" href="#main">Skip to content</a>
+      <header class="top">
+        <a class="brand" href="/">Slipway</a>
+        <nav aria-label="main">
+          <a href="/" aria-current={loc.path === '/' || loc.path.startsWith('/projects') || loc.path.startsWith('/runs') ? 'page' : undefined}>Projects</a>
+          <a href="/environments" aria-current={here('/environments')}>Environments</a>
+        </nav>
+        <span class="who">
+          {session.name} <span class="scopes">({session.scopes.join(', ')})</span>
+          <button
+            type="button"
+            onClick={async () => {
+              await signOut();
+              setSession(null);
+            }}
+          >
+            Sign out
+          </button>
+        </span>
+      </header>
+      <div id="main" tabIndex={-1}>
+        <Page session={session} path={loc.path} />
+      </div>
+    </div>
+  );
+}
