@@ -80,4 +80,5 @@ push_and_follow
 say "curl $endpoint/ → $(curl -fsS "$endpoint/")"
 say "history: slipway history hello-web"
 slipway history hello-web
+say "the web UI: http://127.0.0.1:$port/ — sign in with the admin token in $data/admin-token"
 say "done. The server keeps running (pid $(pgrep -f "slipway.js server --port $port" | head -1)); the app answers on $endpoint"

@@ -96,11 +96,16 @@ fi
 pg_installed || { echo "PostgreSQL server binaries missing after installing postgresql" >&2; exit 1; }
 say "PostgreSQL ready ($(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1))"
 
+# --- Browser (web UI tests and bench) -----------------------------------------------------------
+# Debian's chromium, driven by playwright-core with executablePath: no browser is downloaded.
+command -v chromium >/dev/null 2>&1 || apt_install chromium
+say "chromium ready ($(chromium --version 2>/dev/null | head -1))"
+
 # --- Node dependencies and build --------------------------------------------------------------
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
-say "building (tsc)"
+say "building (tsc, and the web UI with vite)"
 npm run -s build
 say "ready"

@@ -146,6 +146,16 @@ export const routes = {
   listTokens: spec({ method: 'GET', path: '/api/tokens', tag: 'tokens', scope: 'admin', summary: 'Every token (never their secrets)', status: 200, response: Type.Object({ tokens: Type.Array(S.TokenInfo) }) }),
   revokeToken: spec({ method: 'DELETE', path: '/api/tokens/{id}', tag: 'tokens', scope: 'admin', summary: 'Revoke a token', params: Type.Object({ id: Id }), status: 200, response: S.Ok }),
 
+  // the web UI's login: a browser trades a token for an HttpOnly session cookie (see docs/security.md)
+  login: spec({
+    method: 'POST', path: '/api/session', tag: 'session', invalidCode: 'LOGIN_INVALID',
+    summary: "Log in with a token: 201 sets the session cookie slipway_session (HttpOnly, SameSite=Strict) acting with the token's scopes; 401 LOGIN_FAILED for a bad or revoked token",
+    body: Type.Object({ token: Type.String({ minLength: 1, maxLength: 1000, errorMessage: 'a token (a string of 1 to 1000 characters)' }) }, { additionalProperties: false }),
+    status: 201, response: S.Session,
+  }),
+  getSession: spec({ method: 'GET', path: '/api/session', tag: 'session', scope: 'read', summary: 'Who the session cookie (or the Bearer token) is; 401 when it is no one', status: 200, response: S.Session }),
+  logout: spec({ method: 'DELETE', path: '/api/session', tag: 'session', summary: 'Log out: the session ends on the server and its cookie is cleared', status: 200, response: S.Ok }),
+
   appRevisions: spec({
     method: 'GET', path: '/api/apps/{app}/revisions', tag: 'deploys', scope: 'read', summary: "An app's revisions, newest first", params: Type.Object({ app: Id }),
     query: Type.Object({ environment: Type.Optional(Type.String()) }), status: 200, response: Type.Object({ revisions: Type.Array(S.Revision) }),

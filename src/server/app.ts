@@ -1,6 +1,7 @@
 // The server's HTTP surface: the registry at /v2/, git hosting at /git/ and webhooks at /hooks/
-// stay on raw node:http (streams, their own protocols, measured faster); everything else — the
-// JSON API, /healthz, /metrics — goes to the Fastify app of the API contract.
+// stay on raw node:http (streams, their own protocols, measured faster), and so do the web UI's
+// files (/, its pages, /assets/); everything else — the JSON API, /healthz, /metrics — goes to the
+// Fastify app of the API contract.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from '../registry/index.js';
 import type { Store } from '../store/types.js';
@@ -11,6 +12,7 @@ import type { Metrics } from './metrics.js';
 import type { TargetFactory } from '../deploy/index.js';
 import { createApi } from './api/index.js';
 import { webhookListener } from './api/webhooks.js';
+import { uiAssetsListener } from './ui-assets.js';
 import type { Logger } from './logger.js';
 
 export interface AppContext {
@@ -28,12 +30,15 @@ export interface AppContext {
   /** the server's deploy targets (the runs' own) and the folder they keep revisions in */
   deployTargets: TargetFactory;
   deployDataDir: string;
+  /** the built web UI (index.html, assets/); default dist/ui beside the compiled server */
+  uiDir?: string;
 }
 
 /** The request listener of the server, once the API is ready. */
 export async function createApp(ctx: AppContext): Promise<(req: IncomingMessage, res: ServerResponse) => void> {
   const api = await createApi(ctx);
   const webhooks = webhookListener(ctx);
+  const ui = uiAssetsListener({ ...(ctx.uiDir ? { dir: ctx.uiDir } : {}), onError: (err) => ctx.logger.error({ err }, 'serving the web UI failed') });
   return (req, res) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => ctx.metrics.observeRequest(req, res, started));
@@ -42,6 +47,7 @@ export async function createApp(ctx: AppContext): Promise<(req: IncomingMessage,
     if (ctx.registry.handle(req, res)) return;
     if (ctx.git.handle(req, res, url)) return;
     if (webhooks(req, res, url)) return;
+    if (ui(req, res, url)) return;
     api.routing(req, res);
   };
 }

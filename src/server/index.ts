@@ -43,6 +43,8 @@ export interface ServerConfig {
   logRetentionMs?: number;
   /** started job containers kept ready per recently used image, so a run starts without waiting for one; 0: none */
   warmContainers?: number;
+  /** the built web UI served at / (index.html, assets/); default dist/ui beside the compiled server */
+  uiDir?: string;
 }
 
 export interface RunningServer {
@@ -185,6 +187,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
       deployDataDir,
       // the runner's cache of targets: API rollouts and run deploys go through the same ones
       deployTargets: deployTarget,
+      ...(config.uiDir ? { uiDir: config.uiDir } : {}),
     }),
   );
   /**

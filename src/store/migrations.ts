@@ -208,6 +208,23 @@ ALTER TABLE jobs ADD COLUMN decision_reason TEXT;
 CREATE INDEX jobs_awaiting_decision ON jobs (approval_deadline) WHERE status = 'waiting' AND decision IS NULL;
 `,
   },
+  {
+    version: 4,
+    name: 'sessions',
+    // a browser's login: only the SHA-256 of the cookie's secret is kept, bound to the token it was made with
+    sql: () => `
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY,
+  hash TEXT NOT NULL UNIQUE,
+  token_id TEXT NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+  created_at BIGINT NOT NULL,
+  last_seen_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX sessions_by_token ON sessions (token_id);
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

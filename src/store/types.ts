@@ -292,6 +292,28 @@ export interface VerifiedToken {
   scopes: TokenScope[];
 }
 
+// ---- sessions ---------------------------------------------------------------------------------------
+
+/** A browser session ends after this long without a request (a forgotten tab logs itself out). */
+export const SESSION_IDLE_MS = 12 * 60 * 60 * 1000;
+/** …and this long after its login however busy it is: the cookie's Max-Age. */
+export const SESSION_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** A login of a browser (the web UI) with a token: it acts with that token's scopes while both live. */
+export interface SessionInfo {
+  id: string;
+  tokenId: string;
+  createdAtMs: number;
+  lastSeenAtMs: number;
+  /** the absolute end; the idle end is lastSeenAtMs + SESSION_IDLE_MS */
+  expiresAtMs: number;
+}
+
+export interface VerifiedSession {
+  session: SessionInfo;
+  token: VerifiedToken;
+}
+
 // ---- revisions and DORA ------------------------------------------------------------------------------
 
 export type RevisionOutcome = 'in-progress' | 'healthy' | 'failed' | 'rolled-back';
@@ -443,6 +465,16 @@ export interface Store {
   verifyToken(secret: string): Promise<VerifiedToken | undefined>;
   listTokens(): Promise<TokenInfo[]>;
   revokeToken(id: string): Promise<boolean>;
+
+  // sessions (only a hash of the secret is stored; a revoked token ends its sessions)
+  /** A session for a live token; returns the secret (the cookie's value): the only time it exists. STORE_NOT_FOUND for a revoked or unknown token. */
+  createSession(tokenId: string): Promise<{ session: SessionInfo; secret: string }>;
+  /** The session and its token, unless it expired (idle or absolute), was deleted or its token revoked; records the use. */
+  verifySession(secret: string): Promise<VerifiedSession | undefined>;
+  /** Logout: true when there was such a session. */
+  deleteSession(secret: string): Promise<boolean>;
+  /** Removes the sessions past their idle or absolute end and those of revoked tokens; returns how many. */
+  deleteExpiredSessions(): Promise<number>;
 
   // project secrets
   setSecret(projectId: string, name: string, value: string): Promise<void>;

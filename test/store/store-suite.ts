@@ -5,6 +5,8 @@ import { after, describe, it } from 'node:test';
 import type { RunEvent } from '../../src/engine/index.js';
 import {
   LATEST_SCHEMA_VERSION,
+  SESSION_IDLE_MS,
+  SESSION_LIFETIME_MS,
   StoreError,
   type EnqueueRun,
   type Project,
@@ -202,6 +204,73 @@ export function storeSuite(name: string, harness: () => Promise<Harness>): void 
         await rejectsWith(store.createToken({ name: 'x', scopes: ['root' as 'admin'] }), 'STORE_TOKEN_INVALID', /unknown: root/);
         await rejectsWith(store.createToken({ name: 'x', scopes: [] }), 'STORE_TOKEN_INVALID');
         await rejectsWith(store.createToken({ name: 'x', scopes: ['read'], secret: 'short' }), 'STORE_TOKEN_INVALID', /16/);
+      });
+    });
+
+    describe('sessions', () => {
+      const HOUR = 3_600_000;
+
+      it('makes a session for a live token, keeps only a hash of its secret, verifies it as the token and deletes it', async () => {
+        const { store, raw } = await fresh();
+        const { token } = await store.createToken({ name: 'viewer', scopes: ['read'] });
+        const { session, secret } = await store.createSession(token.id);
+        assert.match(secret, /^[A-Za-z0-9_-]{43}$/, '32 random bytes, base64url');
+        assert.equal(session.tokenId, token.id);
+        assert.equal(session.expiresAtMs - session.createdAtMs, SESSION_LIFETIME_MS);
+        const rows = await raw('SELECT * FROM sessions');
+        assert.equal(rows.length, 1);
+        assert.doesNotMatch(JSON.stringify(rows), new RegExp(secret.slice(0, 20)), 'the secret is not stored');
+
+        const verified = await store.verifySession(secret);
+        assert.deepEqual(verified?.token, { id: token.id, name: 'viewer', scopes: ['read'] });
+        assert.equal(verified?.session.id, session.id);
+        assert.equal(await store.verifySession(secret.slice(0, -1) + (secret.endsWith('A') ? 'B' : 'A')), undefined);
+        assert.equal(await store.verifySession(''), undefined);
+        assert.equal(await store.verifySession("' OR 1=1 --"), undefined);
+
+        assert.equal(await store.deleteSession(secret), true);
+        assert.equal(await store.deleteSession(secret), false);
+        assert.equal(await store.verifySession(secret), undefined);
+        assert.equal((await raw('SELECT * FROM sessions')).length, 0);
+      });
+
+      it('a revoked token ends its sessions and gets no new one', async () => {
+        const { store } = await fresh();
+        const { token } = await store.createToken({ name: 'ci', scopes: ['run'] });
+        const other = await store.createToken({ name: 'other', scopes: ['admin'] });
+        const a = await store.createSession(token.id);
+        const b = await store.createSession(other.token.id);
+        await store.revokeToken(token.id);
+        assert.equal(await store.verifySession(a.secret), undefined);
+        assert.equal((await store.verifySession(b.secret))?.token.name, 'other', "another token's session lives on");
+        await rejectsWith(store.createSession(token.id), 'STORE_NOT_FOUND', /revoked/);
+        await rejectsWith(store.createSession('01NOSUCHTOKEN'), 'STORE_NOT_FOUND');
+      });
+
+      it('ends a session idle for 12 hours or 7 days after its login, and the sweep removes ended ones', async () => {
+        const { store, raw } = await fresh();
+        const { token } = await store.createToken({ name: 'viewer', scopes: ['read'] });
+        const idle = await store.createSession(token.id);
+        const old = await store.createSession(token.id);
+        const busy = await store.createSession(token.id);
+        const revokedToken = await store.createToken({ name: 'gone', scopes: ['read'] });
+        const orphan = await store.createSession(revokedToken.token.id);
+        await store.revokeToken(revokedToken.token.id);
+        const now = Date.now();
+        await raw(`UPDATE sessions SET last_seen_at = ${now - 12 * HOUR - 1000} WHERE id = '${idle.session.id}'`);
+        await raw(`UPDATE sessions SET expires_at = ${now - 1000} WHERE id = '${old.session.id}'`);
+        await raw(`UPDATE sessions SET last_seen_at = ${now - 11 * HOUR}, created_at = ${now - 6 * 24 * HOUR} WHERE id = '${busy.session.id}'`);
+        assert.ok(SESSION_IDLE_MS === 12 * HOUR);
+
+        const verified = await store.verifySession(busy.secret);
+        assert.ok(verified, 'idle 11 hours, 6 days old: still on');
+        assert.ok(verified.session.lastSeenAtMs >= now, 'the use is recorded, so the idle clock restarts');
+        assert.equal(await store.verifySession(old.secret), undefined, 'past its absolute end');
+
+        assert.equal(await store.deleteExpiredSessions(), 2, 'the idle one and the revoked token’s (the expired one went when it was verified)');
+        assert.deepEqual((await raw('SELECT id FROM sessions')).map((r) => r.id), [busy.session.id]);
+        assert.equal(await store.verifySession(idle.secret), undefined);
+        assert.equal(await store.verifySession(orphan.secret), undefined);
       });
     });
 

@@ -11,6 +11,7 @@ import { httpErrorOf, registerRoutes, sendFailure } from './routing.js';
 import { projectRoutes } from './projects.js';
 import { runRoutes } from './runs.js';
 import { tokenRoutes } from './tokens.js';
+import { checkSessionOrigin, sessionRoutes } from './session.js';
 import { deployRoutes } from './deploys.js';
 import { metaRoutes } from './meta.js';
 import { webhookPaths } from './webhooks.js';
@@ -58,7 +59,7 @@ export async function createApi(ctx: AppContext): Promise<FastifyInstance> {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'Slipway API', version: '1', description: 'Runs, deploys, tokens and webhooks of a Slipway server. Errors are {"error": {"code", "message", "fields"?}}.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a Slipway token (Basic with any user name works too)' } } },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a Slipway token (Basic with any user name works too; a browser: the session cookie of POST /api/session)' } } },
     },
     // webhooks are served beside the framework (see webhooks.ts), documented here with the rest
     transformObject: (documents) => {
@@ -66,10 +67,13 @@ export async function createApi(ctx: AppContext): Promise<FastifyInstance> {
       return { ...openapi, paths: { ...openapi.paths, ...webhookPaths } } as ReturnType<SwaggerTransformObject>;
     },
   });
+  // before the routes, so that it is in every route's chain: it acts only on the session routes
+  app.addHook('onRequest', checkSessionOrigin);
   registerRoutes(app, ctx.store, metaRoutes(ctx, () => app.swagger()));
   registerRoutes(app, ctx.store, projectRoutes(ctx));
   registerRoutes(app, ctx.store, runRoutes(ctx));
   registerRoutes(app, ctx.store, tokenRoutes(ctx));
+  registerRoutes(app, ctx.store, sessionRoutes(ctx));
   registerRoutes(app, ctx.store, deployRoutes(ctx));
   await app.ready();
   return app;

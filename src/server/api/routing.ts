@@ -8,7 +8,7 @@ import { ErrorBody } from '../../api/schemas.js';
 import { StoreError, type Store, type StoreErrorCode, type VerifiedToken } from '../../store/index.js';
 import { DeployError } from '../../deploy/index.js';
 import { AUTH_CHALLENGE, HttpError } from '../../http/index.js';
-import { authenticate } from '../auth.js';
+import { authenticate, wantsAuthChallenge } from '../auth.js';
 import { WebhookError } from '../webhooks.js';
 import { CHECKED_BY_HANDLER, fieldProblems } from './validation.js';
 
@@ -78,7 +78,8 @@ export function httpErrorOf(err: unknown, invalidCode = 'REQUEST_INVALID'): Http
 }
 
 export function sendFailure(reply: FastifyReply, err: HttpError): void {
-  if (err.status === 401) void reply.header('WWW-Authenticate', AUTH_CHALLENGE);
+  // a page's script gets no challenge: the browser would put its password dialog over the UI
+  if (err.status === 401 && wantsAuthChallenge(reply.request.raw)) void reply.header('WWW-Authenticate', AUTH_CHALLENGE);
   const fields = err instanceof ValidationFailure ? { fields: err.fields } : {};
   void reply.code(err.status).send({ error: { code: err.code, message: err.message, ...fields } });
 }

@@ -35,6 +35,7 @@ import * as projects from './projects.js';
 import * as revisions from './revisions.js';
 import * as runs from './runs.js';
 import * as secrets from './secrets.js';
+import * as sessions from './sessions.js';
 import * as tokens from './tokens.js';
 
 class SqlStoreTx implements StoreTx {
@@ -149,6 +150,19 @@ class SqlStoreTx implements StoreTx {
   }
   revokeToken(id: string) {
     return tokens.revokeToken(this.ctx, id);
+  }
+
+  createSession(tokenId: string) {
+    return sessions.createSession(this.ctx, tokenId);
+  }
+  verifySession(secret: string) {
+    return sessions.verifySession(this.ctx, secret);
+  }
+  deleteSession(secret: string) {
+    return sessions.deleteSession(this.ctx, secret);
+  }
+  deleteExpiredSessions() {
+    return sessions.deleteExpiredSessions(this.ctx);
   }
 
   setSecret(projectId: string, name: string, value: string) {

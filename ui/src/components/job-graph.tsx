@@ -20,7 +20,7 @@ interface Layout {
 }
 
 const NODE_W = 180;
-const NODE_H = 46;
+const NODE_H = 56;
 
 async function layoutOf(jobs: readonly GraphJob[]): Promise<Layout> {
   // loaded with the run page only: the initial script stays small
@@ -110,11 +110,11 @@ export function JobGraph({ jobs, selected, onSelect }: { jobs: readonly GraphJob
             style={{ left: `${at.x}px`, top: `${at.y}px`, width: `${NODE_W}px`, height: `${NODE_H}px` }}
             onClick={() => onSelect(job.name)}
             aria-pressed={job.name === selected}
-            aria-label={`${job.name}: ${job.status}${job.durationMs !== undefined ? `, ${duration(job.durationMs)}` : ''}${critical.has(job.name) ? ', on the critical path' : ''}`}
           >
             <span class="node-name">{job.name}</span>
             <span class="node-meta">
               <span class={`badge s-${job.status}`}>{job.status}</span> {job.durationMs !== undefined ? duration(job.durationMs) : ''}
+              {critical.has(job.name) ? <span class="sr-only">, on the critical path</span> : null}
             </span>
           </button>
         );

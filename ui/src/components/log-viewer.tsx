@@ -51,7 +51,8 @@ export function rangeOfHash(hash: string): [number, number] | undefined {
 export function LogViewer({ lines, live, name, startAtEnd }: LogViewerProps): JSX.Element {
   const scroller = useRef<HTMLDivElement>(null);
   const [viewport, setViewport] = useState({ top: 0, height: 600 });
-  const [following, setFollowing] = useState(live);
+  // following: the newest line stays in view (a live log; and a failed job's log while it loads)
+  const [following, setFollowing] = useState(() => (live || Boolean(startAtEnd)) && !rangeOfHash(location.hash));
   const [showTimes, setShowTimes] = useState(false);
   const [query, setQuery] = useState('');
   const [matchIndex, setMatchIndex] = useState(0);
@@ -85,17 +86,16 @@ export function LogViewer({ lines, live, name, startAtEnd }: LogViewerProps): JS
     if (!el) return;
     setViewport({ top: el.scrollTop, height: el.clientHeight });
     if (marked) scrollToLine(marked[0]);
-    else if (startAtEnd) el.scrollTop = el.scrollHeight;
   }, []);
 
   // new lines: keep the newest in view while following
   useLayoutEffect(() => {
     const el = scroller.current;
-    if (el && live && following) {
+    if (el && following) {
       el.scrollTop = el.scrollHeight;
       setViewport({ top: el.scrollTop, height: el.clientHeight });
     }
-  }, [lines.length, following, live]);
+  }, [lines.length, following]);
 
   useEffect(() => {
     const onHash = (): void => {
@@ -113,7 +113,7 @@ export function LogViewer({ lines, live, name, startAtEnd }: LogViewerProps): JS
     setViewport({ top: el.scrollTop, height: el.clientHeight });
     const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < ROW_PX * 2;
     // scrolling up pauses following; coming back to the end resumes it
-    if (live) setFollowing(atBottom);
+    setFollowing(atBottom);
   };
 
   const goToMatch = (next: number): void => {

@@ -44,7 +44,8 @@ export function RunPage({ id, session }: { id: string; session: Session }): JSX.
   const logs = useRunLogs(id);
   const jobs = useMemo(() => (run ? graphJobs(run) : []), [run]);
   const failed = run?.jobs.find((j) => j.status === 'failure');
-  const selected = loc.query.get('job') ?? failed?.name ?? run?.jobs.find((j) => j.status === 'running' || j.status === 'waiting')?.name ?? jobs[0]?.name;
+  // a run that failed before its jobs (an invalid pipeline file) has its problems in a log of its own
+  const selected = loc.query.get('job') ?? failed?.name ?? run?.jobs.find((j) => j.status === 'running' || j.status === 'waiting')?.name ?? jobs[0]?.name ?? logs.lines[0]?.job;
   const job: Job | undefined = run?.jobs.find((j) => j.name === selected);
   const jobLines = useMemo(() => logs.lines.filter((l) => l.job === selected), [logs.lines, selected]);
 
@@ -117,9 +118,11 @@ export function RunPage({ id, session }: { id: string; session: Session }): JSX.
           {actionError}
         </p>
       ) : null}
-      <section class="graph-wrap" aria-label="jobs">
-        <JobGraph jobs={jobs} {...(selected ? { selected } : {})} onSelect={(name) => navigate(`/runs/${id}?job=${encodeURIComponent(name)}`)} />
-      </section>
+      {jobs.length > 0 ? (
+        <section class="graph-wrap" aria-label="jobs">
+          <JobGraph jobs={jobs} {...(selected ? { selected } : {})} onSelect={(name) => navigate(`/runs/${id}?job=${encodeURIComponent(name)}`)} />
+        </section>
+      ) : null}
       {selected ? (
         <section class="job" aria-label={`job ${selected}`}>
           <h2>
@@ -141,7 +144,7 @@ export function RunPage({ id, session }: { id: string; session: Session }): JSX.
               ))}
             </ol>
           ) : null}
-          <LogViewer key={selected} lines={jobLines} live={!logs.ended} name={`${run.id}-${selected}`} startAtEnd={job?.status === 'failure'} />
+          <LogViewer key={selected} lines={jobLines} live={!logs.ended} name={`${run.id}-${selected}`} startAtEnd={job?.status === 'failure' || (!job && run.status === 'failure')} />
         </section>
       ) : null}
     </main>

@@ -1,0 +1,188 @@
+// The web UI in a real browser (Debian's chromium through playwright-core) against a real server:
+// sign-in, a pushed run watched live, a failed job opened at its failing lines, an approval, a
+// read-only token's disabled buttons, hostile log text shown as text, every page screenshotted at
+// desktop and phone sizes and checked with axe-core.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, Page } from 'playwright-core';
+import { testServer, tempRepo, type TestServer } from '../server/support.js';
+import { launch, screenshot, seriousViolations, signedIn, SIZES } from './browser.js';
+
+let server: TestServer;
+let browser: Browser;
+
+async function pushed(project: string, pipeline: string): Promise<void> {
+  const repo = tempRepo({ 'slipway.yaml': pipeline });
+  try {
+    await server.push(repo, project);
+  } finally {
+    repo.remove();
+  }
+}
+
+const runPage = async (page: Page, project: string, number = 1): Promise<void> => {
+  await page.goto(`/projects/${project}`);
+  await page.getByRole('link', { name: `#${number}`, exact: true }).click();
+  await page.getByRole('heading', { name: new RegExp(`^Run #${number}`) }).waitFor();
+};
+
+before(async () => {
+  server = await testServer();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('signs in with a token and watches a pushed run go from running to success, its log arriving live', async () => {
+  const { context, page } = await signedIn(browser, server.url, server.token);
+  try {
+    await pushed('shop', `version: 1
+name: shop
+jobs:
+  build:
+    image: busybox:latest
+    steps:
+      - run: echo first line; sleep 2; echo second line; sleep 1; echo last line
+`);
+    await runPage(page, 'shop');
+    const log = page.getByLabel('log lines');
+    await log.getByText('first line').waitFor({ timeout: 30_000 });
+    assert.equal(await log.getByText('last line').count(), 0, 'the first line shows before the step ends');
+    await log.getByText('last line').waitFor({ timeout: 30_000 });
+    await page.locator('h1 .badge', { hasText: 'success' }).waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: /^build success/ }).waitFor();
+  } finally {
+    await context.close();
+  }
+});
+
+test("a failed run opens at its failing step's last lines", async () => {
+  const { context, page } = await signedIn(browser, server.url, server.token);
+  try {
+    await pushed('broken', `version: 1
+name: broken
+jobs:
+  test:
+    image: busybox:latest
+    steps:
+      - run: |
+          for i in $(seq 1 400); do echo "line $i"; done
+          echo "boom: the build broke" >&2
+          exit 3
+`);
+    const run = await server.waitForRun('broken', 1);
+    assert.equal(run.status, 'failure');
+    await runPage(page, 'broken');
+    const failing = page.getByLabel('log lines').getByText('boom: the build broke');
+    await failing.waitFor({ timeout: 30_000 });
+    assert.ok(await failing.isVisible(), 'the failing line is on screen without scrolling');
+    await page.getByText('exit 3').waitFor();
+  } finally {
+    await context.close();
+  }
+});
+
+test('a waiting job is approved from the run page and runs', async () => {
+  const { context, page } = await signedIn(browser, server.url, server.token);
+  try {
+    await pushed('gated', `version: 1
+name: gated
+jobs:
+  ship:
+    when: manual
+    image: busybox:latest
+    steps:
+      - run: echo shipped it
+`);
+    const run = await server.waitForRun('gated', 1);
+    assert.equal(run.status, 'waiting');
+    await runPage(page, 'gated');
+    await page.getByRole('button', { name: 'Approve ship' }).click();
+    await page.getByLabel('log lines').getByText('shipped it').waitFor({ timeout: 30_000 });
+    await page.locator('h1 .badge', { hasText: 'success' }).waitFor({ timeout: 30_000 });
+    await page.getByText(/approved by admin/).first().waitFor();
+  } finally {
+    await context.close();
+  }
+});
+
+test('a read-only token sees everything and finds the actions disabled, with the reason', async () => {
+  const reader = await server.tokenWith(['read'], 'viewer');
+  const { context, page } = await signedIn(browser, server.url, reader);
+  try {
+    await runPage(page, 'shop');
+    for (const name of [/^Cancel/, /^Re-run —/, /^Re-run failed jobs/]) {
+      const button = page.getByRole('button', { name });
+      assert.ok(await button.isDisabled(), `${name} is disabled`);
+    }
+    await page.getByText('needs a token with the run scope').first().waitFor();
+  } finally {
+    await context.close();
+  }
+});
+
+test("a step's HTML and terminal escape sequences are shown as text, and run nothing", async () => {
+  const { context, page } = await signedIn(browser, server.url, server.token);
+  try {
+    await pushed('hostile', `version: 1
+name: hostile
+jobs:
+  print:
+    image: busybox:latest
+    steps:
+      - run: |
+          echo '<script>window.__pwned = 1</script>'
+          echo '<img src=x onerror="window.__pwned = 2">'
+          printf '\\033[31mred words\\033[0m then plain\\n'
+          printf '\\033]0;a title\\007after the title\\n'
+`);
+    await server.waitForRun('hostile', 1);
+    await runPage(page, 'hostile');
+    const log = page.getByLabel('log lines');
+    await log.getByText('<script>window.__pwned = 1</script>').waitFor({ timeout: 30_000 });
+    await log.getByText('<img src=x onerror="window.__pwned = 2">').waitFor();
+    assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined, 'nothing the log printed ran');
+    assert.equal(await log.locator('img').count(), 0);
+    assert.equal(await log.locator('span.fg-red', { hasText: 'red words' }).count(), 1, 'SGR colours become styles');
+    await log.getByText('after the title').waitFor();
+    assert.equal(await log.getByText('a title').count(), 0, 'other escape sequences are dropped');
+  } finally {
+    await context.close();
+  }
+});
+
+test('every page at desktop and phone size: screenshots kept, no serious or critical accessibility violation', async () => {
+  const { context } = await signedIn(browser, server.url, server.token);
+  const shop = (await server.api<{ runs: Array<{ id: string }> }>('/api/runs?project=shop')).body.runs[0]!;
+  const pages: Array<[string, string]> = [
+    ['login', '/login'],
+    ['projects', '/'],
+    ['project-runs', '/projects/shop'],
+    ['run', `/runs/${shop.id}`],
+    ['environments', '/environments'],
+  ];
+  try {
+    const problems: string[] = [];
+    for (const size of Object.keys(SIZES) as Array<keyof typeof SIZES>) {
+      const sized = await browser.newContext({ baseURL: server.url, viewport: SIZES[size] });
+      await sized.addCookies(await context.cookies());
+      const page = await sized.newPage();
+      for (const [name, url] of pages) {
+        await page.goto(url);
+        await page.locator('main h1').first().waitFor();
+        await page.waitForLoadState('networkidle').catch(() => undefined);
+        await screenshot(page, `${name}-${size}`);
+        for (const v of await seriousViolations(browser, server.url, context, url, size)) {
+          problems.push(`${name} (${size}): ${v.impact} ${v.id} — ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+        }
+      }
+      await sized.close();
+    }
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
