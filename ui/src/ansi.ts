@@ -114,16 +114,16 @@ export class AnsiStates {
     this.checkpoints = [{}];
   }
 
-  stateAt(lines: readonly string[], index: number): AnsiState {
+  stateAt(lines: ReadonlyArray<{ line: string }>, index: number): AnsiState {
     const slot = Math.floor(index / CHECKPOINT);
     while (this.checkpoints.length <= slot) {
       const k = this.checkpoints.length - 1;
       let state = this.checkpoints[k]!;
-      for (let i = k * CHECKPOINT; i < (k + 1) * CHECKPOINT && i < lines.length; i++) state = stateAfter(lines[i]!, state);
+      for (let i = k * CHECKPOINT; i < (k + 1) * CHECKPOINT && i < lines.length; i++) state = stateAfter(lines[i]!.line, state);
       this.checkpoints.push(state);
     }
     let state = this.checkpoints[slot]!;
-    for (let i = slot * CHECKPOINT; i < index; i++) state = stateAfter(lines[i]!, state);
+    for (let i = slot * CHECKPOINT; i < index; i++) state = stateAfter(lines[i]!.line, state);
     return state;
   }
 }

@@ -14,7 +14,7 @@ function Page({ session, path }: { session: Session; path: string }): JSX.Elemen
   let m: RegExpExecArray | null;
   if (path === '/' || path === '/projects') return <ProjectsPage />;
   if ((m = /^\/projects\/([^/]+)$/.exec(path))) return <ProjectRunsPage project={decodeURIComponent(m[1]!)} />;
-  if ((m = /^\/runs\/([^/]+)$/.exec(path))) return <RunPage id={decodeURIComponent(m[1]!)} session={session} />;
+  if ((m = /^\/runs\/([^/]+)$/.exec(path))) return <RunPage key={m[1]} id={decodeURIComponent(m[1]!)} session={session} />;
   if (path === '/environments') return <EnvironmentsPage session={session} />;
   return (
     <main>

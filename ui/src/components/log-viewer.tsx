@@ -13,7 +13,9 @@ export interface ViewerLine {
 }
 
 export interface LogViewerProps {
+  /** may grow in place: `version` says when */
   lines: readonly ViewerLine[];
+  version: number;
   /** the log goes on (a running job): follow mode is offered */
   live: boolean;
   /** file name of the download */
@@ -48,7 +50,7 @@ export function rangeOfHash(hash: string): [number, number] | undefined {
   return a >= 0 && b >= 0 ? [Math.min(a, b), Math.max(a, b)] : undefined;
 }
 
-export function LogViewer({ lines, live, name, startAtEnd }: LogViewerProps): JSX.Element {
+export function LogViewer({ lines, version, live, name, startAtEnd }: LogViewerProps): JSX.Element {
   const scroller = useRef<HTMLDivElement>(null);
   const [viewport, setViewport] = useState({ top: 0, height: 600 });
   // following: the newest line stays in view (a live log; and a failed job's log while it loads)
@@ -57,21 +59,21 @@ export function LogViewer({ lines, live, name, startAtEnd }: LogViewerProps): JS
   const [query, setQuery] = useState('');
   const [matchIndex, setMatchIndex] = useState(0);
   const [marked, setMarked] = useState<[number, number] | undefined>(() => rangeOfHash(location.hash));
-  const texts = useMemo(() => lines.map((l) => l.line), [lines]);
-  const states = useMemo(() => new AnsiStates(), [lines.length === 0]);
+  const states = useMemo(() => new AnsiStates(), [lines]);
   const plainCache = useRef<string[]>([]);
+  const count = lines.length;
 
   const matches = useMemo(() => {
     if (query.length === 0) return [] as number[];
     const needle = query.toLowerCase();
     const cache = plainCache.current;
     const found: number[] = [];
-    for (let i = 0; i < texts.length; i++) {
-      const text = (cache[i] ??= plain(texts[i]!).toLowerCase());
+    for (let i = 0; i < lines.length; i++) {
+      const text = (cache[i] ??= plain(lines[i]!.line).toLowerCase());
       if (text.includes(needle)) found.push(i);
     }
     return found;
-  }, [query, texts]);
+  }, [query, lines, version]);
 
   const scrollToLine = (index: number): void => {
     const el = scroller.current;
@@ -95,7 +97,7 @@ export function LogViewer({ lines, live, name, startAtEnd }: LogViewerProps): JS
       el.scrollTop = el.scrollHeight;
       setViewport({ top: el.scrollTop, height: el.clientHeight });
     }
-  }, [lines.length, following]);
+  }, [count, version, following]);
 
   useEffect(() => {
     const onHash = (): void => {
@@ -144,7 +146,7 @@ export function LogViewer({ lines, live, name, startAtEnd }: LogViewerProps): JS
   const last = Math.min(lines.length, Math.ceil((viewport.top + viewport.height) / ROW_PX) + OVERSCAN);
   const currentMatch = matches[matchIndex];
   const rows: JSX.Element[] = [];
-  let state = first < lines.length ? states.stateAt(texts, first) : {};
+  let state = first < lines.length ? states.stateAt(lines, first) : {};
   for (let i = first; i < last; i++) {
     const entry = lines[i]!;
     const { segments, end } = parseLine(entry.line, state);

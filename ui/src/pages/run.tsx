@@ -16,6 +16,7 @@ import type { RunDetail } from '../../../src/api/index.js';
 
 type Job = RunDetail['jobs'][number];
 const FINISHED = ['success', 'failure', 'cancelled', 'interrupted'];
+const NO_LINES: never[] = [];
 
 function graphJobs(run: RunDetail): GraphJob[] {
   const records = new Map(run.jobs.map((j) => [j.name, j]));
@@ -41,13 +42,16 @@ export function RunPage({ id, session }: { id: string; session: Session }): JSX.
   const [actionError, setActionError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
   const { value: run, error, reload } = usePolled(() => api.call('getRun', { params: { id } }), [id], 1000);
-  const logs = useRunLogs(id);
+  // once the run is seen finished the log is read as pages only; before, it is followed live
+  const [seenFinished, setSeenFinished] = useState<boolean | undefined>(undefined);
+  if (run && seenFinished === undefined) setSeenFinished(FINISHED.includes(run.status));
+  const logs = useRunLogs(id, seenFinished);
   const jobs = useMemo(() => (run ? graphJobs(run) : []), [run]);
   const failed = run?.jobs.find((j) => j.status === 'failure');
   // a run that failed before its jobs (an invalid pipeline file) has its problems in a log of its own
-  const selected = loc.query.get('job') ?? failed?.name ?? run?.jobs.find((j) => j.status === 'running' || j.status === 'waiting')?.name ?? jobs[0]?.name ?? logs.lines[0]?.job;
+  const selected = loc.query.get('job') ?? failed?.name ?? run?.jobs.find((j) => j.status === 'running' || j.status === 'waiting')?.name ?? jobs[0]?.name ?? logs.firstJob;
   const job: Job | undefined = run?.jobs.find((j) => j.name === selected);
-  const jobLines = useMemo(() => logs.lines.filter((l) => l.job === selected), [logs.lines, selected]);
+  const jobLines = (selected !== undefined ? logs.byJob.get(selected) : undefined) ?? NO_LINES;
 
   const act = async (work: () => Promise<unknown>): Promise<void> => {
     setBusy(true);
@@ -144,7 +148,7 @@ export function RunPage({ id, session }: { id: string; session: Session }): JSX.
               ))}
             </ol>
           ) : null}
-          <LogViewer key={selected} lines={jobLines} live={!logs.ended} name={`${run.id}-${selected}`} startAtEnd={job?.status === 'failure' || (!job && run.status === 'failure')} />
+          <LogViewer key={selected} lines={jobLines} version={logs.version} live={!logs.ended && !finished} name={`${run.id}-${selected}`} startAtEnd={job?.status === 'failure' || (!job && run.status === 'failure')} />
         </section>
       ) : null}
     </main>
