@@ -59,6 +59,8 @@ jobs:
   }
 });
 
+// the failing line goes to stdout: Docker copies a process's stdout and stderr pipes separately, so
+// a line on stderr can arrive before stdout lines written earlier (as on every non-TTY runner)
 test("a failed run opens at its failing step's last lines", async () => {
   const { context, page } = await signedIn(browser, server.url, server.token);
   try {
@@ -70,14 +72,20 @@ jobs:
     steps:
       - run: |
           for i in $(seq 1 400); do echo "line $i"; done
-          echo "boom: the build broke" >&2
+          echo "boom: the build broke"
           exit 3
 `);
     const run = await server.waitForRun('broken', 1);
     assert.equal(run.status, 'failure');
     await runPage(page, 'broken');
     const failing = page.getByLabel('log lines').getByText('boom: the build broke');
-    await failing.waitFor({ timeout: 30_000 });
+    await failing.waitFor({ timeout: 30_000 }).catch(async (err: unknown) => {
+      await screenshot(page, 'failed-run-not-at-end');
+      await page.locator('.log-scroll').evaluate((el) => (el.scrollTop = 0));
+      await page.waitForTimeout(300);
+      const rows = await page.locator('.log .row').evaluateAll((rs) => rs.map((r) => `${r.getAttribute('data-line')}:${r.textContent}:${r.className}`));
+      throw new Error(`${(err as Error).message}\nrows: ${rows.slice(0, 2).join(' | ')} … ${rows.slice(-2).join(' | ')}`);
+    });
     assert.ok(await failing.isVisible(), 'the failing line is on screen without scrolling');
     await page.getByText('exit 3').waitFor();
   } finally {

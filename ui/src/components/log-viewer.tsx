@@ -142,8 +142,12 @@ export function LogViewer({ lines, version, live, name, startAtEnd }: LogViewerP
     setTimeout(() => URL.revokeObjectURL(url), 1000);
   };
 
-  const first = Math.max(0, Math.floor(viewport.top / ROW_PX) - OVERSCAN);
-  const last = Math.min(lines.length, Math.ceil((viewport.top + viewport.height) / ROW_PX) + OVERSCAN);
+  // the scroller's own position when it is there: the state only makes the render happen, and may
+  // lag a programmatic scroll by a frame
+  const top = scroller.current?.scrollTop ?? viewport.top;
+  const height = scroller.current?.clientHeight || viewport.height;
+  const first = Math.max(0, Math.floor(top / ROW_PX) - OVERSCAN);
+  const last = Math.min(lines.length, Math.ceil((top + height) / ROW_PX) + OVERSCAN);
   const currentMatch = matches[matchIndex];
   const rows: JSX.Element[] = [];
   let state = first < lines.length ? states.stateAt(lines, first) : {};
