@@ -3,12 +3,32 @@ import { useEffect, useState } from 'preact/hooks';
 import type { JSX } from 'preact';
 import { whenSignedOut } from './api.js';
 import { navigate, onLinkClick, useLocation } from './router.js';
-import { currentSession, signOut, type Session } from './session.js';
+import { currentSession, denied, signOut, type Session } from './session.js';
 import { LoginPage } from './pages/login.js';
 import { ProjectsPage } from './pages/projects.js';
 import { ProjectRunsPage } from './pages/project-runs.js';
 import { RunPage } from './pages/run.js';
 import { EnvironmentsPage } from './pages/environments.js';
+import { ErrorNote } from './components/status.js';
+
+// pages most visits never open load on first use, keeping the initial script small
+const loadDora = (): Promise<(p: Record<string, never>) => JSX.Element> => import('./pages/dora.js').then((m) => m.DoraPage);
+const loadSettings = (): Promise<(p: { session: Session }) => JSX.Element> => import('./pages/settings.js').then((m) => m.SettingsPage);
+
+function Lazy<P extends object>({ load, props }: { load: () => Promise<(p: P) => JSX.Element>; props: P }): JSX.Element {
+  const [component, setComponent] = useState<{ page: (p: P) => JSX.Element } | undefined>(undefined);
+  const [error, setError] = useState<unknown>(undefined);
+  useEffect(() => {
+    let live = true;
+    load().then(
+      (page) => live && setComponent({ page }),
+      (err: unknown) => live && setError(err),
+    );
+    return () => void (live = false);
+  }, [load]);
+  if (component) return <component.page {...props} />;
+  return <main>{error ? <ErrorNote error={error} /> : <p class="loading">Loading…</p>}</main>;
+}
 
 function Page({ session, path }: { session: Session; path: string }): JSX.Element {
   let m: RegExpExecArray | null;
@@ -16,6 +36,8 @@ function Page({ session, path }: { session: Session; path: string }): JSX.Elemen
   if ((m = /^\/projects\/([^/]+)$/.exec(path))) return <ProjectRunsPage project={decodeURIComponent(m[1]!)} />;
   if ((m = /^\/runs\/([^/]+)$/.exec(path))) return <RunPage key={m[1]} id={decodeURIComponent(m[1]!)} session={session} />;
   if (path === '/environments') return <EnvironmentsPage session={session} />;
+  if (path === '/dora') return <Lazy load={loadDora} props={{}} />;
+  if (path === '/settings') return <Lazy load={loadSettings} props={{ session }} />;
   return (
     <main>
       <h1>Not found</h1>
@@ -59,6 +81,8 @@ export function App(): JSX.Element {
         <nav aria-label="main">
           <a href="/" aria-current={loc.path === '/' || loc.path.startsWith('/projects') || loc.path.startsWith('/runs') ? 'page' : undefined}>Projects</a>
           <a href="/environments" aria-current={here('/environments')}>Environments</a>
+          <a href="/dora" aria-current={here('/dora')}>DORA</a>
+          {denied(session, 'admin') === undefined ? <a href="/settings" aria-current={here('/settings')}>Settings</a> : null}
         </nav>
         <span class="who">
           {session.name} <span class="scopes">({session.scopes.join(', ')})</span>

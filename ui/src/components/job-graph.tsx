@@ -86,7 +86,7 @@ export function JobGraph({ jobs, selected, onSelect }: { jobs: readonly GraphJob
     <div class="graph" style={{ width: `${layout.width}px`, height: `${layout.height}px` }} role="group" aria-label="job graph">
       <svg width={layout.width} height={layout.height} aria-hidden="true">
         <defs>
-          <marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="8" markerHeight="8" orient="auto">
+          <marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="8" markerHeight="8" markerUnits="userSpaceOnUse" orient="auto">
             <path d="M0,0 L8,4 L0,8 z" class="arrow" />
           </marker>
         </defs>
