@@ -8,7 +8,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { Page } from 'playwright-core';
 import { openStore, type Store } from '../../src/store/index.js';
 import { spawnServer } from '../../test/support/server-process.js';
 import { launch, signedIn } from '../../test/ui/browser.js';
@@ -50,7 +49,7 @@ async function seed(store: Store): Promise<{ bigRun: string; liveRun: string }> 
   return { bigRun: big.id, liveRun: live.id };
 }
 
-async function timed(page: Page, work: () => Promise<unknown>): Promise<number> {
+async function timed(work: () => Promise<unknown>): Promise<number> {
   const t = performance.now();
   await work();
   return performance.now() - t;
@@ -78,7 +77,7 @@ async function main(): Promise<void> {
     const { context, page } = await signedIn(browser, base, TOKEN);
     for (let round = 0; round < ROUNDS; round++) {
       await page.goto('/');
-      figures.runsPage.push(await timed(page, async () => {
+      figures.runsPage.push(await timed(async () => {
         await page.goto('/projects/many');
         await page.locator('table.list tbody tr').first().waitFor();
       }));
@@ -89,11 +88,11 @@ async function main(): Promise<void> {
       // the whole log is in: the count says so
       await page.locator('.log-bar .count', { hasText: '100000 lines' }).waitFor({ timeout: 60_000 });
       figures.logAll.push(performance.now() - opened);
-      figures.jump.push(await timed(page, async () => {
+      figures.jump.push(await timed(async () => {
         await page.evaluate(() => (location.hash = '#L90000'));
         await page.locator('.log .row[data-line="90000"].marked').waitFor();
       }));
-      figures.search.push(await timed(page, async () => {
+      figures.search.push(await timed(async () => {
         await page.getByPlaceholder('Search the whole log').fill('module-612.ts');
         await page.locator('.log-bar .count', { hasText: /^1 \/ [0-9]+$/ }).waitFor();
       }));

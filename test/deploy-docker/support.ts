@@ -87,8 +87,7 @@ export async function fixture(): Promise<Fixture> {
     dataDir,
     target,
     async cleanup() {
-      await target.client.shutdown(true).catch(() => undefined);
-      await removeContainers(dataDir);
+      await removeDeployments(dataDir);
       await rm(dataDir, { recursive: true, force: true });
     },
   };
@@ -109,6 +108,12 @@ export async function containersOf(dataDir: string): Promise<Array<{ id: string;
 export async function removeContainers(dataDir: string): Promise<void> {
   const ids = (await containersOf(dataDir)).map((c) => c.id);
   if (ids.length > 0) await run('docker', ['rm', '-f', ...ids]).catch(() => undefined);
+}
+
+/** Everything a deploy data directory's agent runs goes: the agent (removing its environments), then any replica left. */
+export async function removeDeployments(dataDir: string): Promise<void> {
+  await new DockerDeployTarget({ dataDir }).client.shutdown(true).catch(() => undefined);
+  await removeContainers(dataDir);
 }
 
 export { eventually } from '../support/wait.js';

@@ -12,8 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { examplesDir, slipwayBin } from '../support/paths.js';
-import { DockerDeployTarget } from '../../src/deploy/docker/index.js';
-import { removeContainers } from '../deploy-docker/support.js';
+import { removeDeployments } from '../deploy-docker/support.js';
 import { eventually } from '../support/wait.js';
 
 const exec = promisify(execFile);
@@ -172,9 +171,7 @@ test('git push → tested, built, smoke-tested, on staging by itself; production
     assert.match(metrics, /slipway_rollouts_total\{target="docker",outcome="rolled-back"\} 1/);
   } finally {
     await stopServer(server, 'SIGTERM');
-    const deployData = path.join(data, 'deploy');
-    await new DockerDeployTarget({ dataDir: deployData }).client.shutdown(true).catch(() => undefined);
-    await removeContainers(deployData);
+    await removeDeployments(path.join(data, 'deploy'));
     rmSync(data, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
   }

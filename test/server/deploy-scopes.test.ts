@@ -9,9 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { testServer, type TestServer } from './support.js';
 import { runCli } from '../support/repo.js';
-import { eventually } from '../support/wait.js';
-import { DockerDeployTarget } from '../../src/deploy/docker/index.js';
-import { buildImages, IMAGES, removeContainers } from '../deploy-docker/support.js';
+import { buildImages, IMAGES } from '../deploy-docker/support.js';
 
 type ErrorBody = { error: { code: string; message: string; fields?: Array<{ field: string; message: string }> } };
 type RolloutBody = { id: string; kind: string; status: string; environment: string; outcome?: { revision: { number: number; image: string } } };
@@ -32,9 +30,6 @@ describe('token scopes per environment (deploy:ENV)', { timeout: 240_000 }, () =
   });
 
   after(async () => {
-    const deployData = path.join(server.data, 'deploy');
-    await new DockerDeployTarget({ dataDir: deployData }).client.shutdown(true).catch(() => undefined);
-    await removeContainers(deployData);
     await server.stop();
     rmSync(work, { recursive: true, force: true });
   });

@@ -12,8 +12,7 @@ import path from 'node:path';
 import { testServer, type TestServer } from './support.js';
 import { runCli } from '../support/repo.js';
 import { eventually } from '../support/wait.js';
-import { DockerDeployTarget } from '../../src/deploy/docker/index.js';
-import { buildImages, IMAGES, removeContainers } from '../deploy-docker/support.js';
+import { buildImages, IMAGES, removeDeployments } from '../deploy-docker/support.js';
 
 type ErrorBody = { error: { code: string; message: string; fields?: Array<{ field: string; message: string }> } };
 type RolloutBody = { id: string; kind: string; status: string; environment: string; image?: string; from?: { environment: string; revision: number }; endpoint?: string; outcome?: { revision: { number: number } } };
@@ -62,9 +61,6 @@ describe('promotion through the server (POST /api/apps/APP/promote, slipway prom
   });
 
   after(async () => {
-    const deployData = path.join(server.data, 'deploy');
-    await new DockerDeployTarget({ dataDir: deployData }).client.shutdown(true).catch(() => undefined);
-    await removeContainers(deployData);
     await server.stop();
     rmSync(work, { recursive: true, force: true });
   });
@@ -200,8 +196,7 @@ describe('slipway promote on this machine (--local)', { timeout: 180_000 }, () =
   before(() => buildImages());
 
   after(async () => {
-    await new DockerDeployTarget({ dataDir: data }).client.shutdown(true).catch(() => undefined);
-    await removeContainers(data);
+    await removeDeployments(data);
     rmSync(work, { recursive: true, force: true });
   });
 

@@ -12,8 +12,7 @@ import { promisify } from 'node:util';
 import { spawnServer, type ServerProcess } from '../support/server-process.js';
 import { runCli, spawnCli, tempRepo, type TempRepo } from '../support/repo.js';
 import { eventually } from '../support/wait.js';
-import { DockerDeployTarget } from '../../src/deploy/docker/index.js';
-import { buildImages, IMAGES, removeContainers } from '../deploy-docker/support.js';
+import { buildImages, IMAGES, removeDeployments } from '../deploy-docker/support.js';
 
 const exec = promisify(execFile);
 const ADMIN = 'remote-cli-admin-token-0123456789';
@@ -69,9 +68,7 @@ describe('the CLI against a server (SLIPWAY_URL)', { timeout: 300_000 }, () => {
 
   after(async () => {
     await server?.stop();
-    const deployData = path.join(data, 'deploy');
-    await new DockerDeployTarget({ dataDir: deployData }).client.shutdown(true).catch(() => undefined);
-    await removeContainers(deployData);
+    await removeDeployments(path.join(data, 'deploy'));
     repo?.remove();
     rmSync(data, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startServer, type RunningServer, type ServerConfig } from '../../src/server/index.js';
 import { GitHosting } from '../../src/server/git.js';
-import { DockerDeployTarget } from '../../src/deploy/docker/index.js';
+import { removeDeployments } from '../deploy-docker/support.js';
 import type { Logger } from '../../src/server/logger.js';
 import { tempRepo, type TempRepo } from '../support/repo.js';
 import { eventually } from '../support/wait.js';
@@ -85,7 +85,7 @@ export async function testServer(
     async stop() {
       await running.close();
       // the deploy agent outlives its server by design (the data plane keeps serving): a test's goes with it
-      await new DockerDeployTarget({ dataDir: path.join(data, 'deploy') }).client.shutdown(true).catch(() => undefined);
+      await removeDeployments(path.join(data, 'deploy'));
       rmSync(data, { recursive: true, force: true });
     },
   };

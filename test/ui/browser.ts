@@ -61,3 +61,38 @@ export async function seriousViolations(browser: Browser, baseUrl: string, cooki
     await context.close();
   }
 }
+
+/**
+ * Each page at both sizes, as the signed-in context `cookieFrom` sees it: opened, given `settle`
+ * (a page's own waits and checks), screenshotted as NAME-SIZE, and checked with axe. Returns the
+ * serious and critical violations, one line each.
+ */
+export async function auditPages(
+  browser: Browser,
+  baseUrl: string,
+  cookieFrom: BrowserContext,
+  pages: ReadonlyArray<readonly [name: string, url: string]>,
+  settle: (page: Page, name: string, size: keyof typeof SIZES) => Promise<void> = async () => undefined,
+): Promise<string[]> {
+  const problems: string[] = [];
+  for (const size of Object.keys(SIZES) as Array<keyof typeof SIZES>) {
+    const sized = await browser.newContext({ baseURL: baseUrl, viewport: SIZES[size] });
+    try {
+      await sized.addCookies(await cookieFrom.cookies());
+      const page = await sized.newPage();
+      for (const [name, url] of pages) {
+        await page.goto(url);
+        await page.locator('main h1').first().waitFor();
+        await page.waitForLoadState('networkidle').catch(() => undefined);
+        await settle(page, name, size);
+        await screenshot(page, `${name}-${size}`);
+        for (const v of await seriousViolations(browser, baseUrl, cookieFrom, url, size)) {
+          problems.push(`${name} (${size}): ${v.impact} ${v.id} — ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+        }
+      }
+    } finally {
+      await sized.close();
+    }
+  }
+  return problems;
+}

@@ -3,11 +3,9 @@
 // the old version again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { testServer, type TestServer } from '../server/support.js';
-import { buildImages, IMAGES, removeContainers } from '../deploy-docker/support.js';
-import { DockerDeployTarget } from '../../src/deploy/docker/index.js';
+import { buildImages, IMAGES } from '../deploy-docker/support.js';
 import { eventually } from '../support/wait.js';
 import { launch, signedIn } from './browser.js';
 
@@ -23,9 +21,6 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  const deployData = path.join(server.data, 'deploy');
-  await new DockerDeployTarget({ dataDir: deployData }).client.shutdown(true).catch(() => undefined);
-  await removeContainers(deployData);
   await server?.stop();
 });
 

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { testServer, type TestServer } from '../server/support.js';
-import { launch, screenshot, seriousViolations, signedIn, SIZES } from './browser.js';
+import { auditPages, launch, screenshot, signedIn } from './browser.js';
 
 let server: TestServer;
 let browser: Browser;
@@ -165,25 +165,11 @@ test('settings and DORA at desktop and phone size: screenshots kept, no serious 
     ['dora-vault', '/dora?project=vault&environment=production&days=7'],
   ];
   try {
-    const problems: string[] = [];
-    for (const size of Object.keys(SIZES) as Array<keyof typeof SIZES>) {
-      const sized = await browser.newContext({ baseURL: server.url, viewport: SIZES[size] });
-      await sized.addCookies(await context.cookies());
-      const page = await sized.newPage();
-      for (const [name, url] of pages) {
-        await page.goto(url);
-        await page.locator('main h1').first().waitFor();
-        await page.waitForLoadState('networkidle').catch(() => undefined);
-        await page.locator('.loading').first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
-        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-        assert.ok(overflow <= 0, `${name} (${size}) scrolls sideways by ${overflow}px`);
-        await screenshot(page, `${name}-${size}`);
-        for (const v of await seriousViolations(browser, server.url, context, url, size)) {
-          problems.push(`${name} (${size}): ${v.impact} ${v.id} — ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
-        }
-      }
-      await sized.close();
-    }
+    const problems = await auditPages(browser, server.url, context, pages, async (page, name, size) => {
+      await page.locator('.loading').first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow <= 0, `${name} (${size}) scrolls sideways by ${overflow}px`);
+    });
     assert.deepEqual(problems, []);
   } finally {
     await context.close();

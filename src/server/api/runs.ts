@@ -96,8 +96,9 @@ async function decideJob(ctx: AppContext, runId: string, jobName: string, token:
     const decided = job.approval?.decision;
     throw new HttpError(409, 'JOB_NOT_WAITING', decided ? `job ${jobName} was ${decided.kind}${decided.by ? ` by ${decided.by}` : ''} already` : `job ${jobName} is ${job.status}, not waiting for approval`);
   }
+  let decided;
   try {
-    await ctx.store.decideJob(run.id, jobName, { kind: decision.kind, by: token.name, atMs: Date.now(), ...(decision.reason ? { reason: decision.reason } : {}) });
+    decided = await ctx.store.decideJob(run.id, jobName, { kind: decision.kind, by: token.name, atMs: Date.now(), ...(decision.reason ? { reason: decision.reason } : {}) });
   } catch (err) {
     if (err instanceof StoreError && err.code === 'STORE_JOB_NOT_WAITING') throw new HttpError(409, 'JOB_NOT_WAITING', err.message);
     throw err;
@@ -109,8 +110,8 @@ async function decideJob(ctx: AppContext, runId: string, jobName: string, token:
     details: { job: jobName, ...(environment !== undefined ? { environment } : {}), ...(decision.reason ? { reason: decision.reason } : {}) },
   });
   ctx.runner.decided(run.id);
-  const updated = (await runOf(ctx, run.id)).jobs.find((j) => j.name === jobName);
-  return updated ?? job;
+  // the store answers the job with its decision; a decision changes no step
+  return { ...decided.job, steps: job.steps };
 }
 
 /**

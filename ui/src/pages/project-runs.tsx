@@ -6,8 +6,10 @@ import { usePolled } from '../live.js';
 import { ago, elapsed, shortSha } from '../format.js';
 import { ErrorNote, StatusBadge } from '../components/status.js';
 import type { RunSummary } from '../../../src/api/index.js';
+import { RUN_STATES } from '../../../src/store/types.js';
 
-const STATES = ['', 'queued', 'running', 'waiting', 'success', 'failure', 'cancelled', 'interrupted'];
+// '' is any state
+const STATES = ['', ...RUN_STATES];
 
 export function ProjectRunsPage({ project }: { project: string }): JSX.Element {
   const [branch, setBranch] = useState('');

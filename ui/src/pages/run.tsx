@@ -30,7 +30,7 @@ function graphJobs(run: RunDetail): GraphJob[] {
 
 function Action({ label, reason, onClick, busy }: { label: string; reason?: string | undefined; onClick: () => void; busy?: boolean }): JSX.Element {
   return (
-    <button type="button" disabled={reason !== undefined || busy} title={reason} aria-describedby={reason ? undefined : undefined} onClick={onClick}>
+    <button type="button" disabled={reason !== undefined || busy} title={reason} onClick={onClick}>
       {label}
       {reason ? <span class="why"> — {reason}</span> : null}
     </button>
