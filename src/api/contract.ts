@@ -37,7 +37,11 @@ const Name = Type.Object({ name: ProjectName });
 const SecretName = Type.String({ pattern: '^[A-Z_][A-Z0-9_]*$', maxLength: 200, errorMessage: 'upper-case letters, digits and _ (e.g. API_TOKEN)' });
 const AppEnv = Type.Object({ app: Id, env: Id });
 const RunJob = Type.Object({ id: Id, job: Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9_-]{0,99}$', errorMessage: 'a job name' }) });
+/** the registry's grammar is checked by the handler (src/registry/names.ts), which names the rule */
+const RepositoryName = Type.String({ minLength: 1, maxLength: 255, errorMessage: 'a repository name (e.g. team/web)' });
+const RegistryTagName = Type.String({ pattern: '^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$', errorMessage: 'a tag (letters, digits, _ . -; at most 128; not starting with . or -)' });
 const After = Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', errorMessage: 'a line number' }));
+const RevisionNumber = Type.String({ pattern: '^[1-9][0-9]{0,8}$', errorMessage: 'a revision number (1 or more)' });
 
 export const DeployBody = Type.Object(
   {
@@ -59,7 +63,7 @@ export const routes = {
   health: spec({ method: 'GET', path: '/healthz', tag: 'meta', summary: 'Liveness', status: 200, response: Type.Object({ status: Type.Literal('ok') }) }),
   metrics: spec({ method: 'GET', path: '/metrics', tag: 'meta', summary: 'Prometheus metrics (text exposition format)', status: 200, response: Type.String() }),
 
-  listProjects: spec({ method: 'GET', path: '/api/projects', tag: 'projects', scope: 'read', summary: 'Every project', status: 200, response: Type.Object({ projects: Type.Array(S.Project) }) }),
+  listProjects: spec({ method: 'GET', path: '/api/projects', tag: 'projects', scope: 'read', summary: 'Every project, with its newest run', status: 200, response: Type.Object({ projects: Type.Array(S.ProjectListing) }) }),
   createProject: spec({
     method: 'POST', path: '/api/projects', tag: 'projects', scope: 'admin', summary: 'Create a project', invalidCode: 'PROJECT_INVALID',
     body: Type.Object({ name: Type.String({ errorMessage: 'a project name (a string)' }), allowAutoCreate: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
@@ -107,10 +111,16 @@ export const routes = {
       project: Type.Optional(Type.String()),
       status: Type.Optional(S.RunState),
       branch: Type.Optional(Type.String()),
+      event: Type.Optional(S.TriggerEvent),
       limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', errorMessage: 'limit is 1..500' })),
       cursor: Type.Optional(Type.String({ description: 'nextCursor of the previous page' })),
     }),
     status: 200, response: S.RunPage,
+  }),
+  changeEvents: spec({
+    method: 'GET', path: '/api/events', tag: 'runs', scope: 'read', events: true,
+    summary: 'What changes, as Server-Sent Events (Accept: text/event-stream; 406 otherwise): `run` {id} when a run or one of its jobs moves on (id "*": several), `environment` {app, environment} when a rollout starts or ends, `registry` {repository} when its tags or manifests change. The web UI reads its lists again on each; a replica tells what its own writes changed',
+    status: 200, response: Type.Object({ id: Type.Optional(Type.String()), app: Type.Optional(Type.String()), environment: Type.Optional(Type.String()), repository: Type.Optional(Type.String()) }, { description: 'the data of one event' }),
   }),
   getRun: spec({ method: 'GET', path: '/api/runs/{id}', tag: 'runs', scope: 'read', summary: 'A run with its jobs and steps', params: Type.Object({ id: Id }), status: 200, response: S.RunDetail }),
   cancelRun: spec({ method: 'POST', path: '/api/runs/{id}/cancel', tag: 'runs', scope: 'run', summary: 'Cancel a queued, running or waiting run', params: Type.Object({ id: Id }), status: 202, response: S.Ok }),
@@ -161,6 +171,12 @@ export const routes = {
     query: Type.Object({ environment: Type.Optional(Type.String()) }), status: 200, response: Type.Object({ revisions: Type.Array(S.Revision) }),
   }),
   environmentRevisions: spec({ method: 'GET', path: '/api/apps/{app}/environments/{env}/revisions', tag: 'deploys', scope: 'read', summary: "An environment's revisions", params: AppEnv, status: 200, response: Type.Object({ revisions: Type.Array(S.Revision) }) }),
+  revisionDiff: spec({
+    method: 'GET', path: '/api/apps/{app}/environments/{env}/revisions/diff', tag: 'deploys', scope: 'read', params: AppEnv, invalidCode: 'DIFF_INVALID',
+    summary: 'What changes from revision `from` to revision `to` of an environment: the image (and digest), the deploy block path by path, and the commits between them (or why they are not known). 404 REVISION_NOT_FOUND for a revision the environment does not have',
+    query: Type.Object({ from: RevisionNumber, to: RevisionNumber }),
+    status: 200, response: S.RevisionDiff,
+  }),
   status: spec({
     method: 'GET', path: '/api/status', tag: 'deploys', scope: 'read', summary: 'What is deployed where, with its health',
     query: Type.Object({ app: Type.Optional(Type.String()), environment: Type.Optional(Type.String()) }), status: 200, response: Type.Object({ environments: Type.Array(S.EnvironmentStatus) }),
@@ -190,6 +206,21 @@ export const routes = {
     method: 'GET', path: '/api/dora', tag: 'metrics', scope: 'read', summary: 'DORA metrics of an environment', invalidCode: 'FILTER_INVALID',
     query: Type.Object({ days: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}(\\.[0-9]+)?$', errorMessage: 'days is 1..3650' })), project: Type.Optional(Type.String()), environment: Type.Optional(Type.String()) }),
     status: 200, response: S.Dora,
+  }),
+
+  // repository names hold slashes: they go in the query, not the path
+  listRepositories: spec({ method: 'GET', path: '/api/registry/repositories', tag: 'registry', scope: 'read', summary: "The registry's repositories with their tag counts (1000 at most)", status: 200, response: S.RegistryRepositories }),
+  listRegistryTags: spec({
+    method: 'GET', path: '/api/registry/tags', tag: 'registry', scope: 'read', invalidCode: 'REGISTRY_QUERY_INVALID',
+    summary: "A repository's tags, newest tagged first: digest, size, created time, platforms, and the environments whose current revision runs that digest. 404 REGISTRY_NAME_UNKNOWN for a repository the registry does not have",
+    query: Type.Object({ repository: RepositoryName, limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', errorMessage: 'limit is 1..1000' })) }),
+    status: 200, response: S.RegistryTagList,
+  }),
+  deleteRegistryTag: spec({
+    method: 'DELETE', path: '/api/registry/tags', tag: 'registry', scope: 'admin', invalidCode: 'REGISTRY_QUERY_INVALID',
+    summary: 'Delete a tag: the name only — the manifest stays pullable by digest and its blobs stay until `slipway registry gc`. Answers the digest it pointed at; 404 REGISTRY_TAG_UNKNOWN',
+    query: Type.Object({ repository: RepositoryName, tag: RegistryTagName }),
+    status: 200, response: Type.Object({ ok: Type.Literal(true), repository: Type.String(), tag: Type.String(), digest: Type.String() }),
   }),
 } as const;
 

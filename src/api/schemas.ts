@@ -2,7 +2,7 @@
 // runtime validation of requests and the OpenAPI document. Responses allow more properties than
 // they list, so that a newer server never breaks an older client.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { JOB_STATES, RUN_STATES } from '../store/types.js';
+import { JOB_STATES, RUN_STATES, TRIGGER_EVENTS } from '../store/types.js';
 
 const Ms = (description: string) => Type.Integer({ description: `${description} (ms since the epoch)` });
 
@@ -42,8 +42,9 @@ export const Project = Type.Object({
 });
 export type Project = Static<typeof Project>;
 
+export const TriggerEvent = Type.Union(TRIGGER_EVENTS.map((s) => Type.Literal(s)), { description: 'what started the run' });
 export const Trigger = Type.Object({
-  event: Type.Union(['push', 'webhook', 'manual', 'poll', 'api'].map((s) => Type.Literal(s))),
+  event: TriggerEvent,
   branch: Type.String(),
   commit: Type.String(),
   commitMessage: Type.Optional(Type.String()),
@@ -120,6 +121,9 @@ export const RunDetail = Type.Object({
 });
 export type RunDetail = Static<typeof RunDetail>;
 
+export const ProjectListing = Type.Object({ ...Project.properties, lastRun: Type.Optional(RunSummary) });
+export type ProjectListing = Static<typeof ProjectListing>;
+
 export const RunPage = Type.Object({ runs: Type.Array(RunSummary), nextCursor: Type.Optional(Type.String({ description: 'present when there may be older runs' })) });
 export type RunPage = Static<typeof RunPage>;
 
@@ -173,6 +177,20 @@ export const Revision = Type.Object({
 });
 export type Revision = Static<typeof Revision>;
 
+/** The rollout of an environment under way, as far as this server knows it. */
+export const RolloutInProgress = Type.Object(
+  {
+    kind: Type.String({ description: 'deploy, rollback or promote (through the API), or pipeline (a run\'s deploy job)' }),
+    by: Type.String(),
+    createdAtMs: Ms('started'),
+    revision: Type.Optional(Type.Integer({ description: 'the revision being rolled out, once the target has numbered it' })),
+    id: Type.Optional(Type.String({ description: "a rollout started through this server's API: follow its progress lines at /api/rollouts/{id} (JSON or Server-Sent Events)" })),
+    runId: Type.Optional(Type.String({ description: "a run's deploy job: its progress lines are the job's log" })),
+  },
+  { description: 'absent when none is under way' },
+);
+export type RolloutInProgress = Static<typeof RolloutInProgress>;
+
 export const EnvironmentStatus = Type.Object({
   app: Type.String(),
   environment: Type.String(),
@@ -182,6 +200,7 @@ export const EnvironmentStatus = Type.Object({
   replicas: Type.Object({ desired: Type.Integer(), ready: Type.Integer(), updated: Type.Optional(Type.Integer()) }),
   message: Type.Optional(Type.String()),
   replicaList: Type.Optional(Type.Array(Type.Object({ name: Type.String(), revision: Type.Integer(), state: Type.String(), hostPort: Type.Optional(Type.Integer()) }), { description: 'docker target: each replica' })),
+  rollout: Type.Optional(RolloutInProgress),
 });
 export type EnvironmentStatus = Static<typeof EnvironmentStatus>;
 
@@ -215,6 +234,40 @@ export const Rollout = Type.Object({
 });
 export type Rollout = Static<typeof Rollout>;
 
+const DiffSide = Type.Object({
+  number: Type.Integer(),
+  image: Type.String(),
+  digest: Type.Optional(Type.String({ description: 'the digest the image reference pins (name@sha256:…), if it pins one' })),
+  outcome: Revision.properties.outcome,
+  createdAt: Type.String({ format: 'date-time' }),
+  trigger: Revision.properties.trigger,
+  commit: Type.Optional(Type.String({ description: "the commit it was built from (a rollback's: that of the revision it restored)" })),
+  project: Type.Optional(Type.String({ description: 'the project whose run built it' })),
+});
+export const ConfigChange = Type.Object({
+  path: Type.String({ description: 'e.g. replicas, health.intervalMs, kubernetes.manifests[0]' }),
+  from: Type.Optional(Type.Unknown({ description: 'absent: not set in `from`' })),
+  to: Type.Optional(Type.Unknown({ description: 'absent: not set in `to`' })),
+});
+export type ConfigChange = Static<typeof ConfigChange>;
+export const CommitSummary = Type.Object({ sha: Type.String(), subject: Type.String(), author: Type.String(), timeMs: Ms('authored') });
+export type CommitSummary = Static<typeof CommitSummary>;
+export const RevisionDiff = Type.Object({
+  app: Type.String(),
+  environment: Type.String(),
+  from: DiffSide,
+  to: DiffSide,
+  imageChanged: Type.Boolean({ description: 'the image references differ' }),
+  digestChanged: Type.Optional(Type.Boolean({ description: 'present when both references pin a digest: whether the digests differ' })),
+  configChanges: Type.Array(ConfigChange, { description: 'every value of the deploy block that differs (the image apart), path by path' }),
+  configTruncated: Type.Optional(Type.Boolean({ description: 'more changes than the 200 listed' })),
+  commits: Type.Array(CommitSummary, { description: 'in `to` but not in `from`, newest first' }),
+  commitsRemoved: Type.Array(CommitSummary, { description: 'in `from` but not in `to` (going back, as a rollback does), newest first' }),
+  truncated: Type.Boolean({ description: 'more commits on a side than the 200 listed' }),
+  commitsUnavailable: Type.Optional(Type.String({ description: 'why the commits between them are not known (no commit on a side, different projects, no repository, a commit not in it)' })),
+});
+export type RevisionDiff = Static<typeof RevisionDiff>;
+
 export const Dora = Type.Object({
   windowDays: Type.Number(),
   deployments: Type.Integer(),
@@ -224,6 +277,49 @@ export const Dora = Type.Object({
   timeToRestoreMedianMs: Type.Optional(Type.Number()),
 });
 export type Dora = Static<typeof Dora>;
+
+// --- the registry, as the web UI browses it ----------------------------------------------------
+
+export const RegistryRepositories = Type.Object({
+  repositories: Type.Array(Type.Object({ name: Type.String(), tagCount: Type.Integer() }), { description: 'sorted by name' }),
+  total: Type.Integer({ description: 'repositories in the registry' }),
+  truncated: Type.Boolean({ description: 'more repositories than the 1000 answered' }),
+});
+export type RegistryRepositories = Static<typeof RegistryRepositories>;
+
+export const RegistryPlatform = Type.Object({ os: Type.String(), architecture: Type.String(), variant: Type.Optional(Type.String()) });
+export const RegistryTagEnvironment = Type.Object(
+  {
+    app: Type.String(),
+    environment: Type.String(),
+    revision: Type.Integer(),
+    image: Type.String({ description: "the revision's image reference" }),
+    matchedBy: Type.Union([Type.Literal('digest'), Type.Literal('tag')], { description: 'tag: the reference names a tag of this registry, matched by the digest that tag points at now' }),
+  },
+  { description: "an environment whose current revision runs this tag's digest" },
+);
+export const RegistryTag = Type.Object({
+  tag: Type.String(),
+  digest: Type.String(),
+  mediaType: Type.String({ description: "the manifest's; empty when it could not be read" }),
+  kind: Type.Union([Type.Literal('image'), Type.Literal('index'), Type.Literal('unknown')], { description: 'unknown: the manifest was not read (see note)' }),
+  sizeBytes: Type.Optional(Type.Integer({ description: "the manifest, its config and layers as declared; an index: itself plus each child's, a blob shared by children once" })),
+  createdAtMs: Type.Optional(Type.Number({ description: "the image config's created (an index: its newest child's), ms since the epoch" })),
+  taggedAtMs: Type.Optional(Type.Integer({ description: 'when the tag was last pushed (ms since the epoch)' })),
+  platforms: Type.Array(RegistryPlatform),
+  artifactType: Type.Optional(Type.String()),
+  note: Type.Optional(Type.String({ description: 'why a detail is missing' })),
+  environments: Type.Array(RegistryTagEnvironment),
+});
+export type RegistryTag = Static<typeof RegistryTag>;
+export const RegistryTagList = Type.Object({
+  repository: Type.String(),
+  tags: Type.Array(RegistryTag, { description: 'newest tagged first' }),
+  tagCount: Type.Integer({ description: 'tags in the repository' }),
+  truncated: Type.Boolean({ description: 'more tags than answered (1000 at most, or `limit`)' }),
+  environmentsUnavailable: Type.Optional(Type.String({ description: 'why environments could not be matched (the deploy targets did not answer)' })),
+});
+export type RegistryTagList = Static<typeof RegistryTagList>;
 
 /** A schema for a field with the words a 422 uses for it ("a whole number from 1 to 1000"). */
 export function described<T extends TSchema>(schema: T, expected: string): T {

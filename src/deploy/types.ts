@@ -41,6 +41,8 @@ export interface EnvironmentStatus {
   endpoint?: string;
   replicas: { desired: number; ready: number; updated?: number };
   message?: string;
+  /** the revision being rolled out, when the target knows it (docker) */
+  rollingOut?: number;
 }
 
 export interface DeployRequest {

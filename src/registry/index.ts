@@ -3,6 +3,7 @@
 // alone, plus its garbage collector.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RegistryAuth, type AuthOptions } from './auth.js';
+import { createCatalog, type RegistryCatalog } from './catalog.js';
 import { collectGarbage, DEFAULT_UPLOAD_MAX_IDLE_MS, type GcOptions, type GcReport } from './gc.js';
 import { RegistryRoutes } from './routes.js';
 import { Storage } from './storage.js';
@@ -13,6 +14,9 @@ export type { AccessConfig, Action, AuthOptions, TokenVerifier } from './auth.js
 export { ERROR_CODES, RegistryError } from './errors.js';
 export type { RegistryErrorCode } from './errors.js';
 export type { GcOptions, GcReport } from './gc.js';
+export type { ManifestDetails, Platform, RegistryCatalog, RepositoryList, RepositorySummary, TagList, TagSummary } from './catalog.js';
+export { MAX_TAGS } from './catalog.js';
+export { isValidName, isValidTag, parseImageReference, type ImageReference } from './names.js';
 export { RegistryPaths } from './paths.js';
 
 export interface RegistryOptions {
@@ -20,6 +24,8 @@ export interface RegistryOptions {
   auth: AuthOptions;
   /** fsync each blob before it becomes visible; on by default (distribution does too). */
   fsync?: boolean;
+  /** Told of each repository whose tags or manifests changed. */
+  onChange?: (repository: string) => void;
   /** Where unexpected (500) errors are reported; stderr by default. */
   log?: (message: string) => void;
 }
@@ -28,6 +34,8 @@ export interface Registry {
   /** Serves the request if it is one of the registry's (`/v2`, `/v2/…`); false otherwise. */
   handle(req: IncomingMessage, res: ServerResponse): boolean;
   gc(options?: GcOptions): Promise<GcReport>;
+  /** Repositories and tags as the web UI and the API show them, and tag deletion. */
+  catalog: RegistryCatalog;
   /** Stops the periodic clean-up of abandoned uploads. */
   close(): void;
 }
@@ -42,7 +50,7 @@ export async function collectGarbageIn(dataDir: string, options: GcOptions = {})
 }
 
 export function createRegistry(options: RegistryOptions): Registry {
-  const storage = new Storage(options.dataDir);
+  const storage = new Storage(options.dataDir, options.onChange);
   const uploads = new Uploads(storage, { fsync: options.fsync ?? true });
   const auth = new RegistryAuth(storage.paths, options.auth);
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
@@ -63,6 +71,7 @@ export function createRegistry(options: RegistryOptions): Registry {
       return true;
     },
     gc: (gcOptions) => collectGarbage(storage, uploads, gcOptions),
+    catalog: createCatalog(storage),
     close: () => clearInterval(timer),
   };
 }

@@ -1,7 +1,7 @@
 // The spec's grammar for names, tags and digests, and that nothing path-like slips through.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isValidName, isValidTag, parseLookupReference, parseReference, tryParseDigest } from './names.js';
+import { isValidName, isValidTag, parseImageReference, parseLookupReference, parseReference, tryParseDigest } from './names.js';
 
 test('repository names follow the spec grammar', () => {
   for (const ok of ['a', 'library/busybox', 'a.b_c__d-e--f/g0', 'x/y/z']) assert.ok(isValidName(ok), ok);
@@ -30,4 +30,14 @@ test('a reference that is neither tag nor digest names nothing to read (undefine
   assert.equal(parseLookupReference('v1')?.kind, 'tag');
   assert.throws(() => parseLookupReference('sha256:totallywrong'), { code: 'DIGEST_INVALID' });
   assert.throws(() => parseReference('.INVALID_MANIFEST_NAME'), { code: 'MANIFEST_INVALID' });
+});
+
+test('image references: host (with a port, or localhost), repository, tag and digest; a plain name has no host', () => {
+  const hex = 'a'.repeat(64);
+  assert.deepEqual(parseImageReference(`127.0.0.1:7700/team/web@sha256:${hex}`), { host: '127.0.0.1:7700', repository: 'team/web', digest: tryParseDigest(`sha256:${hex}`) });
+  assert.deepEqual(parseImageReference(`registry.example.com/web:v1@sha256:${hex}`), { host: 'registry.example.com', repository: 'web', tag: 'v1', digest: tryParseDigest(`sha256:${hex}`) });
+  assert.deepEqual(parseImageReference('localhost/a/b:latest'), { host: 'localhost', repository: 'a/b', tag: 'latest' });
+  assert.deepEqual(parseImageReference('team/web:v2'), { repository: 'team/web', tag: 'v2' });
+  assert.deepEqual(parseImageReference('busybox'), { repository: 'busybox' });
+  for (const bad of ['', 'HOST/Web', 'a/../b', 'web@sha256:short', 'web:', 'web:..', 'host:5000/']) assert.equal(parseImageReference(bad), undefined, bad);
 });

@@ -72,3 +72,38 @@ export function parseLookupReference(text: string): Reference | undefined {
   if (text.includes(':')) return { kind: 'digest', digest: parseDigest(text) };
   return isValidTag(text) ? { kind: 'tag', tag: text } : undefined;
 }
+
+/** An image reference as deploys name images: `[HOST[:PORT]/]REPOSITORY[:TAG][@DIGEST]`. */
+export interface ImageReference {
+  /** the registry host, when the reference names one (docker's rule: a first component with `.` or `:`, or localhost) */
+  host?: string;
+  repository: string;
+  tag?: string;
+  digest?: Digest;
+}
+
+/** Parses an image reference; undefined when it is not one (or names an unsupported digest). */
+export function parseImageReference(text: string): ImageReference | undefined {
+  const at = text.indexOf('@');
+  const digest = at === -1 ? undefined : tryParseDigest(text.slice(at + 1));
+  if (at !== -1 && !digest) return undefined;
+  let rest = at === -1 ? text : text.slice(0, at);
+  let host: string | undefined;
+  const slash = rest.indexOf('/');
+  if (slash !== -1) {
+    const first = rest.slice(0, slash);
+    if (first.includes('.') || first.includes(':') || first === 'localhost') {
+      host = first;
+      rest = rest.slice(slash + 1);
+    }
+  }
+  let tag: string | undefined;
+  const colon = rest.lastIndexOf(':');
+  if (colon !== -1) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+    if (!isValidTag(tag)) return undefined;
+  }
+  if (!isValidName(rest)) return undefined;
+  return { ...(host !== undefined ? { host } : {}), repository: rest, ...(tag !== undefined ? { tag } : {}), ...(digest ? { digest } : {}) };
+}

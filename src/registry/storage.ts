@@ -11,7 +11,11 @@ import { RegistryPaths } from './paths.js';
 export class Storage {
   readonly paths: RegistryPaths;
 
-  constructor(dataDir: string) {
+  constructor(
+    dataDir: string,
+    /** told of each repository whose tags or manifests changed (the web UI's registry page follows it) */
+    private readonly onChange: (repository: string) => void = () => undefined,
+  ) {
     this.paths = new RegistryPaths(dataDir);
   }
 
@@ -84,15 +88,20 @@ export class Storage {
 
   /** The manifest's stored media type and bytes, when it is visible in the repository. */
   async readManifest(name: string, d: Digest): Promise<{ mediaType: string; bytes: Buffer } | undefined> {
-    let mediaType: string;
+    const mediaType = await this.manifestMediaType(name, d);
+    if (mediaType === undefined) return undefined;
+    const bytes = await this.readBlob(d);
+    return bytes ? { mediaType, bytes } : undefined;
+  }
+
+  /** The media type the manifest was pushed with, when it is linked in the repository (its bytes unread). */
+  async manifestMediaType(name: string, d: Digest): Promise<string | undefined> {
     try {
-      mediaType = await fs.readFile(this.paths.revisionLink(name, d), 'utf8');
+      return await fs.readFile(this.paths.revisionLink(name, d), 'utf8');
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
     }
-    const bytes = await this.readBlob(d);
-    return bytes ? { mediaType, bytes } : undefined;
   }
 
   async linkManifest(name: string, d: Digest, mediaType: string): Promise<void> {
@@ -100,7 +109,9 @@ export class Storage {
   }
 
   async unlinkManifest(name: string, d: Digest): Promise<boolean> {
-    return removeFile(this.paths.revisionLink(name, d));
+    const removed = await removeFile(this.paths.revisionLink(name, d));
+    if (removed) this.onChange(name);
+    return removed;
   }
 
   async listManifests(name: string): Promise<Digest[]> {
@@ -121,10 +132,13 @@ export class Storage {
   /** Points a tag at a digest; the last of two concurrent writers wins, never a mix of both. */
   async writeTag(name: string, tag: string, d: Digest): Promise<void> {
     await writeAtomic(this.paths.tag(name, tag), d.text);
+    this.onChange(name);
   }
 
   async deleteTag(name: string, tag: string): Promise<boolean> {
-    return removeFile(this.paths.tag(name, tag));
+    const removed = await removeFile(this.paths.tag(name, tag));
+    if (removed) this.onChange(name);
+    return removed;
   }
 
   /** The repository's tags, sorted; undefined when the repository does not exist. */

@@ -14,12 +14,15 @@ import { createApi } from './api/index.js';
 import { webhookListener } from './api/webhooks.js';
 import { uiAssetsListener } from './ui-assets.js';
 import type { Logger } from './logger.js';
+import type { ChangeFeed } from './changes.js';
 
 export interface AppContext {
   store: Store;
   runner: Runner;
   git: GitHosting;
   registry: Registry;
+  /** the host runs push images to (HOST:PORT): a revision's tag-only reference names this registry only there */
+  registryHost?: string;
   metrics: Metrics;
   /** the remote-fetching resolution of webhook runs is the runner's; this only queues */
   log: (message: string) => void;
@@ -30,6 +33,8 @@ export interface AppContext {
   /** the server's deploy targets (the runs' own) and the folder they keep revisions in */
   deployTargets: TargetFactory;
   deployDataDir: string;
+  /** what changed, for GET /api/events */
+  changes: ChangeFeed;
   /** the built web UI (index.html, assets/); default dist/ui beside the compiled server */
   uiDir?: string;
 }

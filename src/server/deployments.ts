@@ -15,6 +15,7 @@ import {
   type TargetFactory,
 } from '../deploy/index.js';
 import type { Store } from '../store/types.js';
+import type { RolloutInProgress } from '../api/schemas.js';
 import { recordRollout } from './runs/index.js';
 
 export type RolloutStatus = 'in-progress' | 'healthy' | 'failed' | 'rolled-back' | 'error';
@@ -123,6 +124,8 @@ export interface DeploymentsOptions {
   /** the deploy data directory the targets keep their revisions in */
   dataDir: string;
   log: (message: string) => void;
+  /** told when a rollout starts and ends (the web UI's live pages follow it through GET /api/events) */
+  onChange?: (app: string, environment: string) => void;
 }
 
 /**
@@ -161,9 +164,42 @@ export class Deployments {
     return (await this.options.targets('docker')).history(app, environment);
   }
 
-  async status(app?: string, environment?: string): Promise<EnvironmentStatus[]> {
+  /** Every environment (or those of `app`, `environment`) with the rollout under way, if any. */
+  async status(app?: string, environment?: string): Promise<Array<EnvironmentStatus & { rollout?: RolloutInProgress }>> {
     checkNames(app, environment);
-    return environmentStatuses(this.options.targets, this.options.dataDir, app, environment);
+    const statuses = await environmentStatuses(this.options.targets, this.options.dataDir, app, environment);
+    return Promise.all(
+      statuses.map(async (status) => {
+        const rollout = await this.inProgress(status);
+        return rollout ? { ...status, rollout } : status;
+      }),
+    );
+  }
+
+  /**
+   * The rollout of an environment under way: one this server started through its API (its lines
+   * are followed at /api/rollouts/{id}), else the revision the target says it is rolling out, as
+   * its history records it — a run's deploy job is named there by its run, whose log carries the
+   * lines. The history is read only for an environment that is rolling out.
+   */
+  private async inProgress(status: EnvironmentStatus): Promise<RolloutInProgress | undefined> {
+    const revision = status.rollingOut !== undefined ? { revision: status.rollingOut } : {};
+    for (const rollout of this.rollouts.values()) {
+      const { view } = rollout;
+      if (!rollout.isDone && view.app === status.app && view.environment === status.environment) {
+        return { kind: view.kind, by: view.by, createdAtMs: view.createdAtMs, id: view.id, ...revision };
+      }
+    }
+    if (status.rollingOut === undefined) return undefined;
+    const rolling = (await this.history(status.app, status.environment).catch(() => [])).find((r) => r.number === status.rollingOut);
+    if (!rolling) return undefined;
+    return {
+      kind: rolling.trigger.kind,
+      by: rolling.trigger.by,
+      createdAtMs: Date.parse(rolling.createdAt) || Date.now(),
+      ...revision,
+      ...(rolling.trigger.runId !== undefined ? { runId: rolling.trigger.runId } : {}),
+    };
   }
 
   /** Validates the request, starts the rollout and returns at once; the rollout goes on. */
@@ -225,8 +261,9 @@ export class Deployments {
 
   /** `promotedFrom`: the revision a promotion rolls out, whose project and commit the new one inherits. */
   private carryOut(rollout: Rollout, roll: (say: (line: string) => void) => Promise<DeployOutcome>, promotedFrom?: { environment: string; number: number }): void {
-    const { store, targets, log } = this.options;
+    const { store, targets, log, onChange } = this.options;
     const { app, environment } = rollout.view;
+    onChange?.(app, environment);
     void (async () => {
       try {
         const outcome = await roll((line) => rollout.say(line));
@@ -244,6 +281,7 @@ export class Deployments {
         if (code === 'INTERNAL') log(`rollout ${rollout.view.id} of ${app}/${environment}: ${(err as Error).stack ?? String(err)}`);
         rollout.finish({ status: 'error', error: { code, message: code === 'INTERNAL' ? 'internal error; see the server log' : (err as Error).message } });
       }
+      onChange?.(app, environment);
     })();
   }
 

@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { openStore, type Store } from '../store/index.js';
+import { ChangeFeed, observeChanges } from './changes.js';
 import { checkTokenSecret } from '../store/tokens.js';
 import { createRegistry, type Registry } from '../registry/index.js';
 import { connectDocker, DockerExecutor } from '../executors/index.js';
@@ -98,13 +99,16 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   // a token the store would refuse stops the start before a data directory is half made
   await checkAdminSecret(config.dataDir, env);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const store = await openStore(config.database, config.dataDir, { env });
+  const changes = new ChangeFeed();
+  // every write that moves a run or an environment tells the web UI's open pages (GET /api/events)
+  const store = observeChanges(await openStore(config.database, config.dataDir, { env }), changes);
   const admin = await ensureAdminToken(adminTokenFile(config.dataDir), env);
   if (!(await store.verifyToken(admin.secret))) await store.createToken({ name: 'admin', scopes: ['admin'], secret: admin.secret });
 
   const reposDir = path.join(config.dataDir, 'git');
   const registry: Registry = createRegistry({
     dataDir: path.join(config.dataDir, 'registry'),
+    onChange: (repository) => changes.publish({ kind: 'registry', repository }),
     auth: { verifier: { verify: async (secret: string) => store.verifyToken(secret).then((t) => (t ? { scopes: t.scopes } : undefined)) } },
     log,
   });
@@ -180,11 +184,13 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
       runner,
       git,
       registry,
+      registryHost,
       metrics,
       log,
       logger,
       reposDir,
       deployDataDir,
+      changes,
       // the runner's cache of targets: API rollouts and run deploys go through the same ones
       deployTargets: deployTarget,
       ...(config.uiDir ? { uiDir: config.uiDir } : {}),

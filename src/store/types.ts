@@ -59,6 +59,7 @@ export interface ProjectSettingsPatch {
 // ---- runs, jobs, steps ----------------------------------------------------------------------------
 
 export type TriggerEvent = 'push' | 'webhook' | 'manual' | 'poll' | 'api';
+export const TRIGGER_EVENTS: readonly TriggerEvent[] = ['push', 'webhook', 'manual', 'poll', 'api'];
 
 export interface Trigger {
   event: TriggerEvent;
@@ -111,6 +112,7 @@ export interface RunFilter {
   projectId?: string;
   status?: RunState;
   branch?: string;
+  event?: TriggerEvent;
   /** page size, 1..500 (default 50) */
   limit?: number;
   /** the nextCursor of the previous page */
@@ -419,6 +421,8 @@ export interface Store {
   getRun(runId: string): Promise<Run | undefined>;
   getRunDetail(runId: string): Promise<RunDetail | undefined>;
   listRuns(filter?: RunFilter): Promise<RunPage>;
+  /** Each project's newest run (projects without runs have none). */
+  lastRuns(): Promise<RunSummary[]>;
   countRuns(filter?: Pick<RunFilter, 'projectId' | 'status'>): Promise<number>;
   /** Crash recovery: every run still "running" becomes "interrupted"; returns them. */
   markInterrupted(reason?: string, worker?: string): Promise<Run[]>;

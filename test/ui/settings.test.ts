@@ -123,6 +123,34 @@ test('an admin sets a new webhook secret and reads the exact URL to paste per fo
   }
 });
 
+test("an admin points a project's commit status at a forge with a token it never sees again, and turns it off", async () => {
+  const { context, page } = await signedIn(browser, server.url, server.token);
+  try {
+    await page.goto('/settings');
+    const section = page.getByRole('region', { name: 'Commit status of vault' });
+    await section.getByText('Off: runs are not reported').waitFor();
+    await section.getByLabel('Forge', { exact: true }).selectOption('gitea');
+    const turnOn = section.getByRole('button', { name: 'Turn on' });
+    await section.getByLabel('Token', { exact: true }).fill('gitea-token-never-shown');
+    assert.equal(await turnOn.isDisabled(), true, 'gitea needs its API URL');
+    await section.getByLabel('API URL', { exact: true }).fill('https://git.example.test');
+    await turnOn.click();
+    await section.getByText('now report their state to Gitea').waitFor();
+    const project = await server.api<{ commitStatus?: { provider: string; apiUrl?: string } }>('/api/projects/vault');
+    assert.deepEqual(project.body.commitStatus, { provider: 'gitea', apiUrl: 'https://git.example.test' });
+    await section.getByText('reported to gitea at https://git.example.test').waitFor();
+    assert.equal(await section.getByLabel('Token', { exact: true }).inputValue(), '', 'the token field is emptied');
+    assert.equal((await page.content()).includes('gitea-token-never-shown'), false, 'the token is not on the page');
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await section.getByRole('button', { name: 'Turn off' }).click();
+    await section.getByText('no longer report their state').waitFor();
+    assert.equal((await server.api<{ commitStatus?: unknown }>('/api/projects/vault')).body.commitStatus, undefined);
+  } finally {
+    await context.close();
+  }
+});
+
 test('the DORA page of a project without deployments says so, for every window', async () => {
   const { context, page } = await signedIn(browser, server.url, server.token);
   try {

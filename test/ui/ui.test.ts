@@ -59,6 +59,26 @@ jobs:
   }
 });
 
+test("a project's runs page follows the server's change stream: a new run and its end show at once, with no reload", async () => {
+  const { context, page } = await signedIn(browser, server.url, server.token);
+  try {
+    await page.goto('/projects/shop');
+    await page.getByRole('status').filter({ hasText: 'live' }).waitFor();
+    // the stream is open, so the page reads again only every 15 s on its own: what shows sooner came by the stream
+    const started = await server.api<{ number: number }>('/api/projects/shop/runs', { method: 'POST', body: {} });
+    assert.equal(started.status, 201);
+    const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: `#${started.body.number}`, exact: true }) });
+    await row.waitFor({ timeout: 2500 });
+    await server.waitForRun('shop', started.body.number);
+    await row.getByText('success').waitFor({ timeout: 2500 });
+    await page.getByLabel('filter runs').getByLabel('Event').selectOption('manual');
+    await page.getByRole('link', { name: '#1', exact: true }).waitFor({ state: 'detached' });
+    assert.equal(await page.getByRole('link', { name: `#${started.body.number}`, exact: true }).count(), 1, 'the manual run stays under event = manual');
+  } finally {
+    await context.close();
+  }
+});
+
 // the failing line goes to stdout: Docker copies a process's stdout and stderr pipes separately, so
 // a line on stderr can arrive before stdout lines written earlier (as on every non-TTY runner)
 test("a failed run opens at its failing step's last lines", async () => {

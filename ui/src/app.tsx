@@ -10,10 +10,12 @@ import { ProjectRunsPage } from './pages/project-runs.js';
 import { RunPage } from './pages/run.js';
 import { EnvironmentsPage } from './pages/environments.js';
 import { ErrorNote } from './components/status.js';
+import { LiveState } from './components/live-state.js';
 
 // pages most visits never open load on first use, keeping the initial script small
 const loadDora = (): Promise<(p: Record<string, never>) => JSX.Element> => import('./pages/dora.js').then((m) => m.DoraPage);
 const loadSettings = (): Promise<(p: { session: Session }) => JSX.Element> => import('./pages/settings.js').then((m) => m.SettingsPage);
+const loadRegistry = (): Promise<(p: { session: Session; repository?: string }) => JSX.Element> => import('./pages/registry.js').then((m) => m.RegistryPage);
 
 function Lazy<P extends object>({ load, props }: { load: () => Promise<(p: P) => JSX.Element>; props: P }): JSX.Element {
   const [component, setComponent] = useState<{ page: (p: P) => JSX.Element } | undefined>(undefined);
@@ -38,6 +40,12 @@ function Page({ session, path }: { session: Session; path: string }): JSX.Elemen
   if (path === '/environments') return <EnvironmentsPage session={session} />;
   if (path === '/dora') return <Lazy load={loadDora} props={{}} />;
   if (path === '/settings') return <Lazy load={loadSettings} props={{ session }} />;
+  // everything after /registry/ is the repository name (slashes and all; nothing in one needs decoding);
+  // keyed, so that another lazy page is never drawn with these props
+  if (path === '/registry' || path.startsWith('/registry/')) {
+    const repository = path === '/registry' ? undefined : path.slice('/registry/'.length);
+    return <Lazy key="registry" load={loadRegistry} props={{ session, ...(repository ? { repository } : {}) }} />;
+  }
   return (
     <main>
       <h1>Not found</h1>
@@ -81,9 +89,11 @@ export function App(): JSX.Element {
         <nav aria-label="main">
           <a href="/" aria-current={loc.path === '/' || loc.path.startsWith('/projects') || loc.path.startsWith('/runs') ? 'page' : undefined}>Projects</a>
           <a href="/environments" aria-current={here('/environments')}>Environments</a>
+          <a href="/registry" aria-current={here('/registry')}>Registry</a>
           <a href="/dora" aria-current={here('/dora')}>DORA</a>
           {denied(session, 'admin') === undefined ? <a href="/settings" aria-current={here('/settings')}>Settings</a> : null}
         </nav>
+        <LiveState />
         <span class="who">
           {session.name} <span class="scopes">({session.scopes.join(', ')})</span>
           <button

@@ -1,6 +1,6 @@
-// Deploys through the API: revisions, status, deploy, rollback and promote (rollouts followed as
-// JSON or Server-Sent Events), cancel; and the DORA metrics the revisions make. Every route that
-// acts on an environment checks the token may deploy there (deploy, or deploy:ENV).
+// Deploys through the API: revisions and the diff of two, status, deploy, rollback and promote
+// (rollouts followed as JSON or Server-Sent Events), cancel; and the DORA metrics the revisions
+// make. Every route that acts on an environment checks the token may deploy there (deploy, or deploy:ENV).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DeployError } from '../../deploy/index.js';
 import { HttpError } from '../../http/index.js';
@@ -8,7 +8,8 @@ import type { AppContext } from '../app.js';
 import { requireDeployTo } from '../auth.js';
 import { Deployments, httpStatusOf, RolloutConflict, RolloutNotCancellable, type Rollout } from '../deployments.js';
 import { projectOf } from './projects.js';
-import { ANSWERED, type Handlers } from './routing.js';
+import { diffRevisions } from '../revision-diff.js';
+import { ANSWERED, ValidationFailure, type Handlers } from './routing.js';
 import { resumeAfter, wantsEvents } from './runs.js';
 
 /** Rollout failures known before anything changed become JSON errors with their stable codes. */
@@ -23,14 +24,32 @@ async function rolloutCall<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-type DeployRoute = 'appRevisions' | 'environmentRevisions' | 'status' | 'deploy' | 'rollback' | 'promote' | 'cancelRollout' | 'getRollout' | 'dora';
+type DeployRoute = 'appRevisions' | 'environmentRevisions' | 'revisionDiff' | 'status' | 'deploy' | 'rollback' | 'promote' | 'cancelRollout' | 'getRollout' | 'dora';
 
 export function deployRoutes(ctx: AppContext): Handlers<DeployRoute> {
   const { store } = ctx;
-  const deployments = new Deployments({ store, targets: ctx.deployTargets, dataDir: ctx.deployDataDir, log: ctx.log });
+  const deployments = new Deployments({
+    store,
+    targets: ctx.deployTargets,
+    dataDir: ctx.deployDataDir,
+    log: ctx.log,
+    onChange: (app, environment) => ctx.changes.publish({ kind: 'environment', app, environment }),
+  });
   return {
     appRevisions: async ({ params, query }) => ({ revisions: await rolloutCall(() => deployments.history(params.app, query.environment)) }),
     environmentRevisions: async ({ params }) => ({ revisions: await rolloutCall(() => deployments.history(params.app, params.env)) }),
+    revisionDiff: async ({ params, query }) => {
+      // the schema admits 1..999999999 only; the handler does not rely on it (git sees only the revisions' commit ids, checked too)
+      const from = Number(query.from);
+      const to = Number(query.to);
+      for (const [field, n] of [['from', from], ['to', to]] as const) {
+        if (!Number.isSafeInteger(n) || n < 1) throw new ValidationFailure('DIFF_INVALID', [{ field, message: 'a revision number (1 or more)' }]);
+      }
+      const history = await rolloutCall(() => deployments.history(params.app, params.env));
+      const found = await diffRevisions({ store, reposDir: ctx.reposDir }, history, from, to);
+      if ('missing' in found) throw new HttpError(404, 'REVISION_NOT_FOUND', `${params.app}/${params.env} has no revision ${found.missing}${history.length > 0 ? ` (it has 1 to ${history.at(-1)?.number})` : ' (it was never deployed)'}`);
+      return found.diff;
+    },
     status: async ({ query }) => ({ environments: await rolloutCall(() => deployments.status(query.app, query.environment)) }),
     deploy: async ({ params, body, token, reply }) => {
       requireDeployTo(token, params.env);

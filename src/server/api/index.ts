@@ -14,6 +14,8 @@ import { tokenRoutes } from './tokens.js';
 import { checkSessionOrigin, sessionRoutes } from './session.js';
 import { deployRoutes } from './deploys.js';
 import { metaRoutes } from './meta.js';
+import { registryRoutes } from './registry.js';
+import { eventRoutes } from './events.js';
 import { webhookPaths } from './webhooks.js';
 import { logRequests, requestLogging } from './request-log.js';
 
@@ -75,6 +77,8 @@ export async function createApi(ctx: AppContext): Promise<FastifyInstance> {
   registerRoutes(app, ctx.store, tokenRoutes(ctx));
   registerRoutes(app, ctx.store, sessionRoutes(ctx));
   registerRoutes(app, ctx.store, deployRoutes(ctx));
+  registerRoutes(app, ctx.store, registryRoutes(ctx));
+  registerRoutes(app, ctx.store, eventRoutes(ctx.changes));
   await app.ready();
   return app;
 }

@@ -24,7 +24,16 @@ export function projectRoutes(ctx: AppContext): Handlers<ProjectRoute> {
   const { store } = ctx;
   const audit = (actor: string, action: string, subject: string, details?: Record<string, unknown>) => store.appendAudit({ actor, action, subject, ...(details ? { details } : {}) });
   return {
-    listProjects: async () => ({ projects: await store.listProjects() }),
+    listProjects: async () => {
+      const [projects, lastRuns] = await Promise.all([store.listProjects(), store.lastRuns()]);
+      const lastRunOf = new Map(lastRuns.map((run) => [run.projectId, run]));
+      return {
+        projects: projects.map((project) => {
+          const lastRun = lastRunOf.get(project.id);
+          return lastRun ? { ...project, lastRun } : project;
+        }),
+      };
+    },
     createProject: async ({ body, token, reply }) => {
       const problem = projectNameProblem(body.name);
       if (problem) throw new HttpError(422, 'PROJECT_INVALID', problem);

@@ -1,7 +1,7 @@
 // Runs: the list (keyset pages), one run with its jobs and steps, cancel, re-run, and its log as
 // JSON pages or live Server-Sent Events.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isRunCursor, StoreError, type RunState, type VerifiedToken } from '../../store/index.js';
+import { isRunCursor, StoreError, type RunState, type TriggerEvent, type VerifiedToken } from '../../store/index.js';
 import { canDeployTo, hasScope } from '../auth.js';
 import { HttpError } from '../../http/index.js';
 import type { AppContext } from '../app.js';
@@ -34,6 +34,7 @@ export function runRoutes(ctx: AppContext): Handlers<'listRuns' | 'getRun' | 'ca
         ...(query.project ? { projectId: (await projectOf(store, query.project)).id } : {}),
         ...(query.status ? { status: query.status as RunState } : {}),
         ...(query.branch ? { branch: query.branch } : {}),
+        ...(query.event ? { event: query.event as TriggerEvent } : {}),
         ...(limit ? { limit } : {}),
         ...(query.cursor ? { cursor: query.cursor } : {}),
       });

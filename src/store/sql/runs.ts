@@ -207,6 +207,7 @@ export async function listRuns(ctx: Context, filter: RunFilter = {}): Promise<Ru
   if (filter.projectId !== undefined) (where.push('project_id = ?'), params.push(filter.projectId));
   if (filter.status !== undefined) (where.push('status = ?'), params.push(filter.status));
   if (filter.branch !== undefined) (where.push('branch = ?'), params.push(filter.branch));
+  if (filter.event !== undefined) (where.push('trigger_event = ?'), params.push(filter.event));
   if (filter.cursor !== undefined) (where.push('id < ?'), params.push(decodeCursor(filter.cursor)));
   const rows = await ctx.sql.all<RunRow>(
     `SELECT ${SUMMARY_COLUMNS} FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`,
@@ -215,6 +216,12 @@ export async function listRuns(ctx: Context, filter: RunFilter = {}): Promise<Ru
   const page: RunPage = { runs: rows.slice(0, limit).map(toSummary) };
   if (rows.length > limit) page.nextCursor = Buffer.from(rows[limit - 1]!.id).toString('base64url');
   return page;
+}
+
+/** Each project's newest run, in one query (the projects page shows them all at once). */
+export async function lastRuns(ctx: Context): Promise<RunSummary[]> {
+  const rows = await ctx.sql.all<RunRow>(`SELECT ${SUMMARY_COLUMNS} FROM runs WHERE id IN (SELECT MAX(id) FROM runs GROUP BY project_id)`, []);
+  return rows.map(toSummary);
 }
 
 /** Whether `cursor` is one listRuns gave (the API refuses others before asking the store). */

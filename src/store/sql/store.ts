@@ -84,6 +84,9 @@ class SqlStoreTx implements StoreTx {
   listRuns(filter?: RunFilter) {
     return runs.listRuns(this.ctx, filter);
   }
+  lastRuns() {
+    return runs.lastRuns(this.ctx);
+  }
   countRuns(filter?: Pick<RunFilter, 'projectId' | 'status'>) {
     return runs.countRuns(this.ctx, filter);
   }

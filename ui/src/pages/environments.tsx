@@ -1,115 +1,44 @@
-// Every app × environment: the revision it serves, its replicas' health, its endpoint, and its
-// history — automatic rollbacks stand out and say why. Rollback and promote ask for confirmation,
-// naming what will change.
-import { useState } from 'preact/hooks';
+// Every app × environment: the revision it serves, its replicas' health, its endpoint, the rollout
+// under way (live), and its history — automatic rollbacks stand out and say why; two revisions can
+// be compared. Rollback and promote ask for confirmation, naming what will change. The address
+// keeps the history opened last and its comparison (?history=APP/ENV&compare=N,M) to be shared.
+import { useEffect } from 'preact/hooks';
 import type { JSX } from 'preact';
-import { api, describeError } from '../api.js';
-import { usePolled } from '../live.js';
-import { when } from '../format.js';
-import { denied, type Session } from '../session.js';
-import { ErrorNote, StatusBadge } from '../components/status.js';
-import type { EnvironmentStatus, Revision } from '../../../src/api/index.js';
+import { api } from '../api.js';
+import { useLive } from '../live.js';
+import { useLocation } from '../router.js';
+import type { Session } from '../session.js';
+import { ErrorNote } from '../components/status.js';
+import { EnvironmentCard } from './environments/card.js';
 
-function History({ app, env }: { app: string; env: string }): JSX.Element {
-  const { value, error } = usePolled(() => api.call('environmentRevisions', { params: { app, env } }), [app, env], 3000);
-  if (error) return <ErrorNote error={error} />;
-  if (!value) return <p class="loading">Loading the history…</p>;
-  const revisions: Revision[] = [...value.revisions].reverse();
-  return (
-    <ol class="timeline" aria-label={`revisions of ${app} in ${env}`}>
-      {revisions.map((r) => (
-        <li key={r.number} class={`rev o-${r.outcome}`}>
-          <span class="rev-n">#{r.number}</span> <StatusBadge status={r.outcome} /> <code class="digest">{r.image}</code>
-          <span class="rev-meta">
-            {' '}
-            {r.trigger.kind}
-            {r.trigger.from ? ` from ${r.trigger.from.environment}#${r.trigger.from.revision}` : ''}
-            {r.restoredFrom ? ` (restores #${r.restoredFrom})` : ''} by {r.trigger.by} · {when(Date.parse(r.createdAt))}
-            {r.trigger.commit ? ` · ${r.trigger.commit.slice(0, 7)}` : ''}
-          </span>
-          {r.reason ? <pre class="why">{r.reason}</pre> : null}
-        </li>
-      ))}
-    </ol>
-  );
-}
-
-function EnvironmentCard({ env, all, session }: { env: EnvironmentStatus; all: EnvironmentStatus[]; session: Session }): JSX.Element {
-  const [open, setOpen] = useState(false);
-  const [message, setMessage] = useState<string | undefined>(undefined);
-  const reason = denied(session, { deployTo: env.environment });
-  const healthy = env.replicas.desired > 0 && env.replicas.ready >= env.replicas.desired;
-  const others = all.filter((e) => e.app === env.app && e.environment !== env.environment && e.current);
-  const rollback = async (): Promise<void> => {
-    if (!confirm(`Roll ${env.app}/${env.environment} back from revision ${env.current?.number ?? '?'} (${env.current?.image ?? ''}) to the previous healthy revision?`)) return;
-    try {
-      const rollout = await api.call('rollback', { params: { app: env.app, env: env.environment }, body: {} });
-      setMessage(`rollback started (rollout ${rollout.id})`);
-    } catch (err) {
-      setMessage(describeError(err));
-    }
-  };
-  const promote = async (from: EnvironmentStatus): Promise<void> => {
-    if (!confirm(`Roll ${from.current?.image ?? ''} (revision ${from.current?.number ?? '?'} of ${from.environment}) out to ${env.environment}, replacing revision ${env.current?.number ?? 'none'}?`)) return;
-    try {
-      const rollout = await api.call('promote', { params: { app: env.app }, body: { from: from.environment, to: env.environment } });
-      setMessage(`promotion started (rollout ${rollout.id})`);
-    } catch (err) {
-      setMessage(describeError(err));
-    }
-  };
-  return (
-    <article class="env" aria-label={`${env.app} in ${env.environment}`}>
-      <h2>
-        {env.app} <span class="env-name">{env.environment}</span> <span class={`badge ${healthy ? 's-success' : 's-failure'}`}>{healthy ? 'healthy' : env.replicas.ready > 0 ? 'degraded' : 'down'}</span>
-      </h2>
-      <dl>
-        <dt>Revision</dt>
-        <dd>{env.current ? `#${env.current.number} · ${env.current.trigger.kind} by ${env.current.trigger.by} · ${when(Date.parse(env.current.createdAt))}` : 'none'}</dd>
-        <dt>Image</dt>
-        <dd>
-          <code class="digest">{env.current?.image ?? '–'}</code>
-        </dd>
-        <dt>Replicas</dt>
-        <dd>
-          {env.replicas.ready}/{env.replicas.desired} ready
-        </dd>
-        <dt>Endpoint</dt>
-        <dd>{env.endpoint ? <a href={env.endpoint} rel="noreferrer">{env.endpoint}</a> : '–'}</dd>
-        {env.message ? (
-          <>
-            <dt>Last</dt>
-            <dd>{env.message}</dd>
-          </>
-        ) : null}
-      </dl>
-      <div class="actions">
-        <button type="button" disabled={reason !== undefined} title={reason} onClick={() => void rollback()}>
-          Roll back{reason ? <span class="why"> — {reason}</span> : null}
-        </button>
-        {others.map((from) => (
-          <button type="button" key={from.environment} disabled={reason !== undefined} title={reason} onClick={() => void promote(from)}>
-            Promote from {from.environment}
-          </button>
-        ))}
-        <button type="button" aria-expanded={open} onClick={() => setOpen(!open)}>
-          {open ? 'Hide history' : 'History'}
-        </button>
-      </div>
-      {message ? <p role="status">{message}</p> : null}
-      {open ? <History app={env.app} env={env.environment} /> : null}
-    </article>
-  );
+/** `N,M` of the address: two revision numbers, or none. */
+function comparedIn(value: string | null): number[] {
+  const m = /^([1-9][0-9]{0,8}),([1-9][0-9]{0,8})$/.exec(value ?? '');
+  return m ? [Number(m[1]), Number(m[2])] : [];
 }
 
 export function EnvironmentsPage({ session }: { session: Session }): JSX.Element {
-  const { value, error } = usePolled(() => api.call('status', {}), [], 2000);
+  // a run's deploy job starts a rollout (run), a rollout through the API starts and ends one (environment)
+  const { value, error, reload } = useLive(() => api.call('status', {}), [], ['environment', 'run'], { fallbackMs: 2000 });
+  const rollingOut = value?.environments.some((env) => env.rollout) ?? false;
+  // replicas change state during a rollout without a write the change stream would tell of
+  useEffect(() => {
+    if (!rollingOut) return;
+    const timer = window.setInterval(reload, 2000);
+    return () => window.clearInterval(timer);
+  }, [rollingOut]);
+  const { query } = useLocation();
+  const linked = query.get('history');
+  const compared = comparedIn(query.get('compare'));
   return (
     <main>
       <h1>Environments</h1>
       <ErrorNote error={error} />
       {value && value.environments.length === 0 ? <p>Nothing is deployed yet.</p> : null}
-      {value?.environments.map((env) => <EnvironmentCard key={`${env.app}/${env.environment}`} env={env} all={value.environments} session={session} />)}
+      {value?.environments.map((env) => {
+        const key = `${env.app}/${env.environment}`;
+        return <EnvironmentCard key={key} env={env} all={value.environments} session={session} onChange={reload} {...(linked === key ? { linked: compared } : {})} />;
+      })}
     </main>
   );
 }

@@ -2,29 +2,39 @@
 import { useState } from 'preact/hooks';
 import type { JSX } from 'preact';
 import { api } from '../api.js';
-import { usePolled } from '../live.js';
+import { useClock, useLive } from '../live.js';
 import { ago, elapsed, shortSha } from '../format.js';
 import { ErrorNote, StatusBadge } from '../components/status.js';
 import type { RunSummary } from '../../../src/api/index.js';
-import { RUN_STATES } from '../../../src/store/types.js';
+import { RUN_STATES, TRIGGER_EVENTS } from '../../../src/store/types.js';
 
 // '' is any state
 const STATES = ['', ...RUN_STATES];
+const EVENTS = ['', ...TRIGGER_EVENTS];
 
 export function ProjectRunsPage({ project }: { project: string }): JSX.Element {
   const [branch, setBranch] = useState('');
   const [status, setStatus] = useState('');
+  const [event, setEvent] = useState('');
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors.at(-1);
-  const { value, error } = usePolled(
+  const { value, error } = useLive(
     () =>
       api.call('listRuns', {
-        query: { project, limit: '50', ...(branch ? { branch } : {}), ...(status ? { status: status as RunSummary['status'] } : {}), ...(cursor ? { cursor } : {}) },
+        query: {
+          project,
+          limit: '50',
+          ...(branch ? { branch } : {}),
+          ...(status ? { status: status as RunSummary['status'] } : {}),
+          ...(event ? { event: event as RunSummary['trigger']['event'] } : {}),
+          ...(cursor ? { cursor } : {}),
+        },
       }),
-    [project, branch, status, cursor],
-    // the first page follows new runs; older pages do not change
-    cursor ? 0 : 2000,
+    [project, branch, status, event, cursor],
+    // the first page shows new runs as they come, and every page the runs' states as they change
+    ['run'],
   );
+  useClock(value?.runs.some((run) => run.status === 'running') ?? false);
   return (
     <main>
       <h1>{project}</h1>
@@ -36,6 +46,16 @@ export function ProjectRunsPage({ project }: { project: string }): JSX.Element {
           Status{' '}
           <select value={status} onChange={(e) => (setCursors([]), setStatus((e.target as HTMLSelectElement).value))}>
             {STATES.map((s) => (
+              <option key={s} value={s}>
+                {s || 'any'}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Event{' '}
+          <select value={event} onChange={(e) => (setCursors([]), setEvent((e.target as HTMLSelectElement).value))}>
+            {EVENTS.map((s) => (
               <option key={s} value={s}>
                 {s || 'any'}
               </option>

@@ -1,16 +1,13 @@
 // Every project with its last run.
 import type { JSX } from 'preact';
 import { api } from '../api.js';
-import { usePolled } from '../live.js';
+import { useClock, useLive } from '../live.js';
 import { ago, elapsed, shortSha } from '../format.js';
 import { ErrorNote, StatusBadge } from '../components/status.js';
 
 export function ProjectsPage(): JSX.Element {
-  const { value, error } = usePolled(async () => {
-    const { projects } = await api.call('listProjects');
-    const lasts = await Promise.all(projects.map((p) => api.call('listRuns', { query: { project: p.name, limit: '1' } })));
-    return projects.map((p, i) => ({ project: p, last: lasts[i]?.runs[0] }));
-  }, [], 3000);
+  const { value, error } = useLive(async () => (await api.call('listProjects')).projects.map((project) => ({ project, last: project.lastRun })), [], ['run']);
+  useClock(value?.some(({ last }) => last?.status === 'running') ?? false);
   return (
     <main>
       <h1>Projects</h1>

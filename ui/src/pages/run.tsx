@@ -4,7 +4,7 @@
 import { useMemo, useState } from 'preact/hooks';
 import type { JSX } from 'preact';
 import { api, describeError } from '../api.js';
-import { usePolled } from '../live.js';
+import { useClock, useLive } from '../live.js';
 import { duration, elapsed, shortSha, when } from '../format.js';
 import { navigate, useLocation } from '../router.js';
 import { denied, type Session } from '../session.js';
@@ -41,7 +41,8 @@ export function RunPage({ id, session }: { id: string; session: Session }): JSX.
   const loc = useLocation();
   const [actionError, setActionError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
-  const { value: run, error, reload } = usePolled(() => api.call('getRun', { params: { id } }), [id], 1000);
+  const { value: run, error, reload } = useLive(() => api.call('getRun', { params: { id } }), [id], ['run'], { fallbackMs: 1000, matches: (change) => change.id === id || change.id === '*' });
+  useClock(run !== undefined && !FINISHED.includes(run.status));
   // once the run is seen finished the log is read as pages only; before, it is followed live
   const [seenFinished, setSeenFinished] = useState<boolean | undefined>(undefined);
   if (run && seenFinished === undefined) setSeenFinished(FINISHED.includes(run.status));

@@ -1,5 +1,6 @@
 // Settings › a project: its secrets (names only: a value goes in and never comes back) and its
-// webhook (a new secret and the exact URL to paste into GitHub, Gitea/Forgejo or GitLab).
+// webhook (a new secret and the exact URL to paste into GitHub, Gitea/Forgejo or GitLab), and
+// where run states are reported (commit-status.tsx).
 import { useEffect, useState } from 'preact/hooks';
 import { Fragment, type JSX } from 'preact';
 import { api, describeError } from '../../api.js';
@@ -7,6 +8,7 @@ import { usePolled } from '../../live.js';
 import { ErrorNote } from '../../components/status.js';
 import type { Project } from '../../../../src/api/index.js';
 import { CopyField } from '../../components/copy-field.js';
+import { CommitStatus } from './commit-status.js';
 
 const SECRET_NAME = /^[A-Z_][A-Z0-9_]*$/;
 
@@ -230,7 +232,7 @@ export function ProjectSettings(): JSX.Element {
   const project = projects.find((p) => p.name === chosen) ?? projects[0];
   return (
     <section aria-labelledby="projects-title">
-      <h2 id="projects-title">Project secrets and webhook</h2>
+      <h2 id="projects-title">Project secrets, webhook and commit status</h2>
       <ErrorNote error={error} />
       {value && projects.length === 0 ? (
         <p>
@@ -253,6 +255,7 @@ export function ProjectSettings(): JSX.Element {
           </div>
           <Secrets project={project.name} />
           <Webhook project={project.name} hasSecret={project.hasWebhookSecret} onChanged={reload} />
+          <CommitStatus project={project} onChanged={reload} />
         </>
       ) : !value && !error ? (
         <p class="loading">Loading the projects…</p>
