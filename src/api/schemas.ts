@@ -51,6 +51,19 @@ export const Trigger = Type.Object({
   commitTimestampMs: Type.Optional(Type.Integer()),
   deliveryId: Type.Optional(Type.String()),
   sender: Type.String({ description: 'a token name, a webhook sender, "poller"' }),
+  pullRequest: Type.Optional(
+    Type.Object(
+      {
+        number: Type.Integer(),
+        base: Type.String({ description: 'the branch it would merge into' }),
+        head: Type.String({ description: 'its branch' }),
+        fork: Type.Boolean({ description: 'from another repository: no secrets, no deploys' }),
+        url: Type.Optional(Type.String()),
+        title: Type.Optional(Type.String()),
+      },
+      { description: 'event pull_request: the pull request whose head commit the run tests' },
+    ),
+  ),
 });
 
 const runFields = {

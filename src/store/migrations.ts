@@ -225,6 +225,16 @@ CREATE INDEX sessions_by_token ON sessions (token_id);
 CREATE INDEX sessions_by_expiry ON sessions (expires_at);
 `,
   },
+  {
+    version: 5,
+    name: 'pull-request runs',
+    // the pull request a run tests (JSON), and its number apart: a newer push cancels the older runs of the same one
+    sql: () => `
+ALTER TABLE runs ADD COLUMN pull_request TEXT;
+ALTER TABLE runs ADD COLUMN pr_number BIGINT;
+CREATE INDEX runs_by_pull_request ON runs (project_id, pr_number, id) WHERE pr_number IS NOT NULL;
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -58,8 +58,22 @@ export interface ProjectSettingsPatch {
 
 // ---- runs, jobs, steps ----------------------------------------------------------------------------
 
-export type TriggerEvent = 'push' | 'webhook' | 'manual' | 'poll' | 'api';
-export const TRIGGER_EVENTS: readonly TriggerEvent[] = ['push', 'webhook', 'manual', 'poll', 'api'];
+export type TriggerEvent = 'push' | 'webhook' | 'manual' | 'poll' | 'api' | 'pull_request' | 'schedule';
+export const TRIGGER_EVENTS: readonly TriggerEvent[] = ['push', 'webhook', 'manual', 'poll', 'api', 'pull_request', 'schedule'];
+
+/** The pull request (merge request) a run tests: it runs the head commit, its checks gate the merge. */
+export interface PullRequestRef {
+  number: number;
+  /** the branch it would merge into (on.pull_request.branches match this) */
+  base: string;
+  /** its branch (on the fork, for a pull request from a fork) */
+  head: string;
+  /** from another repository: the run gets no secrets and cannot deploy */
+  fork: boolean;
+  /** its page on the forge */
+  url?: string;
+  title?: string;
+}
 
 export interface Trigger {
   event: TriggerEvent;
@@ -71,6 +85,8 @@ export interface Trigger {
   deliveryId?: string;
   /** who or what caused it: a token name, a webhook's sender login, "poller" */
   sender: string;
+  /** event pull_request: the pull request; `branch` is its head branch, `commit` its head commit */
+  pullRequest?: PullRequestRef;
 }
 
 /** `waiting`: parked until a person decides on a manual job; it holds no worker while it waits */
@@ -113,6 +129,8 @@ export interface RunFilter {
   status?: RunState;
   branch?: string;
   event?: TriggerEvent;
+  /** the runs of one pull request (with projectId) */
+  pullRequest?: number;
   /** page size, 1..500 (default 50) */
   limit?: number;
   /** the nextCursor of the previous page */

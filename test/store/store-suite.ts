@@ -302,6 +302,26 @@ export function storeSuite(name: string, harness: () => Promise<Harness>): void 
         await rejectsWith(store.enqueueRun({ ...run(a), projectId: 'missing' }), 'STORE_NOT_FOUND');
       });
 
+      it('keeps the pull request a run tests, lists the runs of one pull request, and a re-run keeps it', async () => {
+        const { store, reopen } = await fresh();
+        const p = await store.createProject({ name: 'prs' });
+        const pullRequest = { number: 7, base: 'main', head: 'feature/x', fork: true, url: 'https://forge.test/t/prs/pull/7', title: 'Add x' };
+        const first = await store.enqueueRun(run(p, { event: 'pull_request', branch: 'feature/x', pullRequest }));
+        await store.enqueueRun(run(p, { event: 'pull_request', branch: 'other', pullRequest: { ...pullRequest, number: 8 } }));
+        await store.enqueueRun(run(p));
+        const second = await store.enqueueRun(run(p, { event: 'pull_request', branch: 'feature/x', pullRequest }));
+        assert.deepEqual(first.trigger.pullRequest, pullRequest);
+        assert.deepEqual((await (await reopen()).getRun(first.id))?.trigger.pullRequest, pullRequest);
+        const ofSeven = await store.listRuns({ projectId: p.id, pullRequest: 7 });
+        assert.deepEqual(ofSeven.runs.map((r) => r.id), [second.id, first.id]);
+        assert.equal((await store.listRuns({ projectId: p.id, event: 'pull_request' })).runs.length, 3);
+        await store.updateRunStatus(first.id, 'running');
+        await store.updateRunStatus(first.id, 'failure');
+        const again = await store.rerun(first.id, 'all', 'bob');
+        assert.deepEqual(again.trigger.pullRequest, pullRequest);
+        assert.equal((await store.listRuns({ projectId: p.id, pullRequest: 7 })).runs.length, 3);
+      });
+
       it('claims the oldest queued run, once, and moves runs through their states with timestamps', async () => {
         const { store } = await fresh();
         const p = await store.createProject({ name: 'p' });

@@ -3,6 +3,7 @@ import { newId } from '../ids.js';
 import {
   StoreError,
   type EnqueueRun,
+  type PullRequestRef,
   type RerunMode,
   type Run,
   type RunFilter,
@@ -36,11 +37,12 @@ export interface RunRow {
   started_at: number | null;
   finished_at: number | null;
   logs_deleted_at: number | null;
+  pull_request: string | null;
 }
 
 const SUMMARY_COLUMNS =
   'id, project_id, number, status, trigger_event, branch, commit_sha, commit_message, commit_at, delivery_id, sender, ' +
-  'attempt, rerun_of, worker, reason, created_at, started_at, finished_at, logs_deleted_at';
+  'attempt, rerun_of, worker, reason, created_at, started_at, finished_at, logs_deleted_at, pull_request';
 const COLUMNS = `${SUMMARY_COLUMNS}, pipeline`;
 
 function toSummary(row: RunRow): RunSummary {
@@ -59,6 +61,8 @@ function toSummary(row: RunRow): RunSummary {
   if (commitAt !== undefined) run.trigger.commitTimestampMs = commitAt;
   const deliveryId = optStr(row.delivery_id);
   if (deliveryId !== undefined) run.trigger.deliveryId = deliveryId;
+  const pullRequest = optStr(row.pull_request);
+  if (pullRequest !== undefined) run.trigger.pullRequest = JSON.parse(pullRequest) as PullRequestRef;
   const optional: Array<[keyof RunSummary, string | number | undefined]> = [
     ['rerunOf', optStr(row.rerun_of)],
     ['worker', optStr(row.worker)],
@@ -92,6 +96,8 @@ export async function enqueueRun(ctx: Context, input: EnqueueRun, extra: { rerun
     opt(extra.rerunOf),
     now,
     now,
+    t.pullRequest ? JSON.stringify(t.pullRequest) : null,
+    opt(t.pullRequest?.number),
   ];
   let row: RunRow | undefined;
   if (ctx.sql.dialect === 'postgres') {
@@ -99,9 +105,9 @@ export async function enqueueRun(ctx: Context, input: EnqueueRun, extra: { rerun
     row = await ctx.sql.get<RunRow>(
       `WITH counter AS (UPDATE projects SET run_counter = run_counter + 1 WHERE id = ? RETURNING run_counter)
        INSERT INTO runs (id, project_id, number, status, trigger_event, branch, commit_sha, commit_message, commit_at,
-         delivery_id, sender, pipeline, attempt, rerun_of, created_at, queued_at)
+         delivery_id, sender, pipeline, attempt, rerun_of, created_at, queued_at, pull_request, pr_number)
        SELECT ?::text, ?::text, run_counter, 'queued', ?::text, ?::text, ?::text, ?::text, ?::bigint, ?::text, ?::text, ?::text,
-         1, ?::text, ?::bigint, ?::bigint FROM counter
+         1, ?::text, ?::bigint, ?::bigint, ?::text, ?::bigint FROM counter
        RETURNING ${COLUMNS}`,
       [input.projectId, ...values],
     );
@@ -114,8 +120,8 @@ export async function enqueueRun(ctx: Context, input: EnqueueRun, extra: { rerun
       if (!counter) return undefined;
       return sql.get<RunRow>(
         `INSERT INTO runs (id, project_id, number, status, trigger_event, branch, commit_sha, commit_message, commit_at,
-           delivery_id, sender, pipeline, attempt, rerun_of, created_at, queued_at)
-         VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING ${COLUMNS}`,
+           delivery_id, sender, pipeline, attempt, rerun_of, created_at, queued_at, pull_request, pr_number)
+         VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
         [values[0]!, values[1]!, Number(counter.run_counter), ...values.slice(2)],
       );
     });
@@ -208,6 +214,7 @@ export async function listRuns(ctx: Context, filter: RunFilter = {}): Promise<Ru
   if (filter.status !== undefined) (where.push('status = ?'), params.push(filter.status));
   if (filter.branch !== undefined) (where.push('branch = ?'), params.push(filter.branch));
   if (filter.event !== undefined) (where.push('trigger_event = ?'), params.push(filter.event));
+  if (filter.pullRequest !== undefined) (where.push('pr_number = ?'), params.push(filter.pullRequest));
   if (filter.cursor !== undefined) (where.push('id < ?'), params.push(decodeCursor(filter.cursor)));
   const rows = await ctx.sql.all<RunRow>(
     `SELECT ${SUMMARY_COLUMNS} FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`,
