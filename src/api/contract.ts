@@ -36,7 +36,7 @@ const Id = Type.String({ minLength: 1, maxLength: 200 });
 const Name = Type.Object({ name: ProjectName });
 const SecretName = Type.String({ pattern: '^[A-Z_][A-Z0-9_]*$', maxLength: 200, errorMessage: 'upper-case letters, digits and _ (e.g. API_TOKEN)' });
 const AppEnv = Type.Object({ app: Id, env: Id });
-const RunJob = Type.Object({ id: Id, job: Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9_-]{0,99}$', errorMessage: 'a job name' }) });
+const RunJob = Type.Object({ id: Id, job: Type.String({ maxLength: 160, pattern: '^[a-zA-Z][a-zA-Z0-9_-]{0,99}( \\([a-zA-Z_][a-zA-Z0-9_-]*=[ -~]*\\))?$', errorMessage: 'a job name (test, or test (node=18, db=pg) for a combination of a matrix job)' }) });
 /** the registry's grammar is checked by the handler (src/registry/names.ts), which names the rule */
 const RepositoryName = Type.String({ minLength: 1, maxLength: 255, errorMessage: 'a repository name (e.g. team/web)' });
 const RegistryTagName = Type.String({ pattern: '^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$', errorMessage: 'a tag (letters, digits, _ . -; at most 128; not starting with . or -)' });

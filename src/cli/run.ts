@@ -161,7 +161,8 @@ export const run: Command = async (argv: string[], io: CliIO): Promise<number> =
   }
   for (const [flag, names] of [['--job', flags.job], ['--approve', flags.approve]] as const) {
     for (const name of names ?? []) {
-      const job = pipeline.jobs.find((j) => j.name === name);
+      // a matrix job's name in the file stands for all its combinations
+      const job = pipeline.jobs.find((j) => j.name === name || j.matrix?.base === name);
       if (!job) throw new UsageError(`${flag} ${name}: there is no such job in ${shownFile} (jobs: ${pipeline.jobs.map((j) => j.name).join(', ')})`);
       if (flag === '--approve' && job.when !== 'manual') throw new UsageError(`--approve ${name}: ${name} does not wait for approval (it is not when: manual nor a deploy to a protected environment)`);
     }
@@ -223,7 +224,7 @@ export const run: Command = async (argv: string[], io: CliIO): Promise<number> =
       deployTargets: deployTargets(path.join(slipwayHome(io.env), 'deploy')),
       ...(registry ? { registry } : {}),
       approvals: localApprovalGate({
-        approved: new Set(flags.approve ?? []),
+        approved: new Set(pipeline.jobs.filter((j) => (flags.approve ?? []).some((name) => name === j.name || name === j.matrix?.base)).map((j) => j.name)),
         by: localUser(io.env),
         ...(io.stdin?.isTTY && isTTY
           ? {

@@ -12,7 +12,7 @@ Checks a pipeline file (default: slipway.yaml in this folder) and prints every p
 file:line:col: message. Exit status: 0 valid, 2 invalid.
 
 options:
-  --json     print the result as JSON on stdout: { file, valid, jobs, diagnostics }
+  --json     print the result as JSON on stdout: { file, valid, jobs, expandedJobs, diagnostics }
   -h, --help show this help
 `;
 
@@ -38,7 +38,7 @@ export const validate: Command = async (argv, io) => {
   const { valid } = result;
 
   if (parsed.values.json) {
-    const report = { file, valid, jobs: result.jobs, diagnostics: result.diagnostics };
+    const report = { file, valid, jobs: result.jobs, ...(result.expandedJobs ? { expandedJobs: result.expandedJobs } : {}), diagnostics: result.diagnostics };
     io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return valid ? EXIT_OK : EXIT_USAGE;
   }
@@ -62,7 +62,10 @@ export const validate: Command = async (argv, io) => {
     io.stderr.write(`${file}: ${errors} error${errors === 1 ? '' : 's'}\n`);
     return EXIT_USAGE;
   }
-  const { jobs } = result;
-  io.stdout.write(`${file} is valid (${jobs} job${jobs === 1 ? '' : 's'})\n`);
+  const { jobs, expandedJobs = [] } = result;
+  // matrix jobs run as one job per combination: say how many, and name them
+  const combinations = expandedJobs.filter((name) => name.includes(' ('));
+  const expanded = combinations.length > 0 ? `; ${expandedJobs.length} once matrices are expanded` : '';
+  io.stdout.write(`${file} is valid (${jobs} job${jobs === 1 ? '' : 's'}${expanded})\n${combinations.map((name) => `  ${name}\n`).join('')}`);
   return EXIT_OK;
 };

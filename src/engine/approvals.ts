@@ -83,7 +83,7 @@ export class ManualJobs {
   /** The job's needs passed and its `if:` holds: it waits for a decision (or is skipped when nobody can give one). */
   wait(job: Job): void {
     if (!this.hooks.gate) {
-      this.hooks.onSkipped(job, `waits for approval (when: manual); nobody here can approve it: run it with --approve ${job.name}`);
+      this.hooks.onSkipped(job, `waits for approval (when: manual); nobody here can approve it: run it with --approve ${shellWord(job.name)}`);
       return;
     }
     const wait = waitingJobOf(job, Date.now());
@@ -91,7 +91,7 @@ export class ManualJobs {
     this.hooks.onWaiting(job, wait);
     const until = wait.timeoutMs !== undefined ? ` within ${formatWait(wait.timeoutMs)}` : '';
     const where = wait.environment ? ` to deploy to ${wait.environment}` : '';
-    this.hooks.log(job.name, `waits for approval${where}${until}: slipway approve ${this.hooks.runId} ${job.name} (or reject)`);
+    this.hooks.log(job.name, `waits for approval${where}${until}: slipway approve ${this.hooks.runId} ${shellWord(job.name)} (or reject)`);
   }
 
   /** Applies the decisions made on waiting jobs; true when there was one. */
@@ -125,12 +125,22 @@ export class ManualJobs {
     return this.hooks.gate ? this.hooks.gate.changed(signal) : Promise.resolve();
   }
 
+  /** The job waits no more (fail-fast cancelled it); false when it was not waiting. */
+  cancel(job: Job): boolean {
+    return this.waiting.delete(job.name);
+  }
+
   /** The run was cancelled: every waiting job, as they are. */
   cancelAll(): Job[] {
     const jobs = [...this.waiting.values()].map((w) => w.job);
     this.waiting.clear();
     return jobs;
   }
+}
+
+/** A job name as a shell reads it back: a matrix combination (`test (node=18)`) in single quotes. */
+function shellWord(name: string): string {
+  return /^[A-Za-z0-9_.-]+$/.test(name) ? name : `'${name.replace(/'/g, `'\\''`)}'`;
 }
 
 function waitingJobOf(job: Job, sinceMs: number): WaitingJob {

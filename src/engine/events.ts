@@ -10,6 +10,8 @@ export interface JobPlanView {
   kind: 'steps' | 'build' | 'deploy';
   needs: string[];
   steps: string[];
+  /** a combination of a matrix job: the job's name in the file and this combination's values */
+  matrix?: { job: string; values: Record<string, string> };
 }
 
 export type RunEvent =

@@ -14,6 +14,7 @@ import { DEPLOY_STEP, runDeployJob, type DeployTargets } from './deploy-runner.j
 import type { ImageBuilder } from '../build/index.js';
 import { shortSecretsWarning } from './secrets.js';
 import { ManualJobs, type ApprovalGate } from './approvals.js';
+import { describeUnmetNeeds, MatrixRun } from './matrix.js';
 
 export interface Trigger {
   event: 'push' | 'manual' | 'local';
@@ -32,7 +33,7 @@ export interface RunOptions {
   secrets: Record<string, string>;
   /** `--env K=V`: the strongest environment */
   envOverrides: Record<string, string>;
-  /** run only these jobs (and the jobs they need); undefined = all */
+  /** run only these jobs (and the jobs they need); a matrix job's name selects all its combinations; undefined = all */
   only?: string[];
   concurrency: number;
   /** builds the images of build jobs; without one they are skipped */
@@ -86,6 +87,8 @@ export interface RunResult {
 export function selectJobs(pipeline: Pipeline, only: string[] | undefined): Set<string> {
   if (!only) return new Set(pipeline.jobs.map((j) => j.name));
   const byName = new Map(pipeline.jobs.map((j) => [j.name, j]));
+  const combinations = new Map<string, string[]>();
+  for (const job of pipeline.jobs) if (job.matrix) combinations.set(job.matrix.base, [...(combinations.get(job.matrix.base) ?? []), job.name]);
   const selected = new Set<string>();
   const visit = (name: string): void => {
     if (selected.has(name)) return;
@@ -94,7 +97,7 @@ export function selectJobs(pipeline: Pipeline, only: string[] | undefined): Set<
     selected.add(name);
     job.needs.forEach(visit);
   };
-  only.forEach(visit);
+  for (const name of only) (byName.has(name) ? [name] : combinations.get(name) ?? []).forEach(visit);
   return selected;
 }
 
@@ -144,13 +147,23 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
       kind: j.kind,
       needs: j.needs.filter((n) => selected.has(n)),
       steps: j.kind === 'steps' ? j.steps.map((s) => s.name) : j.kind === 'build' ? buildStepNames(options.registry, j) : [DEPLOY_STEP],
+      ...(j.matrix ? { matrix: { job: j.matrix.base, values: Object.fromEntries(Object.entries(j.matrix.values).map(([k, v]) => [k, String(v)])) } } : {}),
     })),
   });
+
+  const matrix = new MatrixRun(jobs);
+  const byName = new Map(jobs.map((j) => [j.name, j]));
+  /** a matrix job reads as one in expressions: jobs.test.result, once all its combinations finished */
+  const noteMatrixResult = (job: Job): void => {
+    const combined = job.matrix && matrix.outputsOf(job.matrix.base, status);
+    if (combined && job.matrix) outputs[job.matrix.base] = combined;
+  };
 
   const finish = (job: Job, jobStatus: JobStatus, reason: string | undefined, attempt: number, durationMs = 0, extra: { outputs?: Record<string, string>; reused?: true } = {}): void => {
     status.set(job.name, jobStatus);
     outputs[job.name] = { ...(outputs[job.name] ?? {}), result: jobStatus === 'pending' || jobStatus === 'running' ? 'failure' : jobStatus } as JobOutputs;
     summaries.set(job.name, { name: job.name, status: jobStatus, ...(reason ? { reason } : {}), attempts: attempt, durationMs });
+    noteMatrixResult(job);
     emit({ type: 'job.status', job: job.name, status: jobStatus, attempt, ...(reason ? { reason } : {}), durationMs, ...extra, at: Date.now() });
   };
 
@@ -183,14 +196,13 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
     summaries.set(job.name, { name: job.name, status: resumed.status, ...(resumed.reason ? { reason: resumed.reason } : {}), attempts: resumed.attempts, durationMs: 0 });
     if (resumed.status === 'waiting') manual.resume(job, resumed.waitingSinceMs ?? Date.now());
     else outputs[job.name] = { ...(resumed.outputs ?? {}), result: resumed.status } as JobOutputs;
+    noteMatrixResult(job);
   }
 
   /** Why a job whose needs are all finished must not run, or undefined when it may. */
   const reasonToSkip = (job: Job): string | undefined => {
     const unmet = job.needs.filter((n) => status.get(n) !== 'success');
-    if (unmet.length > 0) {
-      return unmet.map((n) => `needs ${n}, which ${describeOutcome(status.get(n))}`).join('; ');
-    }
+    if (unmet.length > 0) return describeUnmetNeeds(byName, unmet, (n) => describeOutcome(status.get(n)));
     if (job.if) {
       const jobContext = { ...context, env: { ...pipelineEnv } };
       if (!evaluateCondition(job.if, jobContext)) return `condition ${job.if.source} is false`;
@@ -205,23 +217,41 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
   const shortSecrets = shortSecretsWarning(options.secrets);
   const runJob = async (job: Job): Promise<void> => {
     const jobStarted = Date.now();
+    // fail-fast stops one combination of a matrix job without the run
+    const jobSignal = matrix.signalFor(job, signal);
     let result: JobAttemptResult = { status: 'failure', reason: 'not run' };
     let attempt = 0;
     for (attempt = 1; attempt <= job.retry + 1; attempt++) {
       status.set(job.name, 'running');
       emit({ type: 'job.status', job: job.name, status: 'running', attempt, at: Date.now() });
       if (shortSecrets && attempt === 1) emit({ type: 'log', job: job.name, stream: 'system', line: shortSecrets, at: Date.now() });
-      const jobContext = { ...context, env: { ...pipelineEnv } };
-      result = await attemptJob(options, job, attempt, jobContext, pipelineEnv, emit);
-      if (result.status !== 'failure' || signal.aborted) break;
+      const jobContext: ExpressionContext = { ...context, env: { ...pipelineEnv }, ...(job.matrix ? { matrix: job.matrix.values } : {}) };
+      result = await attemptJob({ ...options, signal: jobSignal }, job, attempt, jobContext, pipelineEnv, emit);
+      if (result.status !== 'failure' || jobSignal.aborted) break;
       if (attempt <= job.retry) {
         emit({ type: 'log', job: job.name, stream: 'system', line: `attempt ${attempt} failed (${result.reason}); retrying`, at: Date.now() });
       }
     }
+    matrix.release(job);
     if (result.outputs) outputs[job.name] = { result: 'success', ...result.outputs };
-    const jobStatus = signal.aborted ? 'cancelled' : result.status;
+    // a combination that passed as fail-fast struck keeps its success
+    const stoppedBy = result.status === 'success' ? undefined : matrix.cancelReasonOf(job);
+    const jobStatus = signal.aborted || stoppedBy ? 'cancelled' : result.status;
     // a job's outputs are recorded with its success, for the jobs that a later re-run takes as passed
-    finish(job, jobStatus, result.reason, Math.min(attempt, job.retry + 1), Date.now() - jobStarted, jobStatus === 'success' && result.outputs ? { outputs: result.outputs } : {});
+    finish(job, jobStatus, stoppedBy ?? result.reason, Math.min(attempt, job.retry + 1), Date.now() - jobStarted, jobStatus === 'success' && result.outputs ? { outputs: result.outputs } : {});
+    if (jobStatus === 'failure') cancelSiblings(job);
+  };
+
+  /** fail-fast: a failed combination cancels the others of its matrix that have not finished */
+  const cancelSiblings = (job: Job): void => {
+    const stop = matrix.failFast(job, status);
+    for (const sibling of stop?.stopped ?? []) {
+      emit({ type: 'log', job: sibling.name, stream: 'system', line: `cancelled: ${job.name} failed (fail-fast: false lets the other combinations finish)`, at: Date.now() });
+      // a running one ends by itself, its attempt aborted
+      if (status.get(sibling.name) === 'running') continue;
+      manual.cancel(sibling);
+      finish(sibling, 'cancelled', stop?.reason, 0);
+    }
   };
 
   const schedule = (): void => {

@@ -19,6 +19,16 @@ function safeSegment(name: string): string {
   return name.replace(/[^a-zA-Z0-9_.-]/g, '_');
 }
 
+/**
+ * A job's folder name. Matrix jobs are named `test (os=a b)` and their values may hold spaces and
+ * punctuation, so two names can differ only where safeSegment replaces (`test (os=a_b)`): such a
+ * name gets a hash of itself appended, and each job keeps a folder of its own.
+ */
+function jobSegment(job: string): string {
+  const safe = safeSegment(job);
+  return safe === job ? safe : `${safe}-${createHash('sha256').update(job).digest('hex').slice(0, 12)}`;
+}
+
 /** A workspace-relative path without leading ./ or trailing / (and never escaping upwards). */
 export function normalizeWorkspacePath(p: string): string {
   const normal = path.posix.normalize(p.replace(/\/+$/, '')).replace(/^\.\/+/, '');
@@ -59,7 +69,7 @@ export class RunStorage {
 
   /** Where a job's artifact tars are: `<n>.tar` for its n-th artifact path. */
   artifactDir(job: string): string {
-    return path.join(this.runDir, 'artifacts', safeSegment(job));
+    return path.join(this.runDir, 'artifacts', jobSegment(job));
   }
 
   artifactPath(job: string, index: number): string {
@@ -67,7 +77,7 @@ export class RunStorage {
   }
 
   cacheDir(project: string, job: string, key: string): string {
-    return path.join(this.home, 'cache', safeSegment(project), safeSegment(job), key);
+    return path.join(this.home, 'cache', safeSegment(project), jobSegment(job), key);
   }
 
   /** Writes a tar stream to `target` through a temporary file, so a half-written tar is never used. */

@@ -5,6 +5,7 @@ import type { BuildJob, Cache, DeployJob, Job, Pipeline, Service, SourcePosition
 import { parseDuration } from './durations.js';
 import { makeCondition, makeTemplate } from './expressions.js';
 import { defaults } from './defaults.js';
+import { expandMatrix, readMatrix, type ExpandedCombination } from './matrix.js';
 import type { RawJob, RawPipeline, RawService, RawStep } from './schema.js';
 import type { YamlPath, YamlSource } from './yaml-source.js';
 
@@ -17,6 +18,9 @@ export function compilePipeline(src: YamlSource): Pipeline {
     Object.entries(raw.environments ?? {}).map(([name, env]) => [name, { protected: env.protected ?? false }]),
   );
   const c = new Compiler(src, environments);
+  const expanded = expandMatrices(raw);
+  // `needs: [test]` on a matrix job waits for every one of its combinations.
+  const needsOf = (needs: string[]): string[] => [...new Set(needs.flatMap((need) => expanded.get(need)?.map((combo) => combo.name) ?? [need]))];
   return {
     file: src.file,
     version: 1,
@@ -25,8 +29,27 @@ export function compilePipeline(src: YamlSource): Pipeline {
     env: c.envMap(raw.env, ['env']),
     secrets: raw.secrets ?? [],
     environments,
-    jobs: Object.entries(raw.jobs).map(([name, job]) => c.job(name, job)),
+    jobs: Object.entries(raw.jobs).flatMap(([name, job]): Job[] => {
+      const compiled = c.job(name, job);
+      compiled.needs = needsOf(compiled.needs);
+      const combos = expanded.get(name);
+      if (!combos) return [compiled];
+      const failFast = job['fail-fast'] ?? defaults.failFast;
+      // The combinations share the job's compiled parts (templates, positions): they differ only
+      // in name and matrix values, which the templates read when the job starts.
+      return combos.map(({ name: comboName, values }) => ({ ...compiled, name: comboName, matrix: { base: name, values: Object.fromEntries(values), failFast } }));
+    }),
   };
+}
+
+/** Each matrix job's combinations, by the job's name. Validation found no problem in them. */
+function expandMatrices(raw: RawPipeline): Map<string, ExpandedCombination[]> {
+  const expanded = new Map<string, ExpandedCombination[]>();
+  for (const [name, job] of Object.entries(raw.jobs)) {
+    const matrix = job.matrix === undefined ? undefined : readMatrix(job.matrix);
+    if (matrix) expanded.set(name, expandMatrix(name, matrix).combinations);
+  }
+  return expanded;
 }
 
 function compileTriggers(raw: RawPipeline): Triggers {

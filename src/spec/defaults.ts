@@ -9,6 +9,7 @@ export const defaults = {
   timeout: '60m',
   retry: 0,
   when: 'auto',
+  failFast: true,
   serviceHealth: { interval: '1s', timeout: '5s', retries: 30 },
   build: { context: '.', dockerfile: 'Dockerfile' },
   deploy: { target: 'docker', replicas: 1 },
@@ -26,3 +27,9 @@ export const SERVICE_NAME_PATTERN = '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$';
 // Docker's reference grammar: lower-case path components separated by '/', '.', '_' or '-'.
 export const REPOSITORY_PATTERN = '^[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*$';
 export const TAG_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$';
+export const MATRIX_KEY_PATTERN = '^[a-zA-Z_][a-zA-Z0-9_-]*$';
+// Matrix values become part of job names (logs, the UI, container names, API paths): 1 to 100
+// printable ASCII characters, so that no control or look-alike character gets into a name.
+export const MATRIX_VALUE_PATTERN = '^[ -~]{1,100}$';
+/** The most jobs one matrix may expand into (GitHub Actions' limit too). */
+export const MAX_MATRIX_COMBINATIONS = 256;

@@ -24,6 +24,7 @@ export const specCodes = {
   SPEC_NEEDS_UNKNOWN: '`needs` names a job that does not exist',
   SPEC_NEEDS_CYCLE: '`needs` forms a cycle (a job needing itself included)',
   SPEC_NEEDS_DUPLICATE: '`needs` lists the same job twice (warning)',
+  SPEC_MATRIX: 'a matrix expands to no job or too many, an exclude names a key the matrix lacks, or a combination comes twice (warning: an exclude that removes nothing)',
   SPEC_EXPRESSION: 'a `${{ }}` expression or `if:` condition is malformed or reads something it cannot',
   SPEC_EXPRESSION_LIMIT: 'an expression is longer than 4096 characters or nests deeper than 32 levels',
   SPEC_IGNORED: 'a setting that has no effect where it is written (warning)',
@@ -93,7 +94,9 @@ export class DiagnosticList {
 
 /** The file's own text inside a message, cut to `max` characters: one huge value must not drown it. */
 export function clip(text: string, max = 80): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
+  const shown = text.length > max ? `${text.slice(0, max)}…` : text;
+  // A quoted value must not move the cursor or colour a terminal: control characters show escaped.
+  return shown.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 
 export function positionOf(file: string, at: { line: number; col: number }): SourcePosition {

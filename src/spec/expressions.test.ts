@@ -148,3 +148,16 @@ test("names of Object's prototype read as unset, not as Object's members", () =>
   assert.equal(run('jobs.constructor.name'), null);
   assert.equal(run('jobs.image.constructor'), null);
 });
+
+test('matrix.KEY reads the combination’s value with its type; a key it lacks, or a path past it, is null', () => {
+  const withMatrix: ExpressionContext = { ...ctx, matrix: { node: 18, db: 'pg', coverage: true } };
+  const read = (text: string): unknown => evaluate(parseExpression(text), withMatrix);
+  assert.equal(read('matrix.node'), 18);
+  assert.equal(read("matrix.node == '18'"), true);
+  assert.equal(read('matrix.coverage && matrix.db'), 'pg');
+  assert.equal(read('matrix.missing'), null);
+  assert.equal(read('matrix.node.major'), null);
+  assert.equal(read('matrix.constructor'), null);
+  assert.equal(run('matrix.node'), null, 'outside a matrix job');
+  assert.equal(renderTemplate(makeTemplate('node:${{ matrix.node }}${{ matrix.missing }}', at), withMatrix), 'node:18');
+});

@@ -9,7 +9,7 @@ export { ExpressionError, MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_LENGTH, parseExpr
 
 export type TemplatePart = { literal: string } | { expr: Expr };
 
-export const ROOTS = ['branch', 'event', 'commit', 'env', 'jobs'] as const;
+export const ROOTS = ['branch', 'event', 'commit', 'env', 'jobs', 'matrix'] as const;
 export const FUNCTIONS: Record<string, number> = { startsWith: 2, endsWith: 2, contains: 2 };
 export const JOB_OUTPUTS = ['image', 'digest', 'tags', 'result'] as const;
 
@@ -98,6 +98,10 @@ export interface ExpressionScope {
   job?: string;
   /** the jobs it transitively needs */
   upstream: Pick<ReadonlySet<string>, 'has'>;
+  /** the keys of the job's matrix; absent when the job has none */
+  matrix?: ReadonlySet<string>;
+  /** the expression is the job's `if:`, which decides for all its combinations at once */
+  isJobCondition?: boolean;
 }
 
 export interface ExpressionIssue {
@@ -155,6 +159,7 @@ function checkPath(e: Extract<Expr, { kind: 'path' }>, scope: ExpressionScope, i
     if (rest.length > 0) error(`'${root}' is a string and has no '.${rest[0]}'`, at(1));
     return;
   }
+  if (root === 'matrix') return checkMatrixPath(rest, at, scope, error);
   if (root === 'env') {
     if (rest.length !== 1) error(rest.length === 0 ? "'env' needs a variable name: env.NAME" : `env.${rest[0]} is a string and has no '.${rest[1]}'`, rest.length === 0 ? e.end : at(2));
     return;
@@ -196,6 +201,21 @@ function checkPath(e: Extract<Expr, { kind: 'path' }>, scope: ExpressionScope, i
   }
 }
 
+/** matrix.<key>: only inside a matrix job, not in its if: (which is the same for every combination). */
+function checkMatrixPath(rest: string[], at: (i: number) => number, scope: ExpressionScope, error: (message: string, offset: number) => void): void {
+  const [key, extra] = rest;
+  const what = key === undefined ? 'matrix' : `matrix.${key}`;
+  if (scope.job === undefined) return error(`pipeline-level values cannot read ${what}: only the steps of a matrix job can; move it into that job`, at(0));
+  if (!scope.matrix) return error(`job '${scope.job}' has no matrix, so ${what} is never set; give the job one (matrix: { ${key ?? 'node'}: [...] }) or remove it`, at(0));
+  if (scope.isJobCondition) return error(`the if: of job '${scope.job}' cannot read ${what}: it decides for every combination at once; leave combinations out with matrix.exclude`, at(0));
+  if (key === undefined) return error(`'matrix' needs a key: matrix.${[...scope.matrix][0] ?? 'NAME'}`, at(0));
+  if (!scope.matrix.has(key)) {
+    const guess = closest(key, [...scope.matrix]);
+    return error(`unknown matrix key '${key}'${guess ? ` (did you mean '${guess}'?)` : ''}; the matrix of job '${scope.job}' has ${listOf([...scope.matrix])}`, at(1));
+  }
+  if (extra !== undefined) error(`matrix.${key} is a value and has no '.${extra}'`, at(2));
+}
+
 // ---- evaluation ----
 
 function toNumber(v: Value): number {
@@ -225,7 +245,7 @@ function looseEquals(a: Value, b: Value): boolean {
   return toNumber(a) === toNumber(b);
 }
 
-function ownValue(record: Record<string, string> | undefined, key: string | undefined): Value {
+function ownValue(record: Readonly<Record<string, Value>> | undefined, key: string | undefined): Value {
   return record && key !== undefined && Object.hasOwn(record, key) ? record[key] ?? null : null;
 }
 
@@ -245,6 +265,8 @@ function lookup(parts: string[], ctx: ExpressionContext): Value {
       const job = ctx.jobs && a !== undefined && Object.hasOwn(ctx.jobs, a) ? ctx.jobs[a] : undefined;
       return ownValue(job, b);
     }
+    case 'matrix':
+      return b === undefined ? ownValue(ctx.matrix, a) : null;
     default:
       return null;
   }

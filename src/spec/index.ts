@@ -72,6 +72,8 @@ export interface CheckResult {
   diagnostics: Diagnostic[];
   /** the text that was checked, for code frames (absent when the file could not be read) */
   text?: string;
+  /** a valid file: the jobs a run of it has, matrix jobs expanded (`test (node=18)`), in file order */
+  expandedJobs?: string[];
 }
 
 /**
@@ -88,7 +90,9 @@ export async function checkPipelineFile(path: string, options: LoadOptions = {})
     const declared = (valid?.toJS() as { jobs?: unknown } | undefined)?.jobs;
     return declared !== null && typeof declared === 'object' ? Object.keys(declared).length : 0;
   });
-  return { valid: valid !== undefined && !diags.hasErrors, jobs, diagnostics: diags.sorted(), text: read.text };
+  const isValid = valid !== undefined && !diags.hasErrors;
+  const expandedJobs = isValid ? guarded(diags, undefined, () => compilePipeline(valid).jobs.map((job) => job.name)) : undefined;
+  return { valid: isValid && !diags.hasErrors, jobs, diagnostics: diags.sorted(), text: read.text, ...(expandedJobs ? { expandedJobs } : {}) };
 }
 
 /**

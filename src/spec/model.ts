@@ -33,6 +33,8 @@ export interface ExpressionContext {
   env: Record<string, string>;
   /** outputs of finished jobs: `jobs.image.image`, `jobs.image.digest`, `jobs.test.result` */
   jobs: Record<string, JobOutputs>;
+  /** the combination of the matrix job the expression belongs to: `matrix.node` */
+  matrix?: Record<string, MatrixValue>;
 }
 
 export interface JobOutputs {
@@ -62,10 +64,29 @@ export interface Triggers {
 
 export type Job = StepsJob | BuildJob | DeployJob;
 
+export type MatrixValue = string | number | boolean;
+
+/**
+ * What a job expanded from a `matrix:` knows of it. Such a job is named `test (node=18, db=pg)`:
+ * its base name and its values, keys in the order the file gives them.
+ */
+export interface MatrixCombination {
+  /** the job's name in the file (`test`); `needs: [test]` means every combination */
+  base: string;
+  /** this combination's values, read by `${{ matrix.KEY }}`, keys in the order written */
+  values: Record<string, MatrixValue>;
+  /** `fail-fast`: when one combination fails, the others still pending or running are cancelled */
+  failFast: boolean;
+}
+
 interface JobBase {
+  /** as written, or for a combination of a matrix job `test (node=18, db=pg)` */
   name: string;
   position: SourcePosition;
+  /** the jobs to wait for, by name: `needs: [test]` on a matrix job lists every combination of it */
   needs: string[];
+  /** set on the jobs a `matrix:` expanded into */
+  matrix?: MatrixCombination;
   if?: Condition;
   /** `manual`: waits for `slipway approve` (set by `when: manual` or a deploy to a protected environment) */
   when: 'auto' | 'manual';

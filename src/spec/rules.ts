@@ -4,6 +4,7 @@
 import { isScalar, isSeq, type Scalar } from 'yaml';
 import { clip, type DiagnosticList } from './diagnostics.js';
 import { checkExpression, type Expr, type ExpressionScope } from './expressions.js';
+import { checkMatrix, type MatrixInfo } from './matrix.js';
 import { annotatedPipelineSchema } from './schema.generated.js';
 import type { SchemaNode } from './schema-node.js';
 import { closest, listOf } from './suggest.js';
@@ -30,7 +31,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 // The keys a job may have, from the schema: jobs is a record whose one pattern maps to the job.
 const JOB_KEYS = ((Object.values((annotatedPipelineSchema.properties as Record<string, SchemaNode>).jobs?.patternProperties as Record<string, SchemaNode>)[0]?.properties ?? {}) as Record<string, SchemaNode>);
-const STEPS_ONLY_KEYS = ['image', 'services', 'steps', 'cache', 'artifacts'] as const;
+const STEPS_ONLY_KEYS = ['image', 'services', 'steps', 'cache', 'artifacts', 'matrix'] as const;
 
 /** The kind a job's keys make it, for the rules and for the expression checks. */
 export function jobKindOf(job: Record<string, unknown>): JobKind | undefined {
@@ -65,6 +66,7 @@ export function checkGraph(src: YamlSource, diags: DiagnosticList, sites: Expres
   const names = Object.keys(jobs);
   const kinds = new Map<string, JobKind | undefined>();
   const edges = new Map<string, string[]>();
+  const matrices = new Map<string, MatrixInfo>();
 
   // The same unknown name is often needed by many jobs: one did-you-mean for each name.
   const guesses = new Map<string, string | undefined>();
@@ -82,6 +84,8 @@ export function checkGraph(src: YamlSource, diags: DiagnosticList, sites: Expres
     checkJobKind(src, diags, name, job);
     checkDeploy(src, diags, name, job);
     checkPushSecret(src, diags, name, job, Array.isArray(raw.secrets) ? raw.secrets : []);
+    const matrix = checkJobMatrix(src, diags, name, job);
+    if (matrix) matrices.set(name, matrix);
 
     const seen = new Set<string>();
     const valid: string[] = [];
@@ -102,6 +106,7 @@ export function checkGraph(src: YamlSource, diags: DiagnosticList, sites: Expres
     edges.set(name, valid);
   }
   reportCycles(src, diags, names, edges);
+  checkExpandedSize(src, diags, names.length, matrices);
 
   // What each job may read through jobs.X: everything upstream of it. The sets are built only when
   // an expression names a job: most name none.
@@ -109,10 +114,13 @@ export function checkGraph(src: YamlSource, diags: DiagnosticList, sites: Expres
   for (const site of sites) {
     if (diags.full) return;
     const job = site.path[0] === 'jobs' && typeof site.path[1] === 'string' ? site.path[1] : undefined;
+    const matrix = job !== undefined ? matrices.get(job) : undefined;
     const scope: ExpressionScope = {
       jobs: kinds,
       job,
       upstream: { has: (name) => job !== undefined && (upstream ??= new UpstreamSets(names, edges)).has(job, name) },
+      ...(matrix ? { matrix: matrix.keys } : {}),
+      isJobCondition: site.path.length === 3 && site.path[2] === 'if',
     };
     for (const expr of site.exprs) {
       for (const issue of checkExpression(expr, scope)) {
@@ -120,6 +128,28 @@ export function checkGraph(src: YamlSource, diags: DiagnosticList, sites: Expres
         if (issue.severity === 'error') diags.error('SPEC_EXPRESSION', issue.message, at);
         else diags.warning('SPEC_EXPRESSION', issue.message, at);
       }
+    }
+  }
+}
+
+/** A steps job's matrix, checked; `fail-fast` without one does nothing, and says so. */
+function checkJobMatrix(src: YamlSource, diags: DiagnosticList, name: string, job: Record<string, unknown>): MatrixInfo | undefined {
+  if (job.matrix === undefined) {
+    if (job['fail-fast'] !== undefined) diags.warning('SPEC_IGNORED', `'fail-fast' of job '${name}' has no effect without a matrix`, src.keyAt(['jobs', name, 'fail-fast']));
+    return undefined;
+  }
+  // A matrix on a build or deploy job is a SPEC_JOB_KIND error already; it is not expanded.
+  return jobKindOf(job) === 'steps' ? checkMatrix(src, diags, name, job.matrix) : undefined;
+}
+
+/** Matrices multiply jobs: the pipeline they expand into stays within MAX_JOBS too. */
+function checkExpandedSize(src: YamlSource, diags: DiagnosticList, declared: number, matrices: ReadonlyMap<string, MatrixInfo>): void {
+  let total = declared;
+  for (const [name, matrix] of matrices) {
+    total += Math.max(matrix.count - 1, 0);
+    if (total > MAX_JOBS) {
+      diags.error('SPEC_TOO_LARGE', `with its matrix, job '${name}' takes the pipeline past ${MAX_JOBS} jobs; a pipeline may run at most ${MAX_JOBS}: make the matrices smaller or split the pipeline`, src.keyAt(['jobs', name, 'matrix']));
+      return;
     }
   }
 }

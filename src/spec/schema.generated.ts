@@ -448,6 +448,110 @@ export const annotatedPipelineSchema: SchemaNode = {
                 "type": "string"
               }
             },
+            "matrix": {
+              "description": "Steps jobs: run the job once per combination of these values, e.g. node: [18, 20]; at most 256 combinations.",
+              "additionalProperties": {
+                "minItems": 1,
+                "maxItems": 256,
+                "description": "The values of one matrix key.",
+                "x-expected": "a list of values (strings, numbers or booleans)",
+                "type": "array",
+                "items": {
+                  "description": "One value of a matrix key.",
+                  "x-expected": "a string, number or boolean",
+                  "anyOf": [
+                    {
+                      "pattern": "^[ -~]{1,100}$",
+                      "x-expected": "a value of 1 to 100 printable ASCII characters",
+                      "type": "string"
+                    },
+                    {
+                      "type": "number"
+                    },
+                    {
+                      "type": "boolean"
+                    }
+                  ]
+                }
+              },
+              "propertyNames": {
+                "pattern": "^[a-zA-Z_][a-zA-Z0-9_-]*$"
+              },
+              "x-key-code": "SPEC_NAME",
+              "x-key-expected": "a matrix key (letters, digits, _ and -, not starting with a digit or -)",
+              "type": "object",
+              "properties": {
+                "include": {
+                  "maxItems": 256,
+                  "description": "Extra keys for the combinations that have all of an entry’s matrix values, or else an extra combination.",
+                  "type": "array",
+                  "items": {
+                    "description": "Matrix keys and their values.",
+                    "additionalProperties": false,
+                    "minProperties": 1,
+                    "x-key-code": "SPEC_NAME",
+                    "x-key-expected": "a matrix key (letters, digits, _ and -, not starting with a digit or -)",
+                    "type": "object",
+                    "patternProperties": {
+                      "^[a-zA-Z_][a-zA-Z0-9_-]*$": {
+                        "description": "One value of a matrix key.",
+                        "x-expected": "a string, number or boolean",
+                        "anyOf": [
+                          {
+                            "pattern": "^[ -~]{1,100}$",
+                            "x-expected": "a value of 1 to 100 printable ASCII characters",
+                            "type": "string"
+                          },
+                          {
+                            "type": "number"
+                          },
+                          {
+                            "type": "boolean"
+                          }
+                        ]
+                      }
+                    }
+                  }
+                },
+                "exclude": {
+                  "maxItems": 256,
+                  "description": "Combinations to leave out: an entry removes every combination that has all its values.",
+                  "type": "array",
+                  "items": {
+                    "description": "Matrix keys and their values.",
+                    "additionalProperties": false,
+                    "minProperties": 1,
+                    "x-key-code": "SPEC_NAME",
+                    "x-key-expected": "a matrix key (letters, digits, _ and -, not starting with a digit or -)",
+                    "type": "object",
+                    "patternProperties": {
+                      "^[a-zA-Z_][a-zA-Z0-9_-]*$": {
+                        "description": "One value of a matrix key.",
+                        "x-expected": "a string, number or boolean",
+                        "anyOf": [
+                          {
+                            "pattern": "^[ -~]{1,100}$",
+                            "x-expected": "a value of 1 to 100 printable ASCII characters",
+                            "type": "string"
+                          },
+                          {
+                            "type": "number"
+                          },
+                          {
+                            "type": "boolean"
+                          }
+                        ]
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "fail-fast": {
+              "default": true,
+              "description": "Matrix jobs: when one combination fails, cancel the others still pending or running.",
+              "type": "boolean"
+            },
             "build": {
               "additionalProperties": false,
               "description": "Builds an image with the Docker engine and pushes it to the registry.",

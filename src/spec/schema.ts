@@ -9,7 +9,21 @@
 //   x-key-code / x-key-expected   the same for the keys of a record
 import { Type, type Static, type TString } from '@sinclair/typebox';
 import { DURATION_PATTERN } from './durations.js';
-import { defaults, ENV_NAME_PATTERN, ENVIRONMENT_NAME_PATTERN, JOB_NAME_PATTERN, MAX_RETRY, REPOSITORY_PATTERN, SCHEMA_ID, SECRET_NAME_PATTERN, SERVICE_NAME_PATTERN, TAG_PATTERN } from './defaults.js';
+import {
+  defaults,
+  ENV_NAME_PATTERN,
+  ENVIRONMENT_NAME_PATTERN,
+  JOB_NAME_PATTERN,
+  MATRIX_KEY_PATTERN,
+  MATRIX_VALUE_PATTERN,
+  MAX_MATRIX_COMBINATIONS,
+  MAX_RETRY,
+  REPOSITORY_PATTERN,
+  SCHEMA_ID,
+  SECRET_NAME_PATTERN,
+  SERVICE_NAME_PATTERN,
+  TAG_PATTERN,
+} from './defaults.js';
 
 const duration = (description: string, def?: string, allowZero = false) =>
   Type.String({
@@ -197,6 +211,50 @@ export const EnvironmentSchema = Type.Object(
   { additionalProperties: false, description: 'Rules for the jobs that deploy to one environment.' },
 );
 
+const MATRIX_KEY_EXPECTED = 'a matrix key (letters, digits, _ and -, not starting with a digit or -)';
+
+const matrixValue = Type.Union(
+  [
+    Type.String({ pattern: MATRIX_VALUE_PATTERN, 'x-expected': 'a value of 1 to 100 printable ASCII characters' }),
+    Type.Number(),
+    Type.Boolean(),
+  ],
+  { description: 'One value of a matrix key.', 'x-expected': 'a string, number or boolean' },
+);
+
+const matrixEntries = (description: string) =>
+  Type.Array(
+    Type.Record(Type.String({ pattern: MATRIX_KEY_PATTERN }), matrixValue, {
+      description: 'Matrix keys and their values.',
+      additionalProperties: false,
+      minProperties: 1,
+      'x-key-code': 'SPEC_NAME',
+      'x-key-expected': MATRIX_KEY_EXPECTED,
+    }),
+    { maxItems: MAX_MATRIX_COMBINATIONS, description },
+  );
+
+// The matrix's own keys are free names beside include and exclude: additionalProperties holds
+// their schema and propertyNames their pattern (TypeBox checks the first, JSON Schema tools both).
+export const MatrixSchema = Type.Object(
+  {
+    include: Type.Optional(matrixEntries('Extra keys for the combinations that have all of an entry’s matrix values, or else an extra combination.')),
+    exclude: Type.Optional(matrixEntries('Combinations to leave out: an entry removes every combination that has all its values.')),
+  },
+  {
+    description: 'Steps jobs: run the job once per combination of these values, e.g. node: [18, 20]; at most 256 combinations.',
+    additionalProperties: Type.Array(matrixValue, {
+      minItems: 1,
+      maxItems: MAX_MATRIX_COMBINATIONS,
+      description: 'The values of one matrix key.',
+      'x-expected': 'a list of values (strings, numbers or booleans)',
+    }),
+    propertyNames: { pattern: MATRIX_KEY_PATTERN },
+    'x-key-code': 'SPEC_NAME',
+    'x-key-expected': MATRIX_KEY_EXPECTED,
+  },
+);
+
 // One object with every key rather than a union of three job shapes: editors then complete all
 // keys, and the validator says "a job is one of steps, build, deploy" instead of three failures.
 export const JobSchema = Type.Object(
@@ -222,6 +280,8 @@ export const JobSchema = Type.Object(
     steps: Type.Optional(Type.Array(StepSchema, { minItems: 1, description: 'Steps jobs: the commands, in order, in one container.' })),
     cache: Type.Optional(CacheSchema),
     artifacts: Type.Optional(stringList('Steps jobs: workspace paths handed to the jobs that need this one.', relativePath('A workspace path.'))),
+    matrix: Type.Optional(MatrixSchema),
+    'fail-fast': Type.Optional(Type.Boolean({ default: defaults.failFast, description: 'Matrix jobs: when one combination fails, cancel the others still pending or running.' })),
     build: Type.Optional(BuildSchema),
     deploy: Type.Optional(DeploySchema),
   },
@@ -271,3 +331,4 @@ export type RawStep = Static<typeof StepSchema>;
 export type RawService = Static<typeof ServiceSchema>;
 export type RawBuild = Static<typeof BuildSchema>;
 export type RawDeploy = Static<typeof DeploySchema>;
+export type RawMatrixValue = Static<typeof matrixValue>;

@@ -125,3 +125,17 @@ test('a file that is a folder, or above the size limit, is exit 2 with a message
     assert.match(folder.stderr.text, /is a folder, not a pipeline file/);
   });
 });
+
+test('a valid file with a matrix: the count once expanded and each combination, in text and in --json', async () => {
+  const matrix = 'version: 1\nname: app\njobs:\n  test:\n    image: node:${{ matrix.node }}\n    matrix: { node: [18, 20] }\n    steps:\n      - run: npm test\n  image:\n    needs: [test]\n    build: { repository: app }\n';
+  await withDir({ 'slipway.yaml': matrix }, async (dir) => {
+    const streams = io(dir);
+    assert.equal(await validate([], streams), 0);
+    assert.equal(streams.stdout.text, 'slipway.yaml is valid (2 jobs; 3 once matrices are expanded)\n  test (node=18)\n  test (node=20)\n');
+    const json = io(dir);
+    assert.equal(await validate(['--json'], json), 0);
+    const report = JSON.parse(json.stdout.text) as { jobs: number; expandedJobs: string[] };
+    assert.equal(report.jobs, 2);
+    assert.deepEqual(report.expandedJobs, ['test (node=18)', 'test (node=20)', 'image']);
+  });
+});

@@ -12,6 +12,7 @@ import { annotatedPipelineSchema } from './schema.generated.js';
 import type { SchemaNode } from './schema-node.js';
 import { closest, didYouMean } from './suggest.js';
 import type { Position, YamlPath, YamlSource } from './yaml-source.js';
+import { labelOf, placeOf } from './places.js';
 
 // 'other': a scalar a YAML tag made into something else (a !!timestamp, !!binary, …).
 type Kind = 'mapping' | 'list' | 'string' | 'number' | 'boolean' | 'null' | 'other';
@@ -39,47 +40,6 @@ export function validatePipeline(src: YamlSource, diags: DiagnosticList): boolea
   new SchemaWalker(src, diags, sites).walk(annotatedPipelineSchema, root, [], undefined);
   checkGraph(src, diags, sites);
   return !diags.hasErrors;
-}
-
-// ---- where things are, in words ----
-
-function dotted(path: YamlPath): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
-}
-
-/** "in job 'test'", "in step 2 of job 'test'", "in 'deploy.health' of job 'web'", … */
-export function placeOf(path: YamlPath): string {
-  if (path.length === 0) return 'at the top level';
-  const [first, job, ...rest] = path;
-  if (first !== 'jobs' || job === undefined) return `in '${dotted(path)}'`;
-  const ofJob = `job '${job}'`;
-  if (rest.length === 0) return `in ${ofJob}`;
-  const [section, item, ...more] = rest;
-  if (section === 'steps' && typeof item === 'number') {
-    const step = `step ${item + 1} of ${ofJob}`;
-    return more.length ? `in '${dotted(more)}' of ${step}` : `in ${step}`;
-  }
-  if (section === 'services' && item !== undefined) {
-    const service = `service '${item}' of ${ofJob}`;
-    return more.length ? `in '${dotted(more)}' of ${service}` : `in ${service}`;
-  }
-  return `in '${dotted(rest)}' of ${ofJob}`;
-}
-
-/** The value at `path` named for a message: "'timeout' in job 'test'", "item 2 of 'secrets'". */
-export function labelOf(path: YamlPath): string {
-  const last = path[path.length - 1];
-  const parent = path.slice(0, -1);
-  if (last === undefined) return 'the file';
-  if (typeof last === 'string') {
-    if (parent.length === 1 && parent[0] === 'jobs') return `job '${last}'`;
-    if (parent.length === 3 && parent[0] === 'jobs' && parent[2] === 'services') return `service '${last}' of job '${String(parent[1])}'`;
-    return parent.length ? `'${last}' ${placeOf(parent)}` : `'${last}'`;
-  }
-  if (parent.length === 3 && parent[0] === 'jobs' && parent[2] === 'steps') return `step ${last + 1} of job '${String(parent[1])}'`;
-  const owner = parent[parent.length - 1];
-  const where = parent.length > 1 ? ` ${placeOf(parent.slice(0, -1))}` : '';
-  return `item ${last + 1} of '${String(owner)}'${where}`;
 }
 
 function kindOf(node: Node | null): Kind {
@@ -272,6 +232,19 @@ class SchemaWalker {
           this.walk(extension[1], pair.value as Node | null, childPath, keyAt);
           continue;
         }
+        // Free names beside fixed keys (a matrix's keys beside include/exclude).
+        const free = s.additionalProperties;
+        if (free !== null && typeof free === 'object') {
+          // 'inclde: [{ … }]' is a misspelt fixed key, not a free name with odd values.
+          const value = this.src.resolve(pair.value);
+          if (isSeq(value) && value.items.some((item) => isMap(this.src.resolve(item))) && closest(key, Object.keys(properties))) {
+            this.unknownKey(key, Object.keys(properties), path, keyAt, pair.value as Node | null);
+            continue;
+          }
+          this.checkName(s, (s.propertyNames as Schema | undefined)?.pattern, key, path, keyAt);
+          this.walk(free as Schema, pair.value as Node | null, childPath, keyAt);
+          continue;
+        }
         const guess = this.unknownKey(key, Object.keys(properties), path, keyAt, pair.value as Node | null);
         if (guess) suggested.add(guess);
         continue;
@@ -279,10 +252,7 @@ class SchemaWalker {
       if (patterns) {
         const [pattern, child] = Object.entries(patterns)[0] ?? [];
         if (pattern && child) {
-          if (!new RegExp(pattern).test(key)) {
-            const code = (s['x-key-code'] as SpecCode | undefined) ?? 'SPEC_NAME';
-            this.diags.error(code, `invalid name '${clip(key)}' ${placeOf(path)}: expected ${String(s['x-key-expected'] ?? `a name matching ${pattern}`)}`, keyAt);
-          }
+          this.checkName(s, pattern, key, path, keyAt);
           this.walk(child, pair.value as Node | null, childPath, keyAt);
         }
       }
@@ -294,8 +264,16 @@ class SchemaWalker {
       this.diags.error('SPEC_MISSING_KEY', `missing key '${key}' ${placeOf(path)}${what ? ` (${what})` : ''}`, keyPos ?? this.src.start(node));
     }
     if (typeof s.minProperties === 'number' && seen.size < s.minProperties) {
-      this.diags.error('SPEC_VALUE', `${labelOf(path)} is empty: add at least one entry`, keyPos ?? this.src.start(node));
+      // an item of a list is pointed at itself, a mapping under a key at its key
+      const at = typeof path[path.length - 1] === 'number' ? this.src.start(node) : keyPos ?? this.src.start(node);
+      this.diags.error('SPEC_VALUE', `${labelOf(path)} is empty: add at least one entry`, at);
     }
+  }
+
+  private checkName(s: Schema, pattern: unknown, key: string, path: YamlPath, at: Position): void {
+    if (typeof pattern !== 'string' || new RegExp(pattern).test(key)) return;
+    const code = (s['x-key-code'] as SpecCode | undefined) ?? 'SPEC_NAME';
+    this.diags.error(code, `invalid name '${clip(key)}' ${placeOf(path)}: expected ${String(s['x-key-expected'] ?? `a name matching ${pattern}`)}`, at);
   }
 
   private unknownKey(key: string, valid: string[], path: YamlPath, at: Position, value: Node | null): string | undefined {
@@ -314,6 +292,11 @@ class SchemaWalker {
     const items = s.items as Schema | undefined;
     if (typeof s.minItems === 'number' && node.items.length < s.minItems) {
       this.diags.error('SPEC_VALUE', `${labelOf(path)} is an empty list; add at least ${s.minItems === 1 ? 'one item' : `${s.minItems} items`}`, this.src.start(node));
+    }
+    if (typeof s.maxItems === 'number' && node.items.length > s.maxItems) {
+      // Reported at the first item too many; the items past the limit are not checked one by one.
+      this.diags.error('SPEC_VALUE', `${labelOf(path)} has ${node.items.length} items; at most ${s.maxItems} are allowed`, this.src.start(node.items[s.maxItems] as Node));
+      return;
     }
     if (!items) return;
     node.items.forEach((item, index) => this.walk(items, item as Node | null, [...path, index], this.src.start(node)));

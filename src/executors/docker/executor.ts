@@ -2,6 +2,7 @@
 // steps run one after another with `exec`, and services as sibling containers on a network of
 // the job's own, reachable by their names.
 import type Docker from 'dockerode';
+import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, Writable } from 'node:stream';
 import { Demuxer } from './demux.js';
@@ -27,7 +28,11 @@ function isNotFound(err: unknown): boolean {
 }
 
 function dockerName(...parts: string[]): string {
-  return parts.join('-').replace(/[^a-zA-Z0-9_.-]/g, '_');
+  const name = parts.join('-');
+  const safe = name.replace(/[^a-zA-Z0-9_.-]/g, '_');
+  // Matrix job names (`test (os=a b)`, `test (os=a_b)`) may differ only where characters are
+  // replaced: a hash of the name keeps their containers apart.
+  return safe === name ? safe : `${safe}-${createHash('sha256').update(name).digest('hex').slice(0, 12)}`;
 }
 
 /** The job container: an idle main process, the workspace volume mounted, on `networkName`. */
