@@ -81,6 +81,12 @@ export interface DeployTarget {
   rollback(request: RollbackRequest): Promise<DeployOutcome>;
   history(app: string, environment?: string): Promise<Revision[]>;
   status(app?: string, environment?: string): Promise<EnvironmentStatus[]>;
+  /**
+   * Takes an environment down — its replicas, proxy or Deployment and Service — and keeps its
+   * revision history (a pull request's preview when the pull request closes). True when there was
+   * something to remove.
+   */
+  remove(app: string, environment: string): Promise<boolean>;
 }
 
 /** Rollout failures users see, with stable codes. */

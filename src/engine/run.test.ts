@@ -230,6 +230,7 @@ test('a deploy job hands the rendered image to its target; a rolled-back rollout
     rollback: async () => { throw new Error('unused'); },
     history: async () => [],
     status: async () => [],
+    remove: async () => false,
   };
   const home = mkdtempSync(path.join(os.tmpdir(), 'slipway-unit-'));
   const storage = new RunStorage(home, 'r2');

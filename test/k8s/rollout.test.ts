@@ -59,6 +59,21 @@ describe('kubernetes target rollouts', () => {
     assert.match(env?.message ?? '', /successfully rolled out/);
   });
 
+  test("removing an environment (a pull request's preview) deletes its Deployment and Service; status no longer lists it, its history stays", async () => {
+    const ns = await cluster.createNamespace('removed');
+    const t = await target();
+    const spec = deploySpec(ns, { environment: 'pr-7', replicas: 1 });
+    assert.equal((await t.deploy(deployRequest('web', spec, images.healthy))).outcome, 'healthy');
+    assert.equal(await t.remove('web', 'pr-7'), true);
+    const deployments = await kubectl(cluster.kubeconfigPath, ['-n', ns, 'get', 'deployments,services', '-l', 'slipway.dev/environment=pr-7', '-o', 'name']);
+    assert.equal(deployments.stdout.trim(), '', deployments.stderr);
+    assert.deepEqual(await t.status('web', 'pr-7'), []);
+    assert.deepEqual((await t.history('web', 'pr-7')).map((r) => r.number), [1]);
+    assert.equal(await t.remove('web', 'pr-7'), false, 'nothing left to remove');
+    assert.equal((await t.deploy(deployRequest('web', spec, images.healthy))).outcome, 'healthy', 'a later deploy brings it back');
+    assert.equal((await t.status('web', 'pr-7')).length, 1);
+  });
+
   test('an image that never becomes ready is rolled back at the progress deadline, with the pull error and events as the reason', async () => {
     const ns = await cluster.createNamespace('stuck');
     const t = await target();

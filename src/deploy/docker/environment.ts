@@ -56,6 +56,8 @@ export class Environment {
   /** self-healing backoff after replacements that crash again */
   private healFailures = 0;
   private healNotBefore = 0;
+  /** removed (or the agent shutting down with its environments): nothing is healed any more */
+  private destroyed = false;
 
   constructor(
     readonly state: EnvironmentState,
@@ -304,8 +306,10 @@ export class Environment {
   /** One pass of the supervisor: replace replicas of the current revision that exited or turned unhealthy. */
   async heal(): Promise<void> {
     const current = this.state.current;
-    if (!current || this.isBusy) return;
+    if (!current || this.isBusy || this.destroyed) return;
     await this.exclusive(async () => {
+      // a removal queued ahead of this pass has run by now
+      if (this.destroyed) return;
       for (const r of [...this.replicas]) {
         if (r.state === 'failed' || r.state === 'unhealthy') {
           const why = r.state === 'failed' ? `exited with code ${r.exitCode ?? '?'}` : `turned unhealthy (${r.lastProbe?.output ?? 'no output'})`;
@@ -374,8 +378,10 @@ export class Environment {
 
   /** Removes every replica and stops the proxy (the environment is deleted). */
   async destroy(): Promise<void> {
+    // the supervisor must not start a replacement for a replica being retired here
+    this.destroyed = true;
     this.cancel();
-    await Promise.all([...this.replicas].map((r) => this.retire(r).catch(() => undefined)));
+    await this.exclusive(() => Promise.all([...this.replicas].map((r) => this.retire(r).catch(() => undefined))));
     await this.proxy.close();
   }
 }

@@ -95,6 +95,12 @@ export class DockerDeployTarget implements DeployTarget {
     return this.dockerStatus(app, environment);
   }
 
+  /** The agent stops the environment's replicas and proxy and forgets it; the revision files stay. */
+  async remove(app: string, environment: string): Promise<boolean> {
+    await this.client.ensureRunning();
+    return this.client.remove(app, environment);
+  }
+
   async dockerStatus(app?: string, environment?: string): Promise<DockerEnvironmentStatus[]> {
     await this.client.ensureRunning();
     return this.client.status(app, environment);

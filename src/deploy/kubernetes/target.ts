@@ -1,7 +1,7 @@
 // The `kubernetes` deploy target: applies the environment's manifests with server-side apply,
 // follows the rollout like `kubectl rollout status`, restores the previous revision like
 // `kubectl rollout undo` when it fails, and keeps Slipway's revision history like the docker target.
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { RevisionStore } from '../revisions.js';
@@ -300,7 +300,7 @@ export class KubernetesDeployTarget implements DeployTarget {
       for (const env of environment ? [environment] : await this.environmentsOf(a)) {
         const history = await this.revisions.list(a, env);
         const latest = history.at(-1);
-        if (!latest || latest.target !== 'kubernetes') continue;
+        if (!latest || latest.target !== 'kubernetes' || (await this.removedAfter(a, env, latest))) continue;
         out.push(await this.environmentStatus(a, env, history));
       }
     }
@@ -332,6 +332,45 @@ export class KubernetesDeployTarget implements DeployTarget {
       status.message = err instanceof Error ? err.message : String(err);
     }
     return status;
+  }
+
+  /**
+   * Deletes the environment's Deployments and Services (by their app and environment labels) and
+   * marks it removed, so that status no longer lists it; its revision history stays.
+   */
+  async remove(app: string, environment: string): Promise<boolean> {
+    return this.serialised(app, environment, async () => {
+      const latest = (await this.revisions.list(app, environment)).at(-1);
+      if (!latest || latest.target !== 'kubernetes' || (await this.removedAfter(app, environment, latest))) return false;
+      const namespace = latest.config.kubernetes?.namespace ?? DEFAULT_NAMESPACE;
+      const labelSelector = `${LABEL_APP}=${app},${LABEL_ENVIRONMENT}=${environment}`;
+      const clients = this.connect();
+      try {
+        const deployments = (await clients.apps.listNamespacedDeployment({ namespace, labelSelector })).items;
+        const services = (await clients.core.listNamespacedService({ namespace, labelSelector })).items;
+        for (const d of deployments) await clients.apps.deleteNamespacedDeployment({ name: d.metadata?.name ?? '', namespace, propagationPolicy: 'Foreground' });
+        for (const svc of services) await clients.core.deleteNamespacedService({ name: svc.metadata?.name ?? '', namespace });
+      } catch (err) {
+        throw toDeployError(err, clients.server, `removing ${app}/${environment} from namespace ${namespace}`);
+      }
+      await writeFile(this.removedMarker(app, environment), JSON.stringify({ removedAt: new Date().toISOString(), revision: latest.number }));
+      return true;
+    });
+  }
+
+  private removedMarker(app: string, environment: string): string {
+    return path.join(this.options.dataDir, 'deploy', app, environment, 'removed.json');
+  }
+
+  /** Whether the environment was removed after its newest revision (a later deploy brings it back). */
+  private async removedAfter(app: string, environment: string, latest: Revision): Promise<boolean> {
+    const marker = await readFile(this.removedMarker(app, environment), 'utf8').catch(() => undefined);
+    if (marker === undefined) return false;
+    try {
+      return (JSON.parse(marker) as { revision?: unknown }).revision === latest.number;
+    } catch {
+      return false;
+    }
   }
 
   private async environmentsOf(app: string): Promise<string[]> {

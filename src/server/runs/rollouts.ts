@@ -16,6 +16,7 @@ export function recordingTargets(targets: DeployTargets, store: Store, run: Run,
       history: (app, environment) => target.history(app, environment),
       status: (app, environment) => target.status(app, environment),
       rollback: (request) => target.rollback(request),
+      remove: (app, environment) => target.remove(app, environment),
       async deploy(request) {
         const outcome = await target.deploy(request);
         const origin = { projectId: run.projectId, commit: run.trigger.commit, commitTimestampMs: run.trigger.commitTimestampMs, runId: run.id };
