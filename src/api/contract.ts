@@ -87,6 +87,12 @@ export const routes = {
     body: Type.Object({ url: Type.Union([Type.String({ maxLength: 2048 }), Type.Null()]) }, { additionalProperties: false }),
     status: 200, response: S.Ok,
   }),
+  setPullRequests: spec({
+    method: 'PUT', path: '/api/projects/{name}/pull-requests', tag: 'projects', scope: 'admin', params: Name, invalidCode: 'PULL_REQUESTS_INVALID',
+    summary: "How the project's pull request runs are treated: secrets same-repository (the default: pull requests from the project's own repository get its secrets) or never; a fork's runs never get secrets or deploy",
+    body: Type.Object({ secrets: S.PullRequestSecrets }, { additionalProperties: false }),
+    status: 200, response: S.Ok,
+  }),
   listSecrets: spec({ method: 'GET', path: '/api/projects/{name}/secrets', tag: 'secrets', scope: 'admin', summary: "The names of a project's secrets (never their values)", params: Name, status: 200, response: Type.Object({ names: Type.Array(Type.String()) }) }),
   setSecret: spec({
     method: 'PUT', path: '/api/projects/{name}/secrets/{secret}', tag: 'secrets', scope: 'admin', summary: 'Set a secret (encrypted at rest)', invalidCode: 'SECRET_INVALID',

@@ -2,7 +2,7 @@
 // runtime validation of requests and the OpenAPI document. Responses allow more properties than
 // they list, so that a newer server never breaks an older client.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { JOB_STATES, RUN_STATES, TRIGGER_EVENTS } from '../store/types.js';
+import { JOB_STATES, PULL_REQUEST_SECRETS, RUN_STATES, TRIGGER_EVENTS } from '../store/types.js';
 
 const Ms = (description: string) => Type.Integer({ description: `${description} (ms since the epoch)` });
 
@@ -31,6 +31,11 @@ export const RunState = Type.Union(RUN_STATES.map((s) => Type.Literal(s)), { des
 export const JobState = Type.Union(JOB_STATES.map((s) => Type.Literal(s)), { description: 'waiting: a manual job waiting for approval' });
 export const Provider = Type.Union([Type.Literal('github'), Type.Literal('gitea'), Type.Literal('gitlab')]);
 
+export const PullRequestSecrets = Type.Union(PULL_REQUEST_SECRETS.map((s) => Type.Literal(s)), {
+  description: "which pull request runs get the project's secrets: same-repository (the default) or never; a fork's never do",
+  errorMessage: 'never or same-repository',
+});
+
 export const Project = Type.Object({
   id: Type.String(),
   name: Type.String(),
@@ -39,6 +44,7 @@ export const Project = Type.Object({
   hasWebhookSecret: Type.Boolean(),
   commitStatus: Type.Optional(Type.Object({ provider: Provider, apiUrl: Type.Optional(Type.String()) })),
   remoteUrl: Type.Optional(Type.String()),
+  pullRequestSecrets: PullRequestSecrets,
 });
 export type Project = Static<typeof Project>;
 

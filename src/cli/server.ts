@@ -29,6 +29,8 @@ options (flags beat environment variables, which beat the config file):
   --poll PROJECT=URL   poll a git remote for new commits and run them like pushes (repeatable)
   --poll-interval D    how often (SLIPWAY_POLL_INTERVAL; default 60s)
   --log-retention D    delete the logs of runs finished longer ago, e.g. 30d or 72h
+  --preview-ttl D      take down a pull request's preview environment after this long
+                       without a deploy (default 7d; closing the pull request does at once)
                        (SLIPWAY_LOG_RETENTION; default: keep them)
   --warm-containers N  started job containers kept ready per recently used image, so a run
                        does not wait for one to start (SLIPWAY_WARM_CONTAINERS; default 1; 0: none)
@@ -76,6 +78,7 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
         poll: { type: 'string', multiple: true },
         'poll-interval': { type: 'string' },
         'log-retention': { type: 'string' },
+        'preview-ttl': { type: 'string' },
         'warm-containers': { type: 'string' },
         'log-level': { type: 'string' },
         config: { type: 'string' },
@@ -129,6 +132,13 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
     const ms = days ? Number(days[1]) * 86_400_000 : parseDuration(retention);
     if (ms === undefined || ms < 60_000) throw new UsageError(`--log-retention takes a duration of 1m or more (e.g. 30d, 72h), not '${retention}'`);
     config.logRetentionMs = ms;
+  }
+  const previewTtl = flags['preview-ttl'] ?? env.SLIPWAY_PREVIEW_TTL;
+  if (previewTtl !== undefined) {
+    const days = /^(\d+)d$/.exec(previewTtl);
+    const ms = days ? Number(days[1]) * 86_400_000 : parseDuration(previewTtl);
+    if (ms === undefined || ms < 60_000) throw new UsageError(`--preview-ttl takes a duration of 1m or more (e.g. 7d, 48h), not '${previewTtl}'`);
+    config.previewTtlMs = ms;
   }
   const logLevel = pick(flags['log-level'], 'SLIPWAY_LOG_LEVEL', 'logLevel') ?? 'info';
   if (!isLogLevel(logLevel)) throw new UsageError(`--log-level takes one of ${LOG_LEVELS.join(', ')}, not '${String(logLevel)}'`);

@@ -54,6 +54,11 @@ export interface DeployRequest {
   trigger: Revision['trigger'];
   /** the run's checked-out workspace: what `kubernetes.manifests` is relative to */
   workspace?: string;
+  /**
+   * A pull request's preview environment (`environment: pr-${{ pr.number }}`, resolved): the
+   * server takes it down when the pull request closes, or after `ttlMs` without a deploy.
+   */
+  preview?: { pullRequest: number; ttlMs: number };
   signal: AbortSignal;
   onProgress: (line: string) => void;
 }

@@ -22,14 +22,16 @@ export interface BuildAttemptInput {
   source: SourceSnapshot;
   builder: ImageBuilder;
   registry?: RegistryTarget;
+  /** why this run pushes nothing (a fork's pull request): the image is built and stays on this host */
+  pushOff?: string;
   /** values of the pipeline's secrets: a `push.passwordSecret` is read from here */
   secrets: Record<string, string>;
   signal: AbortSignal;
   emit: (event: RunEvent) => void | Promise<void>;
 }
 
-export function buildStepNames(registry: RegistryTarget | undefined, job: BuildJob): string[] {
-  return registry || job.build.push ? ['build image', 'push image'] : ['build image'];
+export function buildStepNames(registry: RegistryTarget | undefined, job: BuildJob, pushOff?: string): string[] {
+  return (registry || job.build.push) && !pushOff ? ['build image', 'push image'] : ['build image'];
 }
 
 /** Where this job pushes: its own `push:` registry (credentials from a secret), else the run's. */
@@ -44,12 +46,13 @@ function pushTarget(job: BuildJob, runRegistry: RegistryTarget | undefined, secr
 export async function runBuildJob(input: BuildAttemptInput): Promise<JobAttemptResult> {
   const { job, attempt, emit, context } = input;
   const spec = job.build;
-  const registry = pushTarget(job, input.registry, input.secrets);
-  if (spec.push?.passwordSecret && input.secrets[spec.push.passwordSecret] === undefined) {
+  const registry = input.pushOff ? undefined : pushTarget(job, input.registry, input.secrets);
+  if (registry && spec.push?.passwordSecret && input.secrets[spec.push.passwordSecret] === undefined) {
     return { status: 'failure', reason: `secret ${spec.push.passwordSecret} (the password for ${spec.push.registry}) has no value; give it with --secret or set it on the server` };
   }
   const repository = registry ? `${registry.host}/${spec.repository}` : spec.repository;
-  const tags = [context.commit, ...spec.tags];
+  // an untrusted build keeps off the tags trusted runs share (latest, …) on this host: its commit names it
+  const tags = input.pushOff ? [context.commit] : [context.commit, ...spec.tags];
   const badTag = tags.find((t) => !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(t));
   if (badTag !== undefined) return { status: 'failure', reason: `'${badTag}' is not a valid image tag (letters, digits, _ . -; at most 128)` };
   const references = [...new Set(tags)].map((tag) => `${repository}:${tag}`);
@@ -93,6 +96,7 @@ export async function runBuildJob(input: BuildAttemptInput): Promise<JobAttemptR
       );
     });
     log(0)(`built ${imageId} as ${references.join(', ')}`);
+    if (input.pushOff) log(0)(`not pushed, and tagged only with its commit: ${input.pushOff}`);
     if (!registry) {
       return { status: 'success', outputs: { image: imageId, digest: imageId, tags: tags.join(',') } };
     }

@@ -1,7 +1,7 @@
 // A deploy job: hands the rendered deploy block to its target (docker or kubernetes), which rolls
 // it out, follows its health and rolls back by itself; the job fails when the rollout did.
 import type { DeployJob, ExpressionContext } from '../spec/model.js';
-import { renderTemplate } from '../spec/index.js';
+import { isEnvironmentName, renderTemplate } from '../spec/index.js';
 import { DeployError, type DeployTarget } from '../deploy/index.js';
 import type { RunEvent } from './events.js';
 import type { JobAttemptResult } from './job-runner.js';
@@ -18,6 +18,8 @@ export interface DeployAttemptInput {
   /** the workspace folder, for targets that read files from it (kubernetes manifests) */
   workspace: string;
   targets: DeployTargets;
+  /** a pull-request run's number: a deploy to a preview environment is marked as that pull request's */
+  pullRequest?: number;
   signal: AbortSignal;
   emit: (event: RunEvent) => void | Promise<void>;
 }
@@ -33,9 +35,12 @@ export async function runDeployJob(input: DeployAttemptInput): Promise<JobAttemp
   const finished = (exitCode: number): void =>
     void emit({ type: 'step.finished', job: job.name, step: 0, name: DEPLOY_STEP, attempt, exitCode, durationMs: Date.now() - started, at: Date.now() });
   if (!image) return { status: 'failure', reason: `the deploy image '${spec.image.source}' renders empty` };
+  // a preview's name is made at run time: it must still be a name every target accepts
+  if (!isEnvironmentName(spec.environment)) return { status: 'failure', reason: `'${spec.environment}' is not a valid environment name (lower-case letters, digits, -)` };
+  const preview = spec.preview && input.pullRequest !== undefined ? { pullRequest: input.pullRequest, ttlMs: spec.preview.ttlMs } : undefined;
 
   void emit({ type: 'step.started', job: job.name, step: 0, name: DEPLOY_STEP, attempt, at: started });
-  log(`deploying ${image} to ${spec.environment} (${spec.target}, ${spec.replicas} replicas)`);
+  log(`deploying ${image} to ${spec.environment} (${preview ? `the preview of pull request #${preview.pullRequest}, ` : ''}${spec.target}, ${spec.replicas} replicas)`);
   try {
     const target = await input.targets(spec.target);
     const outcome = await target.deploy({
@@ -44,6 +49,7 @@ export async function runDeployJob(input: DeployAttemptInput): Promise<JobAttemp
       spec,
       image,
       workspace: input.workspace,
+      ...(preview ? { preview } : {}),
       trigger: { by: `commit ${context.commit.slice(0, 7)}`, runId: input.runId, commit: context.commit, kind: 'pipeline' },
       signal: input.signal,
       onProgress: log,

@@ -6,3 +6,4 @@ export { snapshotWorkspace, isGitWorkTree, WorkspaceError, type SourceSnapshot }
 export { RunStorage, runsRoot, slipwayHome } from './storage.js';
 export { SecretMasker, secretPatterns, secretsTooShortToMask, shortSecretsWarning, MASK } from './secrets.js';
 export { formatMs } from './job-runner.js';
+export type { PullRequestInfo, Untrusted } from './pull-requests.js';

@@ -15,11 +15,15 @@ import type { ImageBuilder } from '../build/index.js';
 import { shortSecretsWarning } from './secrets.js';
 import { ManualJobs, type ApprovalGate } from './approvals.js';
 import { describeUnmetNeeds, MatrixRun } from './matrix.js';
+import { pullRequestEnv, pullRequestSkipReason, resolvePreviewJob, type PullRequestInfo, type Untrusted } from './pull-requests.js';
 
 export interface Trigger {
-  event: 'push' | 'manual' | 'local';
+  event: 'push' | 'manual' | 'local' | 'pull_request' | 'schedule';
+  /** for a pull request: its head branch */
   branch: string;
   commit: string;
+  /** event pull_request: the pull request the run tests (`pr.*` in expressions, SLIPWAY_PR_* in steps) */
+  pullRequest?: PullRequestInfo;
 }
 
 export interface RunOptions {
@@ -50,6 +54,8 @@ export interface RunOptions {
   reuse?: { fromRunId: string; jobs: ReadonlyMap<string, Record<string, string>> };
   /** decides on manual jobs; without one they are skipped with a hint */
   approvals?: ApprovalGate;
+  /** code the project does not vouch for (a fork's pull request): why it gets no secrets, why it releases nothing */
+  untrusted?: Untrusted;
   /**
    * A run that waited for approval goes on: its finished jobs keep their results (and outputs),
    * its waiting jobs wait again until their decision. Nothing is reported for them again.
@@ -111,15 +117,18 @@ export function builtinEnv(options: Pick<RunOptions, 'runId' | 'pipeline' | 'tri
     SLIPWAY_EVENT: options.trigger.event,
     SLIPWAY_REGISTRY: options.registry?.host ?? '',
     SLIPWAY_PROJECT: options.pipeline.name,
+    ...pullRequestEnv(options.trigger),
   };
 }
 
-export async function executeRun(options: RunOptions): Promise<RunResult> {
+export async function executeRun(given: RunOptions): Promise<RunResult> {
+  // a run without the project's trust has no secret to give, whatever it was handed
+  const options: RunOptions = given.untrusted?.secrets ? { ...given, secrets: {} } : given;
   const { pipeline, trigger, signal } = options;
   const started = Date.now();
   const emit = (event: RunEvent): void | Promise<void> => options.onEvent(event);
   const selected = selectJobs(pipeline, options.only);
-  const jobs = pipeline.jobs.filter((j) => selected.has(j.name));
+  const jobs = pipeline.jobs.filter((j) => selected.has(j.name)).map((j) => resolvePreviewJob(j, trigger));
 
   const status = new Map<string, JobStatus>(jobs.map((j) => [j.name, 'pending']));
   const summaries = new Map<string, JobSummary>(
@@ -128,7 +137,8 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
   const outputs: Record<string, JobOutputs> = {};
 
   const baseEnv = builtinEnv(options);
-  const context: ExpressionContext = { branch: trigger.branch, event: trigger.event, commit: trigger.commit, env: {}, jobs: outputs };
+  const pr = trigger.pullRequest && { number: trigger.pullRequest.number, base: trigger.pullRequest.base, head: trigger.pullRequest.head };
+  const context: ExpressionContext = { branch: trigger.branch, event: trigger.event, commit: trigger.commit, env: {}, jobs: outputs, secrets: options.secrets, ...(pr ? { pr } : {}) };
   // pipeline env may refer to expressions of its own; render it once against the trigger
   const pipelineEnv: Record<string, string> = { ...baseEnv };
   context.env = pipelineEnv;
@@ -146,7 +156,7 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
       name: j.name,
       kind: j.kind,
       needs: j.needs.filter((n) => selected.has(n)),
-      steps: j.kind === 'steps' ? j.steps.map((s) => s.name) : j.kind === 'build' ? buildStepNames(options.registry, j) : [DEPLOY_STEP],
+      steps: j.kind === 'steps' ? j.steps.map((s) => s.name) : j.kind === 'build' ? buildStepNames(options.registry, j, options.untrusted?.release) : [DEPLOY_STEP],
       ...(j.matrix ? { matrix: { job: j.matrix.base, values: Object.fromEntries(Object.entries(j.matrix.values).map(([k, v]) => [k, String(v)])) } } : {}),
     })),
   });
@@ -207,6 +217,8 @@ export async function executeRun(options: RunOptions): Promise<RunResult> {
       const jobContext = { ...context, env: { ...pipelineEnv } };
       if (!evaluateCondition(job.if, jobContext)) return `condition ${job.if.source} is false`;
     }
+    const untrusted = pullRequestSkipReason(job, trigger, options.untrusted);
+    if (untrusted) return untrusted;
     if (job.kind === 'build' && !options.builder) return 'no image builder is available here';
     if (job.kind === 'deploy' && !options.deployTargets) return 'no deploy target is available here';
     return undefined;
@@ -339,7 +351,8 @@ function attemptJob(
 ): Promise<JobAttemptResult> {
   const { signal } = options;
   if (job.kind === 'deploy') {
-    return runDeployJob({ job, attempt, app: options.pipeline.name, runId: options.runId, context, workspace: options.source.dir, targets: options.deployTargets!, signal, emit });
+    const pr = options.trigger.pullRequest;
+    return runDeployJob({ job, attempt, app: options.pipeline.name, runId: options.runId, context, workspace: options.source.dir, targets: options.deployTargets!, ...(pr ? { pullRequest: pr.number } : {}), signal, emit });
   }
   if (job.kind === 'build') {
     return runBuildJob({
@@ -349,6 +362,7 @@ function attemptJob(
       source: options.source,
       builder: options.builder!,
       ...(options.registry ? { registry: options.registry } : {}),
+      ...(options.untrusted?.release ? { pushOff: options.untrusted.release } : {}),
       secrets: options.secrets,
       signal,
       emit,

@@ -34,6 +34,21 @@ export function isSafeRef(ref: string): boolean {
   return ref !== 'refs/heads/@';
 }
 
+/**
+ * A branch name from outside (a pull request's base or head, `refs/for/NAME`): a safe ref under
+ * refs/heads/ that also reads as no option (`--upload-pack=…`) wherever it is printed or passed.
+ */
+export function isSafeBranchName(name: string): boolean {
+  return name.length > 0 && name.length <= 200 && !name.startsWith('-') && isSafeRef(`refs/heads/${name}`);
+}
+
+const PULL_REQUEST_REF = /^refs\/(pull|merge-requests)\/[1-9][0-9]{0,9}\/head$/;
+
+/** A forge's ref of a pull request's head: GitHub's and Gitea's refs/pull/N/head, GitLab's refs/merge-requests/N/head. */
+export function isPullRequestRef(ref: string): boolean {
+  return PULL_REQUEST_REF.test(ref);
+}
+
 /** The host git would connect to for a remote URL, lower-cased (no port). */
 export function remoteHost(url: string): string | undefined {
   try {
@@ -44,12 +59,13 @@ export function remoteHost(url: string): string | undefined {
 }
 
 /**
- * Fetches `ref` (or a full commit id) of a remote into `refs/slipway/fetched` of `repo`. The URL
- * and ref are checked here too, whoever checked them before: this is the command line.
+ * Fetches `ref` (a branch, a tag, a pull request's head ref, or a full commit id) of a remote into
+ * `refs/slipway/fetched` of `repo`. The URL and ref are checked here too, whoever checked them
+ * before: this is the command line.
  */
 export async function fetchFromRemote(repo: string, url: string, ref: string, timeoutMs = 10 * 60_000): Promise<void> {
   const problem = remoteUrlProblem(url);
   if (problem) throw new Error(problem);
-  if (!isSafeRef(ref) && !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(ref)) throw new Error(`'${ref}' is not a branch or tag ref`);
+  if (!isSafeRef(ref) && !isPullRequestRef(ref) && !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(ref)) throw new Error(`'${ref}' is not a branch, tag or pull request ref`);
   await git(['fetch', '-q', '--no-tags', '--no-recurse-submodules', '--', url, `+${ref}:refs/slipway/fetched`], { cwd: repo, protocols: REMOTE_PROTOCOLS, timeoutMs });
 }

@@ -15,6 +15,7 @@ import { webhookListener } from './api/webhooks.js';
 import { uiAssetsListener } from './ui-assets.js';
 import type { Logger } from './logger.js';
 import type { ChangeFeed } from './changes.js';
+import type { Previews } from './previews.js';
 
 export interface AppContext {
   store: Store;
@@ -35,6 +36,8 @@ export interface AppContext {
   deployDataDir: string;
   /** what changed, for GET /api/events */
   changes: ChangeFeed;
+  /** pull requests' preview environments, taken down when their pull request closes */
+  previews: Previews;
   /** the built web UI (index.html, assets/); default dist/ui beside the compiled server */
   uiDir?: string;
 }

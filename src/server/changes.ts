@@ -51,6 +51,7 @@ const WRITES: RunWrites = {
   expireApprovals: (_args, count) => (typeof count === 'number' && count > 0 ? [{ kind: 'run', id: '*' }] : []),
   upsertJob: jobUpdate,
   upsertStep: jobUpdate,
+  claimScheduleTick: (_args, run) => runOf(run),
   acceptDelivery: (_args, accepted) => {
     const runs = (accepted as { runs?: unknown[] } | undefined)?.runs;
     return Array.isArray(runs) ? runs.flatMap(runOf) : [];

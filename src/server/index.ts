@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { openStore, type Store } from '../store/index.js';
 import { ChangeFeed, observeChanges } from './changes.js';
+import { Previews } from './previews.js';
 import { checkTokenSecret } from '../store/tokens.js';
 import { createRegistry, type Registry } from '../registry/index.js';
 import { connectDocker, DockerExecutor } from '../executors/index.js';
@@ -17,9 +18,9 @@ import { GitHosting } from './git.js';
 import { Runner } from './runs/index.js';
 import { createApp } from './app.js';
 import { Metrics } from './metrics.js';
-import { enqueuePlannedRuns, planPushRuns, pushMessages } from './triggers.js';
-import { repositoryPath } from './git.js';
+import { recordGitPush } from './git-push.js';
 import { Poller, type PollTarget } from './poller.js';
+import { Scheduler, systemClock, type SchedulerClock } from './scheduler.js';
 import { messageLog, toLogger, type ServerLog } from './logger.js';
 import { hasScope, verifiedTokenOf } from './auth.js';
 import { adminTokenFile, ensureAdminToken, readSecretFile } from '../http/index.js';
@@ -46,6 +47,12 @@ export interface ServerConfig {
   warmContainers?: number;
   /** the built web UI served at / (index.html, assets/); default dist/ui beside the compiled server */
   uiDir?: string;
+  /** runs of `on.schedule`; default true (tests that start many servers may turn them off) */
+  schedules?: boolean;
+  /** the time schedules fire by; default the system's (tests move a clock of their own) */
+  scheduleClock?: SchedulerClock;
+  /** a pull request's preview environment not deployed to for this long is taken down; default 7 days */
+  previewTtlMs?: number;
 }
 
 export interface RunningServer {
@@ -124,6 +131,13 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     }
     return target;
   };
+  const previews = new Previews({
+    store,
+    targets: deployTarget,
+    log,
+    ...(config.previewTtlMs !== undefined ? { ttlMs: config.previewTtlMs } : {}),
+    onRemoved: (preview) => changes.publish({ kind: 'environment', app: preview.app, environment: preview.environment }),
+  });
   const server: Server = createServer({ requestTimeout: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -165,12 +179,8 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     },
     onPush: async (projectName, updates, who) => {
       const project = (await store.getProject(projectName)) ?? (await store.createProject({ name: projectName }));
-      const planned = await planPushRuns(repositoryPath(reposDir, projectName), project, updates, { event: 'push', sender: who });
-      for (const skip of planned.skipped) log(`push to ${projectName} ${skip.ref}: nothing to run (${skip.why})`);
-      // every run of a push is stored before git hears that the push is done
-      const stored = await enqueuePlannedRuns(store, planned.runs);
-      if (stored.some((s) => !s.failure)) runner.wake();
-      return pushMessages(stored, planned.skipped, publicUrl);
+      // branches and tags run their pipelines; refs/for/BRANCH opens a pull request run
+      return recordGitPush({ store, runner, reposDir, log, publicUrl, wake: () => runner.wake() }, project, updates, who);
     },
     log,
   });
@@ -191,6 +201,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
       reposDir,
       deployDataDir,
       changes,
+      previews,
       // the runner's cache of targets: API rollouts and run deploys go through the same ones
       deployTargets: deployTarget,
       ...(config.uiDir ? { uiDir: config.uiDir } : {}),
@@ -225,6 +236,9 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   }
   const poller = new Poller({ store, reposDir, targets: config.poll ?? [], intervalMs: config.pollIntervalMs ?? 60_000, onQueued: () => runner.wake(), log });
   poller.start();
+  const scheduler = new Scheduler({ store, reposDir, clock: config.scheduleClock ?? systemClock, onQueued: () => runner.wake(), log });
+  if (config.schedules !== false) scheduler.start();
+  previews.start();
   const pruneLogs = async (): Promise<{ runs: number; lines: number }> => {
     if (config.logRetentionMs === undefined) return { runs: 0, lines: 0 };
     const removed = await store.deleteLogsBefore(Date.now() - config.logRetentionMs);
@@ -248,6 +262,9 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     async close() {
       if (retention) clearInterval(retention);
       poller.stop();
+      // a round going on finishes before the store closes under it
+      await scheduler.stop();
+      previews.stop();
       await release();
     },
   };

@@ -4,7 +4,8 @@
 // still becomes a run, stored as failed at planning with the reason in its log: a push that
 // succeeded always has its runs. A manual run (API, CLI) is the same, for a branch or commit a
 // person names, without the filters.
-import { formatDiagnostic, isBranchTriggered, isTagTriggered, MAX_PIPELINE_FILE_BYTES, parsePipeline, type Pipeline } from '../spec/index.js';
+import { formatDiagnostic, isBranchTriggered, isTagTriggered, MAX_PIPELINE_FILE_BYTES, parsePipeline, pathsAllow, type Pipeline } from '../spec/index.js';
+import { filesChangedByPush } from './changed-files.js';
 import type { EnqueueRun, Project, Run, Store, Trigger } from '../store/types.js';
 import { git, gitMaybe } from '../git/index.js';
 import { ZERO_SHA, type RefUpdate } from './git.js';
@@ -44,6 +45,22 @@ export interface SkippedRef {
   why: string;
 }
 
+/** A commit's pipeline file as planning sees it: none, or its text with the pipeline or why it cannot run. */
+export type PlannedFile = { kind: 'missing' } | { kind: 'planned'; text: string; pipeline?: Pipeline; failure?: PlanningFailure };
+
+/** Reads and plans the pipeline file of a commit of the bare repository. */
+export async function planCommitFile(repo: string, commit: string): Promise<PlannedFile> {
+  const read = await readCommitFile(repo, commit, PIPELINE_FILE);
+  if (read.kind === 'missing') return { kind: 'missing' };
+  if (read.kind === 'too-large') {
+    const reason = `${PIPELINE_FILE} is ${read.sizeBytes} bytes; a pipeline file has at most ${MAX_PIPELINE_FILE_BYTES} bytes`;
+    // a file too large to plan is not stored with the run: its reason says all there is
+    return { kind: 'planned', text: '', failure: { reason, lines: [`${PIPELINE_FILE}:1:1: ${reason}`] } };
+  }
+  const planned = planFile(read.text);
+  return planned.pipeline ? { kind: 'planned', text: read.text, pipeline: planned.pipeline } : { kind: 'planned', text: read.text, failure: planned.failure };
+}
+
 /** The runs a push of these refs asks for, read from the bare repository. */
 export async function planPushRuns(
   repo: string,
@@ -65,27 +82,26 @@ export async function planPushRuns(
       continue;
     }
     const name = refName(update.ref);
-    const read = await readCommitFile(repo, update.after, PIPELINE_FILE);
-    if (read.kind === 'missing') {
+    const planned = await planCommitFile(repo, update.after);
+    if (planned.kind === 'missing') {
       skipped.push({ ref: update.ref, why: `no ${PIPELINE_FILE} at ${update.after.slice(0, 7)}` });
       continue;
     }
-    let failure: PlanningFailure | undefined;
-    let text = '';
-    if (read.kind === 'too-large') {
-      const reason = `${PIPELINE_FILE} is ${read.sizeBytes} bytes; a pipeline file has at most ${MAX_PIPELINE_FILE_BYTES} bytes`;
-      failure = { reason, lines: [`${PIPELINE_FILE}:1:1: ${reason}`] };
-    } else {
-      text = read.text;
-      const planned = planFile(text);
-      failure = planned.failure;
-      if (planned.pipeline && !(isBranch ? isBranchTriggered(planned.pipeline, name) : isTagTriggered(planned.pipeline, name))) {
-        skipped.push({ ref: update.ref, why: `on.push does not ask for ${isBranch ? 'branch' : 'tag'} ${name}` });
+    const { text, failure } = planned;
+    if (planned.pipeline && !(isBranch ? isBranchTriggered(planned.pipeline, name) : isTagTriggered(planned.pipeline, name))) {
+      skipped.push({ ref: update.ref, why: `on.push does not ask for ${isBranch ? 'branch' : 'tag'} ${name}` });
+      continue;
+    }
+    // tags are releases: not filtered by what they changed
+    if (planned.pipeline && isBranch) {
+      const changed = await filesChangedByPush(repo, update.before, update.after);
+      const paths = changed ? pathsAllow(planned.pipeline, 'push', changed) : { run: true };
+      if (!paths.run) {
+        skipped.push({ ref: update.ref, why: paths.why ?? 'on.push.paths: no changed file matches' });
         continue;
       }
     }
     const info = await commitInfo(repo, update.after);
-    // a file too large to plan is not stored with the run: its reason says all there is
     const snapshot: PipelineSnapshot = { file: PIPELINE_FILE, text };
     runs.push({
       ref: update.ref,

@@ -5,6 +5,9 @@
 import { remoteHost, remoteUrlProblem } from '../git/index.js';
 import type { Project } from '../store/types.js';
 import type { Provider, Push } from './webhooks.js';
+
+/** What a delivery says of where its commit is: a push's or a pull request's base repository. */
+export type DeliveredRepository = Pick<Push, 'cloneUrl' | 'webUrl'>;
 import { outboundHostProblem } from './outbound.js';
 
 export type WebhookRemote = { url: string } | { url?: undefined; problem: string };
@@ -15,7 +18,7 @@ function forgeHostOfApi(apiUrl: string): string | undefined {
 }
 
 /** The host the forge of this project lives on, as far as anything but the delivery tells. */
-function forgeHost(provider: Provider, push: Push, project: Project): string | undefined {
+function forgeHost(provider: Provider, push: DeliveredRepository, project: Project): string | undefined {
   if (project.commitStatus?.apiUrl) return forgeHostOfApi(project.commitStatus.apiUrl);
   if (provider === 'github') return 'github.com';
   // a self-hosted Gitea or GitLab with nothing configured: the delivery's own repository page
@@ -23,11 +26,11 @@ function forgeHost(provider: Provider, push: Push, project: Project): string | u
 }
 
 /**
- * The URL a push delivery's commit is fetched from, or why none may be. A project with a
+ * The URL a delivery's commit is fetched from, or why none may be. A project with a
  * configured remote always fetches from it; the delivery's clone URL must then name the same
  * host, so that a delivery cannot move the run to another server.
  */
-export function webhookRemote(provider: Provider, push: Push, project: Project): WebhookRemote {
+export function webhookRemote(provider: Provider, push: DeliveredRepository, project: Project): WebhookRemote {
   if (project.remoteUrl) return { url: project.remoteUrl };
   if (push.cloneUrl === undefined) return { problem: 'the delivery names no clone URL and the project has no remote configured' };
   const problem = remoteUrlProblem(push.cloneUrl) ?? forgeUrlProblem(push.cloneUrl);

@@ -1,8 +1,14 @@
 // Webhooks from GitHub, Gitea/Forgejo and GitLab: signature (or token) checked in constant time
-// over the raw body, then the payload read into one Push shape. Nothing here touches the store:
-// the server records the delivery id (de-duplication) and queues runs in one transaction.
+// over the raw body, then the payload read into one Push (or PullRequestEvent) shape. Nothing here
+// touches the store: the server records the delivery id (de-duplication) and queues runs in one
+// transaction.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { object, optionalText, parseJsonBody, SHA, text, WebhookError, type Json } from './webhook-payload.js';
+import { isPullRequestEventName, parsePullRequest, type PullRequestEvent } from './webhook-pull-requests.js';
+
+export { WebhookError } from './webhook-payload.js';
+export type { PullRequestAction, PullRequestEvent } from './webhook-pull-requests.js';
 
 export type Provider = 'github' | 'gitea' | 'gitlab';
 export const PROVIDERS: readonly Provider[] = ['github', 'gitea', 'gitlab'];
@@ -29,17 +35,7 @@ export interface Push {
   sender: string;
 }
 
-export type WebhookEvent = Push | { kind: 'ping'; deliveryId: string } | { kind: 'unsupported'; deliveryId: string; event: string };
-
-export class WebhookError extends Error {
-  constructor(
-    readonly code: 'WEBHOOK_SIGNATURE_MISSING' | 'WEBHOOK_SIGNATURE_INVALID' | 'WEBHOOK_PAYLOAD_INVALID' | 'WEBHOOK_DELIVERY_MISSING',
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export type WebhookEvent = Push | PullRequestEvent | { kind: 'ping'; deliveryId: string } | { kind: 'unsupported'; deliveryId: string; event: string };
 
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name.toLowerCase()];
@@ -104,23 +100,6 @@ function eventName(provider: Provider, headers: IncomingHttpHeaders): string {
   return name ?? '';
 }
 
-type Json = Record<string, unknown>;
-
-function object(value: unknown, what: string): Json {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new WebhookError('WEBHOOK_PAYLOAD_INVALID', 400, `${what} is not an object`);
-  return value as Json;
-}
-
-function text(value: unknown, what: string, pattern?: RegExp): string {
-  if (typeof value !== 'string' || (pattern && !pattern.test(value))) throw new WebhookError('WEBHOOK_PAYLOAD_INVALID', 400, `${what} is missing or malformed`);
-  return value;
-}
-
-function optionalText(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const REF = /^refs\/[^\0\s]{1,250}$/;
 
 function refParts(ref: string): { branch?: string; tag?: string } {
@@ -129,20 +108,15 @@ function refParts(ref: string): { branch?: string; tag?: string } {
   return {};
 }
 
-/** Reads a delivery's payload; a ping or an event other than push comes back as such. */
+/** Reads a delivery's payload; a ping or an event other than a push or pull request comes back as such. */
 export function parseWebhook(provider: Provider, headers: IncomingHttpHeaders, body: Buffer): WebhookEvent {
   const deliveryId = webhookDeliveryId(provider, headers);
   const event = eventName(provider, headers);
   if (provider === 'github' && event === 'ping') return { kind: 'ping', deliveryId };
+  if (isPullRequestEventName(provider, event)) return parsePullRequest(provider, deliveryId, parseJsonBody(body));
   const isPush = provider === 'gitlab' ? event === 'Push Hook' || event === 'Tag Push Hook' : event === 'push';
   if (!isPush) return { kind: 'unsupported', deliveryId, event: event || '(none)' };
-  let payload: Json;
-  try {
-    payload = object(JSON.parse(body.toString('utf8')), 'the payload');
-  } catch (err) {
-    if (err instanceof WebhookError) throw err;
-    throw new WebhookError('WEBHOOK_PAYLOAD_INVALID', 400, 'the payload is not JSON');
-  }
+  const payload = parseJsonBody(body);
   const ref = text(payload.ref, 'ref', REF);
   const before = text(payload.before, 'before', SHA);
   const after = text(payload.after, 'after', SHA);

@@ -7,6 +7,10 @@ import { makeCondition, makeTemplate } from './expressions.js';
 import { defaults } from './defaults.js';
 import { expandMatrix, readMatrix, type ExpandedCombination } from './matrix.js';
 import type { RawJob, RawPipeline, RawService, RawStep } from './schema.js';
+import { compileSchedules } from './schedule.js';
+import { compilePullRequestTrigger, compilePushTrigger } from './triggers.js';
+import { isPreviewEnvironment } from './preview.js';
+import { secretsUsedBy } from './secrets-used.js';
 import type { YamlPath, YamlSource } from './yaml-source.js';
 
 /** Step names derived from `run` stop here, so logs and the UI stay on one line. */
@@ -21,17 +25,20 @@ export function compilePipeline(src: YamlSource): Pipeline {
   const expanded = expandMatrices(raw);
   // `needs: [test]` on a matrix job waits for every one of its combinations.
   const needsOf = (needs: string[]): string[] => [...new Set(needs.flatMap((need) => expanded.get(need)?.map((combo) => combo.name) ?? [need]))];
+  const env = c.envMap(raw.env, ['env']);
+  const secrets = raw.secrets ?? [];
   return {
     file: src.file,
     version: 1,
     name: raw.name,
-    triggers: compileTriggers(raw),
-    env: c.envMap(raw.env, ['env']),
-    secrets: raw.secrets ?? [],
+    triggers: { ...compileTriggers(raw), ...compileSchedules(src, raw) },
+    env,
+    secrets,
     environments,
     jobs: Object.entries(raw.jobs).flatMap(([name, job]): Job[] => {
       const compiled = c.job(name, job);
       compiled.needs = needsOf(compiled.needs);
+      compiled.secretsUsed = secretsUsedBy(compiled, env, secrets);
       const combos = expanded.get(name);
       if (!combos) return [compiled];
       const failFast = job['fail-fast'] ?? defaults.failFast;
@@ -55,9 +62,8 @@ function expandMatrices(raw: RawPipeline): Map<string, ExpandedCombination[]> {
 function compileTriggers(raw: RawPipeline): Triggers {
   // No `on` at all: every push runs, as the contract says; `on: {}` declares no trigger.
   if (raw.on === undefined) return { push: {} };
-  if (raw.on.push === undefined) return {};
-  const push = raw.on.push ?? {};
-  return { push: { ...(push.branches ? { branches: push.branches } : {}), ...(push.tags ? { tags: push.tags } : {}) } };
+  const pullRequest = compilePullRequestTrigger(raw.on);
+  return { ...(raw.on.push !== undefined ? { push: compilePushTrigger(raw.on.push) } : {}), ...(pullRequest ? { pullRequest } : {}) };
 }
 
 /** The name a step without one gets: the first non-empty line of its script. */
@@ -162,6 +168,7 @@ class Compiler {
         kind: 'deploy',
         deploy: {
           environment: d.environment,
+          ...(isPreviewEnvironment(d.environment) ? { preview: { ttlMs: ms(d.ttl, defaults.preview.ttl) } } : {}),
           target,
           image: this.template(d.image, [...path, 'deploy', 'image']),
           replicas: d.replicas ?? defaults.deploy.replicas,

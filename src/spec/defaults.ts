@@ -16,6 +16,9 @@ export const defaults = {
   health: { interval: '1s', timeout: '5s', healthy: 2, unhealthy: 3, startPeriod: '0s' },
   strategy: { maxSurge: 1, maxUnavailable: 0, progressDeadline: '60s', autoRollback: true },
   kubernetes: { namespace: 'default' },
+  // a preview nobody deployed to for a week is taken down; the pull request closing does it sooner
+  preview: { ttl: '168h' },
+  pullRequest: { cancelInProgress: true },
 } as const;
 
 export const MAX_RETRY = 10;
@@ -23,6 +26,13 @@ export const JOB_NAME_PATTERN = '^[a-zA-Z][a-zA-Z0-9_-]*$';
 export const SECRET_NAME_PATTERN = '^[A-Z_][A-Z0-9_]*$';
 export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
 export const ENVIRONMENT_NAME_PATTERN = '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$';
+/**
+ * For editors: an environment name that may hold `${{ pr.number }}` (a pull request's preview,
+ * `pr-${{ pr.number }}`); the validator checks the name it makes exactly.
+ */
+export const ENVIRONMENT_TEMPLATE_PATTERN = '^([a-z0-9-]|\\$\\{\\{\\s*pr\\.number\\s*\\}\\})+$';
+/** The most patterns one list of `on` (branches, tags, paths, paths-ignore) may hold. */
+export const MAX_TRIGGER_PATTERNS = 100;
 export const SERVICE_NAME_PATTERN = '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$';
 // Docker's reference grammar: lower-case path components separated by '/', '.', '_' or '-'.
 export const REPOSITORY_PATTERN = '^[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*$';

@@ -18,7 +18,7 @@ export const specCodes = {
   SPEC_NAME: 'a job, service, variable or argument name that is not allowed',
   SPEC_VERSION: '`version` is not 1',
   SPEC_DURATION: 'a duration is not Go-style (`500ms`, `10s`, `1m30s`, `2h`) or not positive',
-  SPEC_GLOB: 'a branch or tag pattern is empty, has an unbalanced `[`, `{` or `(`, is above 256 characters, nests deeper than 8 or has more than 3 `*` wildcards',
+  SPEC_GLOB: 'a branch, tag or path pattern is empty, has an unbalanced `[`, `{` or `(`, is above 256 characters, nests deeper than 8 or has more than 3 `*` wildcards, or a path pattern starts with `/` (warning: `**` inside a path segment)',
   SPEC_SECRET_NAME: 'a secret name is not an upper-case identifier (`^[A-Z_][A-Z0-9_]*$`)',
   SPEC_JOB_KIND: 'a job is not exactly one of: steps, build, deploy',
   SPEC_NEEDS_UNKNOWN: '`needs` names a job that does not exist',
@@ -27,6 +27,7 @@ export const specCodes = {
   SPEC_MATRIX: 'a matrix expands to no job or too many, an exclude names a key the matrix lacks, or a combination comes twice (warning: an exclude that removes nothing)',
   SPEC_EXPRESSION: 'a `${{ }}` expression or `if:` condition is malformed or reads something it cannot',
   SPEC_EXPRESSION_LIMIT: 'an expression is longer than 4096 characters or nests deeper than 32 levels',
+  SPEC_SCHEDULE: 'a schedule whose cron expression is not 5 valid fields or never fires, or whose timezone is not an IANA name (warning: the same schedule twice)',
   SPEC_IGNORED: 'a setting that has no effect where it is written (warning)',
   SPEC_INTERNAL: 'Slipway failed while checking the file: a bug to report, with the file',
 } as const;

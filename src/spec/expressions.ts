@@ -9,7 +9,9 @@ export { ExpressionError, MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_LENGTH, parseExpr
 
 export type TemplatePart = { literal: string } | { expr: Expr };
 
-export const ROOTS = ['branch', 'event', 'commit', 'env', 'jobs', 'matrix'] as const;
+export const ROOTS = ['branch', 'event', 'commit', 'env', 'jobs', 'matrix', 'pr', 'secrets'] as const;
+/** What `pr.` reads: the pull request of a pull-request run (empty strings in other runs). */
+export const PR_FIELDS = ['number', 'base', 'head'] as const;
 export const FUNCTIONS: Record<string, number> = { startsWith: 2, endsWith: 2, contains: 2 };
 export const JOB_OUTPUTS = ['image', 'digest', 'tags', 'result'] as const;
 
@@ -102,6 +104,10 @@ export interface ExpressionScope {
   matrix?: ReadonlySet<string>;
   /** the expression is the job's `if:`, which decides for all its combinations at once */
   isJobCondition?: boolean;
+  /** the names under `secrets:` */
+  secrets?: ReadonlySet<string>;
+  /** the value reaches a process as an env value or a step's script, masked in its log: secrets.X may be read */
+  secretsAllowed?: boolean;
 }
 
 export interface ExpressionIssue {
@@ -160,6 +166,8 @@ function checkPath(e: Extract<Expr, { kind: 'path' }>, scope: ExpressionScope, i
     return;
   }
   if (root === 'matrix') return checkMatrixPath(rest, at, scope, error);
+  if (root === 'pr') return checkPullRequestPath(rest, e.end, at, error);
+  if (root === 'secrets') return checkSecretPath(rest, e.end, at, scope, error);
   if (root === 'env') {
     if (rest.length !== 1) error(rest.length === 0 ? "'env' needs a variable name: env.NAME" : `env.${rest[0]} is a string and has no '.${rest[1]}'`, rest.length === 0 ? e.end : at(2));
     return;
@@ -216,6 +224,33 @@ function checkMatrixPath(rest: string[], at: (i: number) => number, scope: Expre
   if (extra !== undefined) error(`matrix.${key} is a value and has no '.${extra}'`, at(2));
 }
 
+/** pr.number, pr.base, pr.head: valid everywhere, empty outside pull-request runs. */
+function checkPullRequestPath(rest: string[], end: number, at: (i: number) => number, error: (message: string, offset: number) => void): void {
+  const [field, extra] = rest;
+  if (field === undefined) return error(`'pr' needs a field: ${PR_FIELDS.map((f) => `pr.${f}`).join(', ')}`, end);
+  if (!(PR_FIELDS as readonly string[]).includes(field)) {
+    const guess = closest(field, PR_FIELDS);
+    return error(`unknown field 'pr.${field}'${guess ? ` (did you mean 'pr.${guess}'?)` : ''}; a pull request has ${PR_FIELDS.join(', ')}`, at(1));
+  }
+  if (extra !== undefined) error(`pr.${field} is a ${field === 'number' ? 'number' : 'string'} and has no '.${extra}'`, at(2));
+}
+
+/** secrets.NAME: a name listed under `secrets:`, read only where the value goes to a process. */
+function checkSecretPath(rest: string[], end: number, at: (i: number) => number, scope: ExpressionScope, error: (message: string, offset: number) => void): void {
+  const [name, extra] = rest;
+  if (!scope.secretsAllowed) {
+    const here = scope.isJobCondition ? 'a condition' : 'this value';
+    return error(`${here} cannot read secrets: a secret is read only in env values and steps' run, where its value reaches the job's processes and is masked in their logs`, at(0));
+  }
+  if (name === undefined) return error("'secrets' needs a name: secrets.NAME", end);
+  const declared = scope.secrets ?? new Set<string>();
+  if (!declared.has(name)) {
+    const guess = closest(name, [...declared]);
+    return error(`secret '${name}' is not listed under secrets:${guess ? ` (did you mean '${guess}'?)` : ''}; add it there (its value comes from the server or --secret)`, at(1));
+  }
+  if (extra !== undefined) error(`secrets.${name} is a string and has no '.${extra}'`, at(2));
+}
+
 // ---- evaluation ----
 
 function toNumber(v: Value): number {
@@ -267,6 +302,12 @@ function lookup(parts: string[], ctx: ExpressionContext): Value {
     }
     case 'matrix':
       return b === undefined ? ownValue(ctx.matrix, a) : null;
+    case 'pr':
+      // outside a pull-request run each field is '' (not null), as documented: it reads the same in a string and a comparison
+      if (b !== undefined || a === undefined || !(PR_FIELDS as readonly string[]).includes(a)) return null;
+      return ctx.pr ? ctx.pr[a as (typeof PR_FIELDS)[number]] : '';
+    case 'secrets':
+      return b === undefined ? ownValue(ctx.secrets, a) : null;
     default:
       return null;
   }

@@ -1,4 +1,4 @@
-// Branch and tag patterns of `on.push`: checked when the file loads (a pattern that can never
+// Branch, tag and path patterns of `on`: checked when the file loads (a pattern that can never
 // match is a bug in the file), matched with picomatch so `*` stops at `/` and `**` does not.
 import { createRequire } from 'node:module';
 import type Picomatch from 'picomatch';
@@ -72,15 +72,22 @@ export function checkGlob(pattern: string): string | undefined {
 }
 
 const matchers = new Map<string, (value: string) => boolean>();
+// A long-lived server reads files from every push and pull request: compiled patterns are kept
+// up to this many, not for ever.
+const MATCHER_CACHE_LIMIT = 5000;
+
+/** The compiled matcher of one checked pattern (`*` does not cross `/`, dot files match). */
+export function globMatcher(pattern: string): (value: string) => boolean {
+  let isMatch = matchers.get(pattern);
+  if (!isMatch) {
+    if (matchers.size >= MATCHER_CACHE_LIMIT) matchers.clear();
+    isMatch = picomatch()(pattern, { dot: true });
+    matchers.set(pattern, isMatch);
+  }
+  return isMatch;
+}
 
 /** true when `value` matches one of `patterns`. */
 export function matchesAny(patterns: readonly string[], value: string): boolean {
-  return patterns.some((pattern) => {
-    let isMatch = matchers.get(pattern);
-    if (!isMatch) {
-      isMatch = picomatch()(pattern, { dot: true });
-      matchers.set(pattern, isMatch);
-    }
-    return isMatch(value);
-  });
+  return patterns.some((pattern) => globMatcher(pattern)(value));
 }

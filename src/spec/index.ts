@@ -17,6 +17,11 @@ export { parseDuration, formatDuration } from './durations.js';
 export { pipelineJsonSchema } from './json-schema.js';
 export { SCHEMA_ID } from './defaults.js';
 export { MAX_FILE_BYTES as MAX_PIPELINE_FILE_BYTES } from './yaml-source.js';
+export { isPullRequestTriggered, pullRequestConcurrency } from './triggers.js';
+export { pathsAllow, MAX_FILTERED_FILES } from './path-filters.js';
+export { isEnvironmentName, isPreviewEnvironment, previewEnvironmentName } from './preview.js';
+// on.schedule: the tick arithmetic is pure, so the server's scheduler and its tests share it
+export { schedulesOf, scheduleKey, nextTick, latestTick, MAX_SCHEDULES } from './schedule.js';
 
 /**
  * The last line of defence: the front end reports problems, it never throws. An exception here is

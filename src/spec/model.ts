@@ -35,6 +35,10 @@ export interface ExpressionContext {
   jobs: Record<string, JobOutputs>;
   /** the combination of the matrix job the expression belongs to: `matrix.node` */
   matrix?: Record<string, MatrixValue>;
+  /** the pull request a pull-request run tests: `pr.number`, `pr.base`, `pr.head` (empty in other runs) */
+  pr?: { number: number; base: string; head: string };
+  /** the values of the pipeline's secrets, read by `secrets.NAME` (in env values and steps' run only) */
+  secrets?: Record<string, string>;
 }
 
 export interface JobOutputs {
@@ -59,7 +63,31 @@ export interface Pipeline {
 
 export interface Triggers {
   /** absent: no push trigger declared; `branches` undefined: every branch */
-  push?: { branches?: string[]; tags?: string[] };
+  push?: { branches?: string[]; tags?: string[] } & PathFilter;
+  /** `on.pull_request`; absent: pull requests start no run; `branches` (of the base) undefined: every branch */
+  pullRequest?: { branches?: string[]; cancelInProgress: boolean } & PathFilter;
+  /** `on.schedule`, in file order; absent: none declared */
+  schedule?: Schedule[];
+}
+
+/** One entry of `on.schedule`: a run of a branch's tip whenever the cron expression fires. */
+export interface Schedule {
+  /** five fields (or an @daily-like shorthand), blanks between them made single */
+  cron: string;
+  /** absent: the project's default branch */
+  branch?: string;
+  /** the IANA time zone the cron expression is read in (UTC unless the file names one) */
+  timezone: string;
+  position: SourcePosition;
+}
+
+/**
+ * `paths` / `paths-ignore` of a trigger (at most one of them): globs over the files a push or
+ * pull request changes; a leading `!` excludes what the patterns before it matched.
+ */
+export interface PathFilter {
+  paths?: string[];
+  pathsIgnore?: string[];
 }
 
 export type Job = StepsJob | BuildJob | DeployJob;
@@ -96,6 +124,13 @@ interface JobBase {
   timeoutMs: number;
   /** extra attempts after a failure (0 = run once) */
   retry: number;
+  /**
+   * The secrets the job reads, sorted: `${{ secrets.X }}` in its (or the pipeline's inherited)
+   * env and scripts, `$X` in a step's run, a build's push.passwordSecret. A run without secrets
+   * (a fork's pull request) skips such a job rather than run it without them. Absent on jobs
+   * made in code, and in pipelines stored before it existed: none known.
+   */
+  secretsUsed?: string[];
 }
 
 export interface StepsJob extends JobBase {
@@ -182,7 +217,10 @@ export interface DeployStrategy {
 }
 
 export interface DeploySpec {
+  /** the name, or for a preview the name with `${{ pr.number }}` in it (resolved by the engine) */
   environment: string;
+  /** set when `environment` holds `${{ pr.number }}`: one environment per pull request */
+  preview?: { ttlMs: number };
   target: 'docker' | 'kubernetes';
   image: Template;
   replicas: number;

@@ -5,6 +5,7 @@ import { isScalar, isSeq, type Scalar } from 'yaml';
 import { clip, type DiagnosticList } from './diagnostics.js';
 import { checkExpression, type Expr, type ExpressionScope } from './expressions.js';
 import { checkMatrix, type MatrixInfo } from './matrix.js';
+import { isPreviewEnvironment } from './preview.js';
 import { annotatedPipelineSchema } from './schema.generated.js';
 import type { SchemaNode } from './schema-node.js';
 import { closest, listOf } from './suggest.js';
@@ -111,6 +112,7 @@ export function checkGraph(src: YamlSource, diags: DiagnosticList, sites: Expres
   // What each job may read through jobs.X: everything upstream of it. The sets are built only when
   // an expression names a job: most name none.
   let upstream: UpstreamSets | undefined;
+  const secrets = new Set(Array.isArray(raw.secrets) ? raw.secrets.filter((s): s is string => typeof s === 'string') : []);
   for (const site of sites) {
     if (diags.full) return;
     const job = site.path[0] === 'jobs' && typeof site.path[1] === 'string' ? site.path[1] : undefined;
@@ -121,6 +123,8 @@ export function checkGraph(src: YamlSource, diags: DiagnosticList, sites: Expres
       upstream: { has: (name) => job !== undefined && (upstream ??= new UpstreamSets(names, edges)).has(job, name) },
       ...(matrix ? { matrix: matrix.keys } : {}),
       isJobCondition: site.path.length === 3 && site.path[2] === 'if',
+      secrets,
+      secretsAllowed: readsSecrets(site.path),
     };
     for (const expr of site.exprs) {
       for (const issue of checkExpression(expr, scope)) {
@@ -130,6 +134,12 @@ export function checkGraph(src: YamlSource, diags: DiagnosticList, sites: Expres
       }
     }
   }
+}
+
+/** An env value (of the pipeline, a job, a step, a service) or a step's run: where a secret's value goes to a process. */
+function readsSecrets(path: YamlPath): boolean {
+  const n = path.length;
+  return path[n - 2] === 'env' || (path[n - 1] === 'run' && path[n - 3] === 'steps');
 }
 
 /** A steps job's matrix, checked; `fail-fast` without one does nothing, and says so. */
@@ -261,6 +271,9 @@ function checkDeploy(src: YamlSource, diags: DiagnosticList, name: string, job: 
   // ready for a switch of target. publish has no meaning on Kubernetes, so that one is flagged.
   if (target === 'kubernetes' && deploy.publish !== undefined) {
     diags.warning('SPEC_IGNORED', `'publish' of job '${name}' is ignored by the kubernetes target: the Service exposes the app`, src.keyAt([...base, 'publish']));
+  }
+  if (deploy.ttl !== undefined && typeof deploy.environment === 'string' && !isPreviewEnvironment(deploy.environment)) {
+    diags.warning('SPEC_IGNORED', `'ttl' of job '${name}' applies only to a preview environment (environment: pr-\${{ pr.number }}); '${clip(deploy.environment)}' stays until it is removed`, src.keyAt([...base, 'ttl']));
   }
 }
 

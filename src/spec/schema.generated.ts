@@ -43,6 +43,7 @@ export const annotatedPipelineSchema: SchemaNode = {
               "type": "object",
               "properties": {
                 "branches": {
+                  "maxItems": 100,
                   "description": "Branch patterns that start a run. Omitted: every branch.",
                   "type": "array",
                   "items": {
@@ -53,11 +54,36 @@ export const annotatedPipelineSchema: SchemaNode = {
                   }
                 },
                 "tags": {
+                  "maxItems": 100,
                   "description": "Tag patterns that start a run. Omitted: no tag does.",
                   "type": "array",
                   "items": {
                     "description": "A glob: * stays within one path segment, ** crosses them, {a,b} and [a-z] work.",
                     "x-check": "glob",
+                    "x-code": "SPEC_GLOB",
+                    "type": "string"
+                  }
+                },
+                "paths": {
+                  "minItems": 1,
+                  "maxItems": 100,
+                  "description": "Run only when a changed file matches one of these patterns. Not together with paths-ignore.",
+                  "type": "array",
+                  "items": {
+                    "description": "A glob over repository paths, without a leading /: * stays within one folder, ** crosses folders; a leading ! takes back what the patterns before it matched.",
+                    "x-check": "pathGlob",
+                    "x-code": "SPEC_GLOB",
+                    "type": "string"
+                  }
+                },
+                "paths-ignore": {
+                  "minItems": 1,
+                  "maxItems": 100,
+                  "description": "Run unless every changed file matches one of these patterns. Not together with paths.",
+                  "type": "array",
+                  "items": {
+                    "description": "A glob over repository paths, without a leading /: * stays within one folder, ** crosses folders; a leading ! takes back what the patterns before it matched.",
+                    "x-check": "pathGlob",
                     "x-code": "SPEC_GLOB",
                     "type": "string"
                   }
@@ -68,6 +94,96 @@ export const annotatedPipelineSchema: SchemaNode = {
               "type": "null"
             }
           ]
+        },
+        "pull_request": {
+          "description": "Run pull requests (empty: into every branch).",
+          "anyOf": [
+            {
+              "additionalProperties": false,
+              "description": "Run the head commit of a pull request (merge request) when it is opened, pushed to or reopened.",
+              "type": "object",
+              "properties": {
+                "branches": {
+                  "maxItems": 100,
+                  "description": "Patterns of the base branch (the one merged into) whose pull requests run. Omitted: every branch.",
+                  "type": "array",
+                  "items": {
+                    "description": "A glob: * stays within one path segment, ** crosses them, {a,b} and [a-z] work.",
+                    "x-check": "glob",
+                    "x-code": "SPEC_GLOB",
+                    "type": "string"
+                  }
+                },
+                "paths": {
+                  "minItems": 1,
+                  "maxItems": 100,
+                  "description": "Run only when a changed file matches one of these patterns. Not together with paths-ignore.",
+                  "type": "array",
+                  "items": {
+                    "description": "A glob over repository paths, without a leading /: * stays within one folder, ** crosses folders; a leading ! takes back what the patterns before it matched.",
+                    "x-check": "pathGlob",
+                    "x-code": "SPEC_GLOB",
+                    "type": "string"
+                  }
+                },
+                "paths-ignore": {
+                  "minItems": 1,
+                  "maxItems": 100,
+                  "description": "Run unless every changed file matches one of these patterns. Not together with paths.",
+                  "type": "array",
+                  "items": {
+                    "description": "A glob over repository paths, without a leading /: * stays within one folder, ** crosses folders; a leading ! takes back what the patterns before it matched.",
+                    "x-check": "pathGlob",
+                    "x-code": "SPEC_GLOB",
+                    "type": "string"
+                  }
+                },
+                "cancel-in-progress": {
+                  "default": true,
+                  "description": "A newer push to a pull request cancels its older run that is still going.",
+                  "type": "boolean"
+                }
+              }
+            },
+            {
+              "type": "null"
+            }
+          ]
+        },
+        "schedule": {
+          "minItems": 1,
+          "maxItems": 20,
+          "description": "Run by the clock: each tick starts one run, however many server replicas there are.",
+          "type": "array",
+          "items": {
+            "additionalProperties": false,
+            "description": "A run of a branch by the clock.",
+            "type": "object",
+            "required": [
+              "cron"
+            ],
+            "properties": {
+              "cron": {
+                "description": "When to run: five fields, minute hour day-of-month month day-of-week (e.g. \"0 3 * * 1-5\"), or @daily, @hourly, @weekly, @monthly, @yearly.",
+                "x-check": "cron",
+                "x-code": "SPEC_SCHEDULE",
+                "type": "string"
+              },
+              "branch": {
+                "pattern": "^(?!-)(?!.*\\.\\.)(?!.*//)(?!.*/$)[A-Za-z0-9._/-]{1,200}$",
+                "description": "The branch whose tip runs. Omitted: the project’s default branch.",
+                "x-expected": "a branch name like main or release/1.x",
+                "type": "string"
+              },
+              "timezone": {
+                "default": "UTC",
+                "description": "The IANA time zone the cron expression is read in, e.g. Europe/Berlin.",
+                "x-check": "timezone",
+                "x-code": "SPEC_SCHEDULE",
+                "type": "string"
+              }
+            }
+          }
         }
       }
     },
@@ -660,8 +776,9 @@ export const annotatedPipelineSchema: SchemaNode = {
               ],
               "properties": {
                 "environment": {
-                  "pattern": "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
-                  "description": "The environment rolled out to (e.g. staging, production).",
+                  "pattern": "^([a-z0-9-]|\\$\\{\\{\\s*pr\\.number\\s*\\}\\})+$",
+                  "description": "The environment rolled out to (e.g. staging, production); pr-${{ pr.number }} makes a preview environment per pull request.",
+                  "x-check": "environment",
                   "x-expected": "an environment name (lower-case letters, digits, -)",
                   "type": "string"
                 },
@@ -816,6 +933,14 @@ export const annotatedPipelineSchema: SchemaNode = {
                       "type": "string"
                     }
                   }
+                },
+                "ttl": {
+                  "description": "A preview environment (pr-${{ pr.number }}) nobody deployed to for this long is taken down. A Go-style duration: 500ms, 10s, 1m30s, 2h.",
+                  "pattern": "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",
+                  "default": "168h",
+                  "x-check": "duration",
+                  "x-code": "SPEC_DURATION",
+                  "type": "string"
                 }
               }
             }

@@ -9,15 +9,18 @@
 //   x-key-code / x-key-expected   the same for the keys of a record
 import { Type, type Static, type TString } from '@sinclair/typebox';
 import { DURATION_PATTERN } from './durations.js';
+import { DEFAULT_TIMEZONE, MAX_SCHEDULES, SCHEDULE_BRANCH_PATTERN } from './schedule.js';
 import {
   defaults,
   ENV_NAME_PATTERN,
   ENVIRONMENT_NAME_PATTERN,
+  ENVIRONMENT_TEMPLATE_PATTERN,
   JOB_NAME_PATTERN,
   MATRIX_KEY_PATTERN,
   MATRIX_VALUE_PATTERN,
   MAX_MATRIX_COMBINATIONS,
   MAX_RETRY,
+  MAX_TRIGGER_PATTERNS,
   REPOSITORY_PATTERN,
   SCHEMA_ID,
   SECRET_NAME_PATTERN,
@@ -55,16 +58,67 @@ const stringList = <T extends TString>(description: string, item: T) => Type.Arr
 
 const glob = Type.String({ description: 'A glob: * stays within one path segment, ** crosses them, {a,b} and [a-z] work.', 'x-check': 'glob', 'x-code': 'SPEC_GLOB' });
 
+const pathGlob = Type.String({
+  description: 'A glob over repository paths, without a leading /: * stays within one folder, ** crosses folders; a leading ! takes back what the patterns before it matched.',
+  'x-check': 'pathGlob',
+  'x-code': 'SPEC_GLOB',
+});
+
+// GitHub's pair: one or the other, never both (the validator says so where the second stands).
+const pathFilters = {
+  paths: Type.Optional(
+    Type.Array(pathGlob, { minItems: 1, maxItems: MAX_TRIGGER_PATTERNS, description: 'Run only when a changed file matches one of these patterns. Not together with paths-ignore.' }),
+  ),
+  'paths-ignore': Type.Optional(
+    Type.Array(pathGlob, { minItems: 1, maxItems: MAX_TRIGGER_PATTERNS, description: 'Run unless every changed file matches one of these patterns. Not together with paths.' }),
+  ),
+};
+
 export const PushTriggerSchema = Type.Object(
   {
-    branches: Type.Optional(Type.Array(glob, { description: 'Branch patterns that start a run. Omitted: every branch.' })),
-    tags: Type.Optional(Type.Array(glob, { description: 'Tag patterns that start a run. Omitted: no tag does.' })),
+    branches: Type.Optional(Type.Array(glob, { maxItems: MAX_TRIGGER_PATTERNS, description: 'Branch patterns that start a run. Omitted: every branch.' })),
+    tags: Type.Optional(Type.Array(glob, { maxItems: MAX_TRIGGER_PATTERNS, description: 'Tag patterns that start a run. Omitted: no tag does.' })),
+    ...pathFilters,
   },
   { additionalProperties: false, description: 'Run on a git push.' },
 );
 
+export const PullRequestTriggerSchema = Type.Object(
+  {
+    branches: Type.Optional(
+      Type.Array(glob, { maxItems: MAX_TRIGGER_PATTERNS, description: 'Patterns of the base branch (the one merged into) whose pull requests run. Omitted: every branch.' }),
+    ),
+    ...pathFilters,
+    'cancel-in-progress': Type.Optional(
+      Type.Boolean({ default: defaults.pullRequest.cancelInProgress, description: 'A newer push to a pull request cancels its older run that is still going.' }),
+    ),
+  },
+  { additionalProperties: false, description: 'Run the head commit of a pull request (merge request) when it is opened, pushed to or reopened.' },
+);
+
+export const ScheduleSchema = Type.Object(
+  {
+    cron: Type.String({
+      description: 'When to run: five fields, minute hour day-of-month month day-of-week (e.g. "0 3 * * 1-5"), or @daily, @hourly, @weekly, @monthly, @yearly.',
+      'x-check': 'cron',
+      'x-code': 'SPEC_SCHEDULE',
+    }),
+    branch: Type.Optional(
+      Type.String({ pattern: SCHEDULE_BRANCH_PATTERN, description: 'The branch whose tip runs. Omitted: the project’s default branch.', 'x-expected': 'a branch name like main or release/1.x' }),
+    ),
+    timezone: Type.Optional(Type.String({ default: DEFAULT_TIMEZONE, description: 'The IANA time zone the cron expression is read in, e.g. Europe/Berlin.', 'x-check': 'timezone', 'x-code': 'SPEC_SCHEDULE' })),
+  },
+  { additionalProperties: false, description: 'A run of a branch by the clock.' },
+);
+
 export const TriggersSchema = Type.Object(
-  { push: Type.Optional(Type.Union([PushTriggerSchema, Type.Null()], { description: 'Run on a git push (empty: every branch).' })) },
+  {
+    push: Type.Optional(Type.Union([PushTriggerSchema, Type.Null()], { description: 'Run on a git push (empty: every branch).' })),
+    pull_request: Type.Optional(Type.Union([PullRequestTriggerSchema, Type.Null()], { description: 'Run pull requests (empty: into every branch).' })),
+    schedule: Type.Optional(
+      Type.Array(ScheduleSchema, { minItems: 1, maxItems: MAX_SCHEDULES, description: 'Run by the clock: each tick starts one run, however many server replicas there are.' }),
+    ),
+  },
   { additionalProperties: false, description: 'What starts a run. Omitted: a push to any branch. `on: {}`: only manual runs.' },
 );
 
@@ -184,7 +238,12 @@ export const KubernetesSchema = Type.Object(
 
 export const DeploySchema = Type.Object(
   {
-    environment: Type.String({ pattern: ENVIRONMENT_NAME_PATTERN, description: 'The environment rolled out to (e.g. staging, production).', 'x-expected': 'an environment name (lower-case letters, digits, -)' }),
+    environment: Type.String({
+      pattern: ENVIRONMENT_TEMPLATE_PATTERN,
+      description: 'The environment rolled out to (e.g. staging, production); pr-${{ pr.number }} makes a preview environment per pull request.',
+      'x-check': 'environment',
+      'x-expected': 'an environment name (lower-case letters, digits, -)',
+    }),
     target: Type.Optional(Type.Union([Type.Literal('docker'), Type.Literal('kubernetes')], { default: defaults.deploy.target, description: 'docker: one host, Slipway’s proxy; kubernetes: a Deployment and Service.' })),
     image: template('The image to run, usually ${{ jobs.<build job>.image }}.'),
     replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: defaults.deploy.replicas, description: 'How many containers serve the app.' })),
@@ -193,6 +252,7 @@ export const DeploySchema = Type.Object(
     health: Type.Optional(DeployHealthSchema),
     strategy: Type.Optional(StrategySchema),
     kubernetes: Type.Optional(KubernetesSchema),
+    ttl: Type.Optional(duration('A preview environment (pr-${{ pr.number }}) nobody deployed to for this long is taken down.', defaults.preview.ttl)),
   },
   { additionalProperties: false, description: 'Rolls an image out to an environment.' },
 );

@@ -7,12 +7,16 @@ import { clip, type DiagnosticList, type SpecCode } from './diagnostics.js';
 import { parseDuration } from './durations.js';
 import { ExpressionError, parseCondition, parseTemplate } from './expressions.js';
 import { checkGlob } from './globs.js';
+import { checkPathGlob } from './path-filters.js';
+import { environmentProblem, isPreviewEnvironment } from './preview.js';
+import { checkTriggerFilters } from './triggers.js';
 import { checkGraph, MAX_JOBS, type ExpressionSite } from './rules.js';
 import { annotatedPipelineSchema } from './schema.generated.js';
 import type { SchemaNode } from './schema-node.js';
 import { closest, didYouMean } from './suggest.js';
 import type { Position, YamlPath, YamlSource } from './yaml-source.js';
 import { labelOf, placeOf } from './places.js';
+import { checkSchedules, scheduleValueProblem } from './schedule.js';
 
 // 'other': a scalar a YAML tag made into something else (a !!timestamp, !!binary, …).
 type Kind = 'mapping' | 'list' | 'string' | 'number' | 'boolean' | 'null' | 'other';
@@ -39,6 +43,8 @@ export function validatePipeline(src: YamlSource, diags: DiagnosticList): boolea
   }
   new SchemaWalker(src, diags, sites).walk(annotatedPipelineSchema, root, [], undefined);
   checkGraph(src, diags, sites);
+  checkTriggerFilters(src, diags);
+  checkSchedules(src, diags);
   return !diags.hasErrors;
 }
 
@@ -336,9 +342,25 @@ class SchemaWalker {
         }
         return;
       }
-      case 'glob': {
-        const problem = checkGlob(value);
+      case 'glob':
+      case 'pathGlob': {
+        const problem = check === 'glob' ? checkGlob(value) : checkPathGlob(value);
         if (problem) this.diags.error('SPEC_GLOB', `bad pattern '${clip(value)}' ${placeOf(path.slice(0, -1))}: ${problem}`, at);
+        return;
+      }
+      case 'environment': {
+        const problem = environmentProblem(value);
+        if (problem?.kind === 'expression' && node) this.diags.error('SPEC_EXPRESSION', `${labelOf(path)}: ${problem.message}`, this.src.charAt(node, problem.index));
+        const preview = isPreviewEnvironment(value) ? ' with ${{ pr.number }} in it' : '';
+        if (problem?.kind === 'name') this.diags.error('SPEC_VALUE', `${labelOf(path)} must be ${String(s['x-expected'])}${preview}, not '${clip(value)}'`, at);
+        return;
+      }
+      case 'cron':
+      case 'timezone': {
+        const problem = scheduleValueProblem(check, value);
+        // the column of the field at fault, when the problem is one field of the cron expression
+        const where = problem?.index !== undefined && node ? this.src.charAt(node, problem.index) : at;
+        if (problem) this.diags.error('SPEC_SCHEDULE', `${check} '${clip(value)}' ${placeOf(path.slice(0, -1))}: ${problem.message}`, where);
         return;
       }
       case 'relativePath':

@@ -235,6 +235,37 @@ ALTER TABLE runs ADD COLUMN pr_number BIGINT;
 CREATE INDEX runs_by_pull_request ON runs (project_id, pr_number, id) WHERE pr_number IS NOT NULL;
 `,
   },
+  {
+    version: 6,
+    name: 'pull request secrets',
+    // which pull request runs get the project's secrets: 'same-repository' (a fork's never do) or 'never'
+    sql: () => `
+ALTER TABLE projects ADD COLUMN pull_request_secrets TEXT NOT NULL DEFAULT 'same-repository';
+`,
+  },
+  {
+    version: 7,
+    name: 'schedule ticks',
+    // one row per claimed tick of an on.schedule entry: the primary key lets one replica claim it
+    sql: () => `
+CREATE TABLE schedule_ticks (
+  project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  schedule_key TEXT NOT NULL,
+  due_at BIGINT NOT NULL,
+  run_id TEXT REFERENCES runs(id) ON DELETE SET NULL,
+  claimed_at BIGINT NOT NULL,
+  PRIMARY KEY (project_id, schedule_key, due_at)
+);
+`,
+  },
+  {
+    version: 8,
+    name: 'preview time to live',
+    // a pull request's preview is taken down once nobody deployed to it for this long (its deploy block's ttl)
+    sql: () => `
+ALTER TABLE revisions ADD COLUMN preview_ttl_ms BIGINT;
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

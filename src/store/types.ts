@@ -32,6 +32,10 @@ export class StoreError extends Error {
 
 export type CommitStatusProvider = 'github' | 'gitea' | 'gitlab';
 
+/** Which pull request runs get the project's secrets: a fork's never do; same-repository ones by default. */
+export type PullRequestSecrets = 'never' | 'same-repository';
+export const PULL_REQUEST_SECRETS: readonly PullRequestSecrets[] = ['never', 'same-repository'];
+
 export interface Project {
   id: string;
   name: string;
@@ -44,6 +48,8 @@ export interface Project {
   commitStatus?: { provider: CommitStatusProvider; apiUrl?: string };
   /** the forge repository webhook runs fetch from, whatever clone URL a delivery names */
   remoteUrl?: string;
+  /** whether same-repository pull request runs get secrets (a fork's never do) */
+  pullRequestSecrets: PullRequestSecrets;
 }
 
 export interface ProjectSettingsPatch {
@@ -54,6 +60,8 @@ export interface ProjectSettingsPatch {
   commitStatus?: { provider: CommitStatusProvider; token: string; apiUrl?: string } | null;
   /** null: webhook runs fetch from the delivery's clone URL (on the forge's host) */
   remoteUrl?: string | null;
+  /** a fork's pull request runs get no secrets whatever this says */
+  pullRequestSecrets?: PullRequestSecrets;
 }
 
 // ---- runs, jobs, steps ----------------------------------------------------------------------------
@@ -277,6 +285,18 @@ export type AcceptedDelivery =
   /** the same delivery id, or (for a delivery that starts runs) the same body under any id */
   | { outcome: 'duplicate'; firstSeenAtMs: number };
 
+// ---- schedules ------------------------------------------------------------------------------------
+
+/** One tick of an `on.schedule` entry, claimed with the run it starts. */
+export interface ScheduleTickClaim {
+  /** the schedule's stable identity in its project (a hash of its cron, branch and timezone) */
+  scheduleKey: string;
+  /** when the tick was due (ms since the epoch): the same on every replica */
+  dueAtMs: number;
+  /** the run it starts; its projectId is the schedule's project */
+  run: EnqueueRun;
+}
+
 // ---- tokens -----------------------------------------------------------------------------------------
 
 /** The plain scopes: what a route of the API declares it needs. */
@@ -339,6 +359,25 @@ export interface VerifiedSession {
 export type RevisionOutcome = 'in-progress' | 'healthy' | 'failed' | 'rolled-back';
 
 /** The server's mirror of a rollout (deploy/ keeps the target's own history). */
+/** An environment a pull-request run deployed to: its preview, taken down when the pull request closes. */
+export interface Preview {
+  projectId: string;
+  pullRequest: number;
+  app: string;
+  environment: string;
+  target: 'docker' | 'kubernetes';
+  lastDeployAtMs: number;
+  /** its deploy block's ttl, when the deploy recorded one */
+  ttlMs?: number;
+}
+
+export interface PreviewFilter {
+  projectId?: string;
+  pullRequest?: number;
+  /** only those whose last deploy was before this */
+  deployedBeforeMs?: number;
+}
+
 export interface RevisionRecord {
   app: string;
   environment: string;
@@ -356,6 +395,8 @@ export interface RevisionRecord {
   reason?: string;
   createdAtMs: number;
   finishedAtMs?: number;
+  /** a pull request's preview: taken down once nobody deployed to it for this long */
+  previewTtlMs?: number;
 }
 
 export interface RevisionCount {
@@ -481,6 +522,15 @@ export interface Store {
   /** Records the delivery and enqueues its runs in one transaction; a duplicate enqueues nothing. */
   acceptDelivery(delivery: Delivery, runs: EnqueueRun[]): Promise<AcceptedDelivery>;
 
+  // schedules
+  /**
+   * Claims a schedule's tick and enqueues its run in one transaction; undefined when the tick was
+   * claimed already (by another replica, or before a restart): of replicas racing, one wins.
+   */
+  claimScheduleTick(claim: ScheduleTickClaim): Promise<Run | undefined>;
+  /** When the newest claimed tick of a schedule was due (ms), or undefined when none was claimed. */
+  lastScheduleTick(projectId: string, scheduleKey: string): Promise<number | undefined>;
+
   // tokens
   /** Returns the secret: the only time it exists outside the caller. */
   createToken(input: CreateToken): Promise<{ token: TokenInfo; secret: string }>;
@@ -511,6 +561,8 @@ export interface Store {
     patch: { outcome?: RevisionOutcome; finishedAtMs?: number; reason?: string },
   ): Promise<RevisionRecord | undefined>;
   listRevisions(filter?: RevisionFilter): Promise<RevisionRecord[]>;
+  /** the environments pull-request runs deployed to, each with its last deploy (at most 1000, oldest first) */
+  listPreviews(filter?: PreviewFilter): Promise<Preview[]>;
   /** every rollout recorded, counted by target and outcome */
   countRevisions(): Promise<RevisionCount[]>;
   doraMetrics(window: DoraWindow): Promise<DoraMetrics>;

@@ -1,6 +1,7 @@
 // Webhooks as an attacker sends them: a signed delivery whose clone URL is an option or a local
-// path, unsigned deliveries to projects that do or do not exist, huge unsigned bodies, and a signed
-// body replayed under a new delivery id. Each is the exact payload a hostile-input probe used.
+// path, unsigned deliveries to projects that do or do not exist, huge unsigned bodies, a signed
+// body replayed under a new delivery id, and pull requests with option-like branches. Each is the
+// exact payload a hostile-input probe used.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -135,4 +136,54 @@ test('a ref that git would read as something else is refused', async () => {
     const res = await deliver(push('https://github.com/team/target.git', { ref }));
     assert.equal(res.status, 400, ref);
   }
+});
+
+function pullRequest(change: (pr: { number: unknown; pull_request: { number: unknown; head: Record<string, unknown>; base: Record<string, unknown> }; repository: Record<string, unknown> }) => void): Buffer<ArrayBuffer> {
+  const repository = { name: 'target', full_name: 'team/target', clone_url: 'https://github.com/team/target.git', html_url: 'https://github.com/team/target' };
+  const payload = {
+    action: 'opened',
+    number: 5,
+    pull_request: {
+      number: 5, title: `t ${Math.random()}`, html_url: 'https://github.com/team/target/pull/5', merged: false,
+      head: { ref: 'feature', sha: NOT_HERE, repo: repository },
+      base: { ref: 'main', sha: NOT_HERE, repo: repository },
+    },
+    repository,
+    sender: { login: 'mallory' },
+  };
+  change(payload);
+  return Buffer.from(JSON.stringify(payload));
+}
+
+test('a signed pull request delivery with a bad commit id, an out-of-range number or an option-like branch is 400 and stores nothing', async () => {
+  const runs = await runCount('target');
+  const bodies = [
+    pullRequest((p) => (p.pull_request.head.sha = 'HEAD~1')),
+    pullRequest((p) => ((p.number = 2 ** 53), (p.pull_request.number = 2 ** 53))),
+    pullRequest((p) => ((p.number = -5), (p.pull_request.number = -5))),
+    pullRequest((p) => (p.pull_request.head.ref = `--upload-pack=touch ${PWNED}`)),
+    pullRequest((p) => (p.pull_request.base.ref = 'main:refs/heads/x')),
+    pullRequest((p) => ((p.pull_request as Record<string, unknown>).html_url = 'javascript:alert(1)')),
+  ];
+  for (const body of bodies) {
+    const res = await deliver(body, { headers: { 'X-GitHub-Event': 'pull_request' } });
+    assert.equal(res.status, 400, body.toString().slice(0, 300));
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'WEBHOOK_PAYLOAD_INVALID');
+  }
+  assert.equal(await runCount('target'), runs, 'nothing was queued');
+  assert.equal(existsSync(PWNED), false);
+});
+
+test("a signed pull request delivery whose base repository's clone URL is not on the forge is refused (422); the head's is never fetched from", async () => {
+  const runs = await runCount('target');
+  const elsewhere = await deliver(pullRequest((p) => (p.repository.clone_url = 'https://evil.example/team/target.git')), { headers: { 'X-GitHub-Event': 'pull_request' } });
+  assert.equal(elsewhere.status, 422);
+  assert.equal(await runCount('target'), runs);
+  const fork = await deliver(pullRequest((p) => (p.pull_request.head.repo = { full_name: 'mallory/target', clone_url: `ext::sh -c touch% ${PWNED}` })), { headers: { 'X-GitHub-Event': 'pull_request' } });
+  assert.equal(fork.status, 202, 'the fork is named, not fetched from');
+  const id = ((await fork.json()) as { runs: string[] }).runs[0]!;
+  const run = await server.api<{ pipeline: { remote: string; ref: string }; trigger: { pullRequest: { fork: boolean } } }>(`/api/runs/${id}`);
+  assert.equal(run.body.trigger.pullRequest.fork, true);
+  assert.deepEqual([run.body.pipeline.remote, run.body.pipeline.ref], ['https://github.com/team/target.git', 'refs/pull/5/head']);
+  assert.equal(existsSync(PWNED), false);
 });

@@ -95,8 +95,9 @@ export async function testServer(
 /**
  * A forge's repository for tests: `repo` pushed to a git server on loopback that anyone may
  * read, at `url` (http://127.0.0.1:PORT/git/<project>.git) — what a webhook run fetches from.
+ * `pushRef` puts a commit of `repo` at any ref there, e.g. a pull request's refs/pull/7/head.
  */
-export async function forgeRepository(repo: TempRepo, project: string): Promise<{ url: string; close(): Promise<void> }> {
+export async function forgeRepository(repo: TempRepo, project: string): Promise<{ url: string; pushRef(rev: string, ref: string): Promise<void>; close(): Promise<void> }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-forge-'));
   const hosting = new GitHosting({
     reposDir: dir,
@@ -112,6 +113,9 @@ export async function forgeRepository(repo: TempRepo, project: string): Promise<
   await exec('git', ['push', '-q', url.replace('http://', 'http://u:p@'), 'main'], { cwd: repo.dir });
   return {
     url,
+    async pushRef(rev: string, ref: string) {
+      await exec('git', ['push', '-q', '-f', url.replace('http://', 'http://u:p@'), `${rev}:${ref}`], { cwd: repo.dir });
+    },
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       rmSync(dir, { recursive: true, force: true });

@@ -134,6 +134,16 @@ export function storeSuite(name: string, harness: () => Promise<Harness>): void 
         assert.equal(await store.getWebhookSecret(p.id), undefined);
         await rejectsWith(store.updateProjectSettings('missing', { allowAutoCreate: true }), 'STORE_NOT_FOUND');
       });
+
+      it("gives same-repository pull requests secrets by default, and keeps 'never' once set", async () => {
+        const { store } = await fresh();
+        const p = await store.createProject({ name: 'shop' });
+        assert.equal(p.pullRequestSecrets, 'same-repository');
+        assert.equal((await store.updateProjectSettings(p.id, { pullRequestSecrets: 'never' })).pullRequestSecrets, 'never');
+        assert.equal((await store.getProject('shop'))?.pullRequestSecrets, 'never');
+        assert.equal((await store.updateProjectSettings(p.id, { allowAutoCreate: true })).pullRequestSecrets, 'never', 'other settings leave it');
+        assert.equal((await store.updateProjectSettings(p.id, { pullRequestSecrets: 'same-repository' })).pullRequestSecrets, 'same-repository');
+      });
     });
 
     describe('secrets', () => {
@@ -300,6 +310,31 @@ export function storeSuite(name: string, harness: () => Promise<Harness>): void 
         const again = await reopen();
         assert.deepEqual(await again.getRun(first.id), first);
         await rejectsWith(store.enqueueRun({ ...run(a), projectId: 'missing' }), 'STORE_NOT_FOUND');
+      });
+
+      it("lists the environments pull-request runs deployed to (previews) with their last deploy, by project, pull request and age", async () => {
+        const { store } = await fresh();
+        const p = await store.createProject({ name: 'previews' });
+        const pr = (number: number) => ({ number, base: 'main', head: `f${number}`, fork: false });
+        const seven = await store.enqueueRun(run(p, { event: 'pull_request', pullRequest: pr(7) }));
+        const eight = await store.enqueueRun(run(p, { event: 'pull_request', pullRequest: pr(8) }));
+        const main = await store.enqueueRun(run(p));
+        const deployed = (runId: string, app: string, environment: string, number: number, createdAtMs: number) =>
+          store.recordRevision({ app, environment, number, projectId: p.id, target: 'docker', image: 'i', outcome: 'healthy', trigger: { kind: 'pipeline', by: 'ci' }, runId, createdAtMs });
+        await deployed(seven.id, 'web', 'pr-7', 1, 1000);
+        await deployed(seven.id, 'web', 'pr-7', 2, 5000);
+        await deployed(seven.id, 'api', 'pr-7', 1, 2000);
+        await deployed(eight.id, 'web', 'pr-8', 1, 9000);
+        await deployed(main.id, 'web', 'staging', 1, 100);
+        const all = await store.listPreviews({ projectId: p.id });
+        assert.deepEqual(
+          all.map((v) => `${v.pullRequest} ${v.app}/${v.environment} ${v.lastDeployAtMs}`),
+          ['7 api/pr-7 2000', '7 web/pr-7 5000', '8 web/pr-8 9000'],
+          'a push run\'s deploy (staging) is not a preview',
+        );
+        assert.deepEqual((await store.listPreviews({ projectId: p.id, pullRequest: 8 })).map((v) => v.environment), ['pr-8']);
+        assert.deepEqual((await store.listPreviews({ deployedBeforeMs: 5000 })).map((v) => v.app), ['api'], 'only those not deployed since');
+        assert.equal(all[0]?.target, 'docker');
       });
 
       it('keeps the pull request a run tests, lists the runs of one pull request, and a re-run keeps it', async () => {
@@ -622,6 +657,54 @@ export function storeSuite(name: string, harness: () => Promise<Harness>): void 
         await rejectsWith(store.acceptDelivery(delivery, [run(p), { ...run(p), projectId: 'gone' }]), 'STORE_NOT_FOUND');
         assert.equal(await store.countRuns(), 0);
         assert.equal((await store.acceptDelivery(delivery, [run(p)])).outcome, 'new');
+      });
+    });
+
+    describe('schedule ticks', () => {
+      const DAY = 24 * 60 * 60 * 1000;
+      const tick = (project: Project, dueAtMs: number, scheduleKey = 'nightly') => ({ scheduleKey, dueAtMs, run: run(project, { event: 'schedule', sender: 'schedule' }) });
+
+      it('claims a tick once with its run; a second claim of it queues nothing; the newest claimed tick is kept', async () => {
+        const { store } = await fresh();
+        const p = await store.createProject({ name: 'p' });
+        const q = await store.createProject({ name: 'q' });
+        assert.equal(await store.lastScheduleTick(p.id, 'nightly'), undefined);
+        const first = await store.claimScheduleTick(tick(p, 1_000 * DAY));
+        assert.equal(first?.status, 'queued');
+        assert.equal(first?.trigger.event, 'schedule');
+        assert.equal(await store.claimScheduleTick(tick(p, 1_000 * DAY)), undefined, 'the same tick again');
+        assert.equal(await store.countRuns(), 1);
+        assert.ok(await store.claimScheduleTick(tick(p, 1_001 * DAY)));
+        assert.equal(await store.lastScheduleTick(p.id, 'nightly'), 1_001 * DAY);
+        // ticks are per schedule and per project
+        assert.ok(await store.claimScheduleTick(tick(p, 1_000 * DAY, 'hourly')));
+        assert.ok(await store.claimScheduleTick(tick(q, 1_000 * DAY)));
+        assert.equal(await store.lastScheduleTick(q.id, 'hourly'), undefined);
+        assert.equal(await store.countRuns(), 4);
+        await rejectsWith(store.claimScheduleTick({ scheduleKey: 'nightly', dueAtMs: 0, run: { ...run(p), projectId: 'gone' } }), 'STORE_NOT_FOUND');
+      });
+
+      it('keeps a day of claimed ticks, each with its run', async () => {
+        const target = await fresh();
+        const { store } = target;
+        const p = await store.createProject({ name: 'p' });
+        const runs = [];
+        for (const due of [0, DAY / 2, 3 * DAY]) runs.push(await store.claimScheduleTick(tick(p, 1_000 * DAY + due)));
+        const rows = await target.raw('SELECT due_at, run_id FROM schedule_ticks ORDER BY due_at');
+        assert.deepEqual(rows.map((r) => Number(r.due_at)), [1_003 * DAY], 'ticks more than a day before the newest are gone');
+        assert.equal(rows[0]?.run_id, runs[2]?.id);
+        assert.equal(await store.claimScheduleTick(tick(p, 1_003 * DAY)), undefined);
+      });
+
+      it('replicas claiming one tick at once queue exactly one run', async () => {
+        const target = await fresh();
+        const { store } = target;
+        const peer = h.sharedDatabase ? await target.reopen() : store;
+        const p = await store.createProject({ name: 'p' });
+        const claims = await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2 ? peer : store).claimScheduleTick(tick(p, 1_000 * DAY))));
+        assert.equal(claims.filter((r) => r !== undefined).length, 1);
+        assert.equal(await store.countRuns(), 1);
+        assert.equal(await peer.lastScheduleTick(p.id, 'nightly'), 1_000 * DAY);
       });
     });
 

@@ -1,5 +1,5 @@
-// Projects and their settings: webhook secret, commit status, the forge remote, secrets, and
-// manual runs of a project's repository.
+// Projects and their settings: webhook secret, commit status, the forge remote, pull requests'
+// secrets, secrets, and manual runs of a project's repository.
 import type { Project, Store } from '../../store/index.js';
 import { projectNameProblem } from '../../store/index.js';
 import { remoteUrlProblem } from '../../git/index.js';
@@ -18,7 +18,7 @@ export async function projectOf(store: Store, name: string): Promise<Project> {
   return project;
 }
 
-type ProjectRoute = 'listProjects' | 'createProject' | 'getProject' | 'setWebhookSecret' | 'setCommitStatus' | 'setRemote' | 'listSecrets' | 'setSecret' | 'deleteSecret' | 'startRun';
+type ProjectRoute = 'listProjects' | 'createProject' | 'getProject' | 'setWebhookSecret' | 'setCommitStatus' | 'setRemote' | 'setPullRequests' | 'listSecrets' | 'setSecret' | 'deleteSecret' | 'startRun';
 
 export function projectRoutes(ctx: AppContext): Handlers<ProjectRoute> {
   const { store } = ctx;
@@ -70,6 +70,12 @@ export function projectRoutes(ctx: AppContext): Handlers<ProjectRoute> {
       if (problem) throw new HttpError(422, 'REMOTE_INVALID', `url: ${problem}`);
       await store.updateProjectSettings(project.id, { remoteUrl: body.url });
       await audit(token.name, 'project.remote', project.name, { url: body.url });
+      return { ok: true as const };
+    },
+    setPullRequests: async ({ params, body, token }) => {
+      const project = await projectOf(store, params.name);
+      await store.updateProjectSettings(project.id, { pullRequestSecrets: body.secrets });
+      await audit(token.name, 'project.pull-requests', project.name, { secrets: body.secrets });
       return { ok: true as const };
     },
     listSecrets: async ({ params }) => ({ names: await store.listSecretNames((await projectOf(store, params.name)).id) }),

@@ -9,11 +9,12 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { isSafeRef } from '../../git/index.js';
-import { projectNameProblem, type EnqueueRun, type Project } from '../../store/index.js';
+import { projectNameProblem, type Delivery, type EnqueueRun, type Project } from '../../store/index.js';
 import { ByteBudget, HttpError, readBody, sendError, sendJson } from '../../http/index.js';
 import type { AppContext } from '../app.js';
 import { webhookRemote } from '../webhook-remote.js';
-import { hasWebhookSignature, PROVIDERS, parseWebhook, verifyWebhook, WebhookError, type Provider, type Push } from '../webhooks.js';
+import { hasWebhookSignature, PROVIDERS, parseWebhook, verifyWebhook, WebhookError, type Provider, type PullRequestEvent, type Push } from '../webhooks.js';
+import { pullRequestClosed, supersedeOlderRuns } from '../pull-requests.js';
 import { httpErrorOf } from './routing.js';
 import { ErrorBody } from '../../api/schemas.js';
 
@@ -54,7 +55,17 @@ function decodeSegment(raw: string): string {
   }
 }
 
-const answer = { type: 'object', properties: { ok: { type: 'boolean' }, runs: { type: 'array', items: { type: 'string' } }, duplicate: { type: 'boolean' }, event: { type: 'string' }, message: { type: 'string' } } };
+const answer = {
+  type: 'object',
+  properties: {
+    ok: { type: 'boolean' },
+    runs: { type: 'array', items: { type: 'string' }, description: 'the runs queued' },
+    cancelled: { type: 'array', items: { type: 'string' }, description: 'a closed pull request: its runs cancelled' },
+    duplicate: { type: 'boolean' },
+    event: { type: 'string' },
+    message: { type: 'string' },
+  },
+};
 const operation = (parameters: unknown[]) => ({
   tags: ['webhooks'],
   summary: 'A webhook delivery from GitHub, Gitea/Forgejo or GitLab; its signature is checked before its body is read. 2xx means persisted.',
@@ -62,10 +73,10 @@ const operation = (parameters: unknown[]) => ({
     '401: unsigned, badly signed, or no such project (one answer for all three). 400: a malformed payload or ref. 422: a clone URL that may not be fetched. ' +
     '503: too many unverified bodies at once. A delivery that starts runs is accepted once per body (a redelivery, or the same body under another id, is a duplicate); others once per delivery id.',
   parameters,
-  requestBody: { content: { 'application/json': { schema: { type: 'object', description: "the forge's push event payload" } } } },
+  requestBody: { content: { 'application/json': { schema: { type: 'object', description: "the forge's push or pull request (merge request) event payload" } } } },
   responses: {
     '202': { description: 'runs queued', content: { 'application/json': { schema: answer } } },
-    '200': { description: 'ping, duplicate or ignored event', content: { 'application/json': { schema: answer } } },
+    '200': { description: 'ping, duplicate, ignored event, or a closed pull request (its runs cancelled)', content: { 'application/json': { schema: answer } } },
     '4XX': { description: 'refused', content: { 'application/json': { schema: ErrorBody } } },
   },
 });
@@ -107,18 +118,84 @@ async function acceptDelivery(ctx: AppContext, budget: ByteBudget, req: Incoming
   const body = await readBody(req, WEBHOOK_LIMIT_BYTES, budget);
   if (provider !== 'gitlab') verify(body);
   const event = parseWebhook(provider, headers, body);
-  if (event.kind !== 'push') {
+  if (event.kind === 'ping' || event.kind === 'unsupported') {
     ctx.metrics.webhookDeliveries.inc({ provider, outcome: event.kind });
-    return { status: 200, body: { ok: true, event: event.kind, message: event.kind === 'ping' ? 'pong' : `event '${(event as { event: string }).event}' is not one Slipway runs on` } };
+    return { status: 200, body: { ok: true, event: event.kind, message: event.kind === 'ping' ? 'pong' : `event '${event.event}' is not one Slipway runs on` } };
   }
+  const delivery: Delivery = { provider, deliveryId: event.deliveryId, projectId: project.id, payloadHash: createHash('sha256').update(body).digest('hex') };
+  if (event.kind === 'pull_request') return acceptPullRequest(ctx, provider, event, project, delivery);
   const runs = event.isDeleted || (!event.branch && !event.tag) ? [] : [webhookRun(provider, event, project)];
-  const accepted = await store.acceptDelivery({ provider, deliveryId: event.deliveryId, projectId: project.id, payloadHash: createHash('sha256').update(body).digest('hex') }, runs);
+  const accepted = await store.acceptDelivery(delivery, runs);
   ctx.metrics.webhookDeliveries.inc({ provider, outcome: accepted.outcome });
-  if (accepted.outcome === 'duplicate') {
-    return { status: 200, body: { ok: true, duplicate: true, message: 'this delivery (or the same body under another delivery id) was already accepted; it runs once' } };
+  if (accepted.outcome === 'duplicate') return DUPLICATE;
+  ctx.runner.wake();
+  return { status: 202, body: { ok: true, runs: accepted.runs.map((r) => r.id) } };
+}
+
+const DUPLICATE: Answer = { status: 200, body: { ok: true, duplicate: true, message: 'this delivery (or the same body under another delivery id) was already accepted; it runs once' } };
+
+/**
+ * A pull request opened, pushed to or reopened queues a run of its head commit, and its older
+ * runs still going are superseded; closed (or merged), its runs still going are cancelled.
+ */
+async function acceptPullRequest(ctx: AppContext, provider: Provider, event: PullRequestEvent, project: Project, delivery: Delivery): Promise<Answer> {
+  if (event.action === 'closed') {
+    // cancelled before the delivery is recorded: when this fails the forge's redelivery tries again
+    const cancelled = await pullRequestClosed(ctx, project, event.number);
+    const accepted = await ctx.store.acceptDelivery(delivery, []);
+    ctx.metrics.webhookDeliveries.inc({ provider, outcome: accepted.outcome });
+    const message = `pull request #${event.number} was ${event.merged ? 'merged' : 'closed'}; ${cancelled.length} of its runs cancelled`;
+    return { status: 200, body: { ok: true, event: 'pull_request', message, cancelled: cancelled.map((r) => r.id) } };
+  }
+  const accepted = await ctx.store.acceptDelivery(delivery, [pullRequestRun(provider, event, project)]);
+  ctx.metrics.webhookDeliveries.inc({ provider, outcome: accepted.outcome });
+  if (accepted.outcome === 'duplicate') return DUPLICATE;
+  for (const run of accepted.runs) {
+    // the new run is stored: an older one left going only costs time, so a failure here is logged
+    await supersedeOlderRuns(ctx, project, run).catch((err: unknown) => ctx.log(`pull request #${event.number} of ${project.name}: older runs not cancelled: ${(err as Error).message}`));
   }
   ctx.runner.wake();
   return { status: 202, body: { ok: true, runs: accepted.runs.map((r) => r.id) } };
+}
+
+/** Where a forge keeps a pull request's head in the base repository. */
+function pullRequestRef(provider: Provider, number: number): string {
+  return provider === 'gitlab' ? `refs/merge-requests/${number}/head` : `refs/pull/${number}/head`;
+}
+
+/**
+ * The run of a pull request's head commit, fetched from the base repository's pull request ref
+ * (the head repository of a fork is anyone's, and on no host the project has vouched for).
+ */
+function pullRequestRun(provider: Provider, event: PullRequestEvent, project: Project): EnqueueRun {
+  let remote = '';
+  if (event.cloneUrl !== undefined || project.remoteUrl) {
+    const chosen = webhookRemote(provider, event, project);
+    if (chosen.url === undefined) throw new HttpError(422, 'WEBHOOK_CLONE_URL_REFUSED', chosen.problem);
+    remote = chosen.url;
+  }
+  const timestampMs = event.commitTimestamp !== undefined ? Date.parse(event.commitTimestamp) : Number.NaN;
+  return {
+    projectId: project.id,
+    pipeline: { file: 'slipway.yaml', remote, ref: pullRequestRef(provider, event.number), repository: event.fullName, provider },
+    trigger: {
+      event: 'pull_request',
+      branch: event.head,
+      commit: event.headSha,
+      ...(event.commitMessage ? { commitMessage: event.commitMessage } : {}),
+      ...(Number.isNaN(timestampMs) ? {} : { commitTimestampMs: timestampMs }),
+      deliveryId: event.deliveryId,
+      sender: event.sender,
+      pullRequest: {
+        number: event.number,
+        base: event.base,
+        head: event.head,
+        fork: event.isFork,
+        ...(event.url ? { url: event.url } : {}),
+        ...(event.title ? { title: event.title } : {}),
+      },
+    },
+  };
 }
 
 /** The run a push delivery asks for; a clone URL that may not be fetched refuses the delivery. */
@@ -132,7 +209,7 @@ function webhookRun(provider: Provider, event: Push, project: Project): EnqueueR
   }
   return {
     projectId: project.id,
-    pipeline: { file: 'slipway.yaml', remote, ref: event.ref, repository: event.fullName, provider },
+    pipeline: { file: 'slipway.yaml', remote, ref: event.ref, before: event.before, repository: event.fullName, provider },
     trigger: {
       event: 'webhook' as const,
       branch: event.branch ?? event.tag ?? '',

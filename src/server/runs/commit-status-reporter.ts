@@ -25,9 +25,13 @@ export async function commitStatusReporter(
   if (!settings || !snapshot.repository || !token || (snapshot.provider && snapshot.provider !== settings.provider)) return async () => undefined;
   const target = { provider: settings.provider, token, repository: snapshot.repository, ...(settings.apiUrl ? { apiUrl: settings.apiUrl } : {}) };
   const targetUrl = options.publicUrl ? `${options.publicUrl}/api/runs/${run.id}` : undefined;
+  // a pull request run reports on its head commit under the same context as a push would (one
+  // required check for branch protection); the description tells which run it is
+  const pr = run.trigger.pullRequest;
+  const prefix = pr ? `Slipway (pull request #${pr.number})` : 'Slipway';
   return async (state, description) => {
     try {
-      await reportCommitStatus(target, { commit: run.trigger.commit, state, description: `Slipway: ${description}`, ...(targetUrl ? { targetUrl } : {}) });
+      await reportCommitStatus(target, { commit: run.trigger.commit, state, description: `${prefix}: ${description}`, ...(targetUrl ? { targetUrl } : {}) });
     } catch (err) {
       options.log(`run ${run.id}: commit status not reported: ${(err as Error).message}`);
     }

@@ -18,6 +18,7 @@ import { reusedJobs, type ReusedJobs } from './reuse.js';
 import { recordingTargets } from './rollouts.js';
 import { tidyRunFolder } from './run-folders.js';
 import { fetchWebhookPipeline } from './webhook-fetch.js';
+import { runTrust, trustNotice, type RunTrust } from './pull-request-trust.js';
 import { messageLog, type Logger } from '../logger.js';
 
 /** The server's parts a run is executed with. */
@@ -37,11 +38,21 @@ export interface RunExecutionOptions {
   logger: Logger;
 }
 
+/** A cancellation whose reason becomes the run's (superseded by a newer push, its pull request closed). */
+export class CancelRequest extends Error {}
+
+/** The recorded reason of a cancelled run, when whoever cancelled it gave one. */
+function cancelReason(signal: AbortSignal): string | undefined {
+  return signal.aborted && signal.reason instanceof CancelRequest ? signal.reason.message : undefined;
+}
+
 /** What a run needs that is ready before the engine starts. */
 interface PreparedRun {
   pipeline: Pipeline;
   report: ReportCommitStatus;
   secrets: Record<string, string>;
+  /** a pull request run's: what it may not have */
+  trust: RunTrust;
   source: SourceSnapshot;
   reuse?: ReusedJobs;
   /** a run that waited for approval: its jobs so far */
@@ -67,7 +78,7 @@ export async function executeClaimedRun(options: RunExecutionOptions, hub: RunHu
     }
     const result = await executeRun(engineOptions(scoped, hub, run, prepared, storage, recorder, signal));
     passed = result.status === 'success';
-    await recordResult(store, run, result, recorder, prepared.report);
+    await recordResult(store, run, result, recorder, prepared.report, cancelReason(signal));
     if (result.status === 'waiting') {
       const waiting = result.jobs.filter((j) => j.status === 'waiting').map((j) => j.name);
       logger.info({ waiting, ms: Date.now() - startedAt }, 'run waits for approval');
@@ -78,7 +89,7 @@ export async function executeClaimedRun(options: RunExecutionOptions, hub: RunHu
     await recorder.close();
     logger.error({ err }, `run ${run.id} failed to run`);
     await store
-      .updateRunStatus(run.id, signal.aborted ? 'cancelled' : 'failure', { reason: signal.aborted ? 'cancelled' : `the server could not run it: ${(err as Error).message}` })
+      .updateRunStatus(run.id, signal.aborted ? 'cancelled' : 'failure', { reason: signal.aborted ? (cancelReason(signal) ?? 'cancelled') : `the server could not run it: ${(err as Error).message}` })
       .catch(() => undefined);
   } finally {
     await tidyRunFolder(storage.runDir, passed);
@@ -109,16 +120,20 @@ async function prepareRun(options: RunExecutionOptions, run: Run, storage: RunSt
   await report('pending', 'running');
   const pipeline = await parseOrFail(store, run, snapshot.file, text, report);
   if (!pipeline) return undefined;
-  const secrets = await readSecrets(store, project.id, pipeline.secrets);
+  const trust = runTrust(run, project);
+  const secrets = trust.secretsWithheld ? {} : await readSecrets(store, project.id, pipeline.secrets);
   await storage.prepare();
   const source = await snapshotCommit(repo, run.trigger.commit, run.trigger.branch, storage.runDir, readsCommitFiles(pipeline));
   // a run that goes on after a decision keeps what it had; only a fresh re-run takes jobs from another run
   const resume = await resumedJobsOf(store, run.id);
-  if (resume) return { pipeline, report, secrets, source, resume };
+  // said once, as the run starts: a run going on after a decision said it already
+  const notice = resume ? undefined : trustNotice(trust);
+  if (notice) await store.appendLogs(run.id, [{ job: 'pipeline', stream: 'system', line: notice }]);
+  if (resume) return { pipeline, report, secrets, trust, source, resume };
   const reuse = run.rerunOf
     ? await reusedJobs({ store, dataDir: options.dataDir, runId: run.id, fromRunId: run.rerunOf, pipeline, storage, onEvent: (event) => recorder.onEvent(event) })
     : undefined;
-  return { pipeline, report, secrets, source, ...(reuse ? { reuse } : {}) };
+  return { pipeline, report, secrets, trust, source, ...(reuse ? { reuse } : {}) };
 }
 
 /** The run's pipeline; when its file is not valid, the run fails with the file's problems in its log. */
@@ -147,10 +162,16 @@ function readsCommitFiles(pipeline: Pipeline): boolean {
   return pipeline.jobs.some((job) => (job.kind === 'steps' && job.cache !== undefined) || (job.kind === 'deploy' && job.deploy.kubernetes?.manifests !== undefined));
 }
 
-/** The engine's trigger: a push, a webhook or a poll ran the run because a ref moved; the others (manual, api) asked for it. */
+/**
+ * The engine's trigger: a push, a webhook or a poll ran the run because a ref moved; a pull
+ * request (not a push of its head branch: `if: event == 'push'` guards must not let it through)
+ * and the clock are events of their own; the others (manual, api) asked for it.
+ */
 function engineTrigger(run: Run): Trigger {
-  const event = run.trigger.event;
-  return { event: event === 'webhook' || event === 'poll' || event === 'push' ? 'push' : 'manual', branch: run.trigger.branch, commit: run.trigger.commit };
+  const { event, branch, commit, pullRequest: pr } = run.trigger;
+  const engineEvent = event === 'webhook' || event === 'poll' || event === 'push' ? 'push' : event === 'pull_request' || event === 'schedule' ? event : 'manual';
+  const pullRequest = event === 'pull_request' && pr ? { pullRequest: { number: pr.number, base: pr.base, head: pr.head, fork: pr.fork } } : {};
+  return { event: engineEvent, branch, commit, ...pullRequest };
 }
 
 function engineOptions(options: RunExecutionOptions, hub: RunHub, run: Run, prepared: PreparedRun, storage: RunStorage, recorder: RunRecorder, signal: AbortSignal): RunOptions {
@@ -165,18 +186,21 @@ function engineOptions(options: RunExecutionOptions, hub: RunHub, run: Run, prep
     envOverrides: {},
     concurrency: Math.max(1, options.concurrency),
     ...(options.builder ? { builder: options.builder } : {}),
-    ...(options.registry ? { registry: options.registry } : {}),
-    ...(options.deployTargets ? { deployTargets: recordingTargets(options.deployTargets, options.store, run, messageLog(options.logger, 'warn')) } : {}),
+    // a fork's run: without a registry its images stay on this host, without targets its deploy jobs are skipped
+    ...(options.registry && !prepared.trust.releaseWithheld ? { registry: options.registry } : {}),
+    ...(options.deployTargets && !prepared.trust.releaseWithheld ? { deployTargets: recordingTargets(options.deployTargets, options.store, run, messageLog(options.logger, 'warn')) } : {}),
     ...(prepared.reuse ? { reuse: prepared.reuse } : {}),
     ...(prepared.resume ? { resume: prepared.resume } : {}),
     approvals: serverApprovalGate({ store: options.store, hub, runId: run.id, flush: () => recorder.flushLogs() }),
+    // the engine skips, with these reasons, the jobs that need what the run may not have
+    untrusted: { secrets: prepared.trust.secretsWithheld, release: prepared.trust.releaseWithheld },
     signal,
     onEvent: (event) => recorder.onEvent(event),
   };
 }
 
 /** Records how the engine's run ended, once every event and log line of it is in the store. */
-async function recordResult(store: Store, run: Run, result: RunResult, recorder: RunRecorder, report: ReportCommitStatus): Promise<void> {
+async function recordResult(store: Store, run: Run, result: RunResult, recorder: RunRecorder, report: ReportCommitStatus, cancelledBecause: string | undefined): Promise<void> {
   await recorder.close();
   if (result.status === 'waiting') {
     // parked by the engine's gate already: the store says waiting, and the forge hears why
@@ -184,7 +208,7 @@ async function recordResult(store: Store, run: Run, result: RunResult, recorder:
     await report('pending', `waiting for approval: ${waiting.join(', ')}`);
     return;
   }
-  const reason = result.jobs.find((j) => j.status === 'failure')?.reason;
+  const reason = (result.status === 'cancelled' ? cancelledBecause : undefined) ?? result.jobs.find((j) => j.status === 'failure')?.reason;
   await store.updateRunStatus(run.id, result.status, reason ? { reason } : {});
   await report(result.status === 'success' ? 'success' : 'failure', result.status === 'success' ? 'passed' : (reason ?? result.status));
 }

@@ -11,12 +11,14 @@ export interface PipelineSnapshot {
   text?: string;
   remote?: string;
   ref?: string;
+  /** webhook push runs: the commit the ref was at before (for on.push.paths) */
+  before?: string;
   /** webhook runs: the forge repository (owner/name) commit statuses are reported to */
   repository?: string;
   provider?: CommitStatusProvider;
 }
 
-const TEXT_FIELDS = ['text', 'remote', 'ref', 'repository'] as const;
+const TEXT_FIELDS = ['text', 'remote', 'ref', 'repository', 'before'] as const;
 const PROVIDERS: readonly CommitStatusProvider[] = ['github', 'gitea', 'gitlab'];
 
 function isProvider(value: unknown): value is CommitStatusProvider {

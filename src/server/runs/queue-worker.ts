@@ -1,7 +1,7 @@
 // The server's run queue worker: claims queued runs from the store (never the same run twice,
 // even across server replicas) while there is room, cancels them on request, and at start
 // recovers what a killed server left running.
-import { executeClaimedRun, type RunExecutionOptions } from './execute.js';
+import { CancelRequest, executeClaimedRun, type RunExecutionOptions } from './execute.js';
 import { decidedEvent } from './approvals.js';
 import { RunHub } from './hub.js';
 import { reapLeftovers, recentJobImages, recoverInterruptedRuns } from './recovery.js';
@@ -92,11 +92,11 @@ export class Runner {
     this.wake();
   }
 
-  /** Cancels a running run; true when it was running here. */
-  cancel(runId: string): boolean {
+  /** Cancels a running run; true when it was running here. A `reason` is recorded as the run's. */
+  cancel(runId: string, reason?: string): boolean {
     const controller = this.active.get(runId);
     if (!controller) return false;
-    controller.abort(new Error('cancelled'));
+    controller.abort(reason === undefined ? new Error('cancelled') : new CancelRequest(reason));
     return true;
   }
 

@@ -19,7 +19,13 @@ export function recordingTargets(targets: DeployTargets, store: Store, run: Run,
       remove: (app, environment) => target.remove(app, environment),
       async deploy(request) {
         const outcome = await target.deploy(request);
-        const origin = { projectId: run.projectId, commit: run.trigger.commit, commitTimestampMs: run.trigger.commitTimestampMs, runId: run.id };
+        const origin = {
+          projectId: run.projectId,
+          commit: run.trigger.commit,
+          commitTimestampMs: run.trigger.commitTimestampMs,
+          runId: run.id,
+          ...(request.preview ? { previewTtlMs: request.preview.ttlMs } : {}),
+        };
         await recordRollout(store, outcome, origin).catch((err: unknown) => {
           log(`run ${run.id}: revision ${outcome.revision.number} of ${outcome.revision.app}/${outcome.revision.environment} not recorded: ${(err as Error).message}`);
         });
@@ -37,7 +43,7 @@ export function recordingTargets(targets: DeployTargets, store: Store, run: Run,
 export async function recordRollout(
   store: Store,
   outcome: DeployOutcome,
-  origin: { projectId?: string; commit?: string; commitTimestampMs?: number; runId?: string },
+  origin: { projectId?: string; commit?: string; commitTimestampMs?: number; runId?: string; previewTtlMs?: number },
 ): Promise<void> {
   const revision = outcome.revision;
   await store.recordRevision({
@@ -52,6 +58,7 @@ export async function recordRollout(
     ...(origin.commit !== undefined ? { commit: origin.commit } : {}),
     ...(origin.commitTimestampMs !== undefined ? { commitTimestampMs: origin.commitTimestampMs } : {}),
     ...(origin.runId !== undefined ? { runId: origin.runId } : {}),
+    ...(origin.previewTtlMs !== undefined ? { previewTtlMs: origin.previewTtlMs } : {}),
     ...(outcome.reason ? { reason: outcome.reason.slice(0, 4000) } : {}),
     createdAtMs: Date.parse(revision.createdAt) || Date.now(),
     finishedAtMs: revision.finishedAt ? Date.parse(revision.finishedAt) || Date.now() : Date.now(),

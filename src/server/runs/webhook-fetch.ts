@@ -1,6 +1,8 @@
 // A webhook run is accepted before its commit is here: this fetches the commit into the project's
-// repository and reads the pipeline file there, ending the run when that cannot be done.
-import { parsePipeline, isBranchTriggered, isTagTriggered } from '../../spec/index.js';
+// repository (a pull request's from the base repository's pull request ref) and reads the pipeline
+// file there, ending the run when that cannot be done or the file does not ask for it.
+import { parsePipeline, isBranchTriggered, isPullRequestTriggered, isTagTriggered, pathsAllow } from '../../spec/index.js';
+import { filesChangedByPullRequest, filesChangedByPush } from '../changed-files.js';
 import { fetchFromRemote, gitMaybe } from '../../git/index.js';
 import type { Run, Store } from '../../store/types.js';
 import { readFileAtCommit } from '../workspace.js';
@@ -8,7 +10,8 @@ import type { PipelineSnapshot } from './pipeline-snapshot.js';
 
 /**
  * A webhook run: fetches its commit from the remote into the project's repository, then applies
- * the `on.push` filter of the file found there. Returns the file, or undefined when the run ended.
+ * the `on.push` filter (a pull request run: `on.pull_request`, on its base branch) of the file
+ * found there. Returns the file, or undefined when the run ended.
  */
 export async function fetchWebhookPipeline(store: Store, repo: string, run: Run, snapshot: PipelineSnapshot): Promise<string | undefined> {
   const commit = run.trigger.commit;
@@ -29,6 +32,11 @@ export async function fetchWebhookPipeline(store: Store, repo: string, run: Run,
       await store.updateRunStatus(run.id, 'failure', { reason: `fetching ${snapshot.ref ?? commit} from ${snapshot.remote} failed: ${(err as Error).message.trim().slice(-500)}` });
       return undefined;
     }
+    // a ref moves: by now it may point past the commit (or, force-pushed, away from it)
+    if ((await gitMaybe(['cat-file', '-e', `${commit}^{commit}`], { cwd: repo })) === undefined) {
+      await store.updateRunStatus(run.id, 'failure', { reason: `commit ${commit} is not in ${snapshot.ref ?? 'what was fetched'} of ${snapshot.remote} any more (force-pushed?)` });
+      return undefined;
+    }
   }
   const text = await readFileAtCommit(repo, commit, snapshot.file);
   if (text === undefined) {
@@ -36,10 +44,34 @@ export async function fetchWebhookPipeline(store: Store, repo: string, run: Run,
     return undefined;
   }
   const loaded = parsePipeline(text, snapshot.file);
+  const pullRequest = run.trigger.event === 'pull_request' ? run.trigger.pullRequest : undefined;
+  if (pullRequest) {
+    if (loaded.pipeline && !isPullRequestTriggered(loaded.pipeline, pullRequest.base)) {
+      await store.updateRunStatus(run.id, 'cancelled', { reason: `on.pull_request does not ask for pull requests into ${pullRequest.base}` });
+      return undefined;
+    }
+    // changes that cannot be told here (the base branch not in the repository) run, as an undecided filter does
+    const changed = loaded.pipeline ? await filesChangedByPullRequest(repo, pullRequest.base, commit) : undefined;
+    const paths = loaded.pipeline && changed ? pathsAllow(loaded.pipeline, 'pull_request', changed) : { run: true };
+    if (!paths.run) {
+      await store.updateRunStatus(run.id, 'cancelled', { reason: paths.why ?? 'on.pull_request.paths: no changed file matches' });
+      return undefined;
+    }
+    return text;
+  }
   const isTag = snapshot.ref?.startsWith('refs/tags/') ?? false;
   if (loaded.pipeline && !(isTag ? isTagTriggered(loaded.pipeline, run.trigger.branch) : isBranchTriggered(loaded.pipeline, run.trigger.branch))) {
     await store.updateRunStatus(run.id, 'cancelled', { reason: `on.push does not ask for ${isTag ? 'tag' : 'branch'} ${run.trigger.branch}` });
     return undefined;
+  }
+  // tags are not filtered by paths (a tag is a release, whatever it changed)
+  if (loaded.pipeline && !isTag && snapshot.before !== undefined) {
+    const changed = await filesChangedByPush(repo, snapshot.before, commit);
+    const paths = changed ? pathsAllow(loaded.pipeline, 'push', changed) : { run: true };
+    if (!paths.run) {
+      await store.updateRunStatus(run.id, 'cancelled', { reason: paths.why ?? 'on.push.paths: no changed file matches' });
+      return undefined;
+    }
   }
   return text;
 }

@@ -1,7 +1,7 @@
 // Projects: a name people and URLs use (git, registry, API), and settings whose secrets are sealed.
 import { checkProjectName } from '../names.js';
 import { newId } from '../ids.js';
-import { StoreError, type Project, type ProjectSettingsPatch, type CommitStatusProvider } from '../types.js';
+import { PULL_REQUEST_SECRETS, StoreError, type Project, type ProjectSettingsPatch, type CommitStatusProvider } from '../types.js';
 import type { Context } from './context.js';
 import { optStr } from './driver.js';
 
@@ -15,10 +15,11 @@ interface ProjectRow {
   commit_status_api_url: string | null;
   commit_status_token_enc: string | null;
   remote_url: string | null;
+  pull_request_secrets: string;
 }
 
 const COLUMNS =
-  'id, name, created_at, allow_auto_create, webhook_secret_enc, commit_status_provider, commit_status_api_url, commit_status_token_enc, remote_url';
+  'id, name, created_at, allow_auto_create, webhook_secret_enc, commit_status_provider, commit_status_api_url, commit_status_token_enc, remote_url, pull_request_secrets';
 
 const webhookContext = (id: string): string => `project:${id}:webhook-secret`;
 const commitTokenContext = (id: string): string => `project:${id}:commit-status-token`;
@@ -30,6 +31,8 @@ function toProject(row: ProjectRow): Project {
     createdAtMs: Number(row.created_at),
     allowAutoCreate: row.allow_auto_create === 1,
     hasWebhookSecret: row.webhook_secret_enc !== null,
+    // anything but the stricter word reads as the default, which a fork's runs never benefit from
+    pullRequestSecrets: row.pull_request_secrets === 'never' ? 'never' : 'same-repository',
   };
   if (row.commit_status_provider !== null) {
     project.commitStatus = { provider: row.commit_status_provider as CommitStatusProvider };
@@ -97,6 +100,11 @@ export async function updateProjectSettings(ctx: Context, projectId: string, pat
     if (patch.remoteUrl !== undefined) {
       sets.push('remote_url = ?');
       params.push(patch.remoteUrl);
+    }
+    if (patch.pullRequestSecrets !== undefined) {
+      if (!PULL_REQUEST_SECRETS.includes(patch.pullRequestSecrets)) throw new StoreError('STORE_NAME_INVALID', `pullRequestSecrets is never or same-repository, not ${JSON.stringify(patch.pullRequestSecrets)}`);
+      sets.push('pull_request_secrets = ?');
+      params.push(patch.pullRequestSecrets);
     }
     if (sets.length > 0) await sql.run(`UPDATE projects SET ${sets.join(', ')} WHERE id = ?`, [...params, id]);
     return toProject(await mustGetRow({ ...ctx, sql }, id));

@@ -1,6 +1,6 @@
 // The server's mirror of rollouts, for the API's history and DORA metrics.
 import { computeDora, type DoraRevision } from '../dora.js';
-import type { DoraMetrics, DoraWindow, RevisionCount, RevisionFilter, RevisionOutcome, RevisionRecord } from '../types.js';
+import type { DoraMetrics, DoraWindow, Preview, PreviewFilter, RevisionCount, RevisionFilter, RevisionOutcome, RevisionRecord } from '../types.js';
 import type { Context } from './context.js';
 import { opt, optNum, optStr, type SqlValue } from './driver.js';
 
@@ -50,8 +50,9 @@ function toRevision(row: RevisionRow): RevisionRecord {
 
 export async function recordRevision(ctx: Context, r: RevisionRecord): Promise<void> {
   await ctx.sql.run(
-    `INSERT INTO revisions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO revisions (${COLUMNS}, preview_ttl_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (app, environment, number) DO UPDATE SET project_id = excluded.project_id, target = excluded.target,
+       preview_ttl_ms = excluded.preview_ttl_ms,
        image = excluded.image, outcome = excluded.outcome, trigger_kind = excluded.trigger_kind,
        trigger_by = excluded.trigger_by, commit_sha = excluded.commit_sha, commit_at = excluded.commit_at,
        run_id = excluded.run_id, reason = excluded.reason, created_at = excluded.created_at,
@@ -72,6 +73,7 @@ export async function recordRevision(ctx: Context, r: RevisionRecord): Promise<v
       opt(r.reason),
       r.createdAtMs,
       opt(r.finishedAtMs),
+      opt(r.previewTtlMs),
     ],
   );
 }
@@ -102,6 +104,36 @@ export async function listRevisions(ctx: Context, filter: RevisionFilter = {}): 
     [...params, limit],
   );
   return rows.map(toRevision);
+}
+
+/**
+ * The environments pull-request runs deployed to (their previews), with when each was last
+ * deployed: what closing a pull request, or its time to live running out, takes down.
+ */
+export async function listPreviews(ctx: Context, filter: PreviewFilter = {}): Promise<Preview[]> {
+  const where = ['runs.pr_number IS NOT NULL'];
+  const params: SqlValue[] = [];
+  if (filter.projectId !== undefined) (where.push('runs.project_id = ?'), params.push(filter.projectId));
+  if (filter.pullRequest !== undefined) (where.push('runs.pr_number = ?'), params.push(filter.pullRequest));
+  const having = filter.deployedBeforeMs !== undefined ? 'HAVING MAX(r.created_at) < ?' : '';
+  if (filter.deployedBeforeMs !== undefined) params.push(filter.deployedBeforeMs);
+  const rows = await ctx.sql.all<{ project_id: string; pr_number: number | string; app: string; environment: string; target: string | null; last_at: number | string; ttl_ms: number | string | null }>(
+    `SELECT runs.project_id, runs.pr_number, r.app, r.environment, r.target, MAX(r.created_at) AS last_at, MAX(r.preview_ttl_ms) AS ttl_ms
+     FROM revisions r JOIN runs ON runs.id = r.run_id
+     WHERE ${where.join(' AND ')}
+     GROUP BY runs.project_id, runs.pr_number, r.app, r.environment, r.target ${having}
+     ORDER BY last_at LIMIT 1000`,
+    params,
+  );
+  return rows.map((row) => ({
+    projectId: row.project_id,
+    pullRequest: Number(row.pr_number),
+    app: row.app,
+    environment: row.environment,
+    target: row.target === 'kubernetes' ? 'kubernetes' : 'docker',
+    lastDeployAtMs: Number(row.last_at),
+    ...(row.ttl_ms !== null && row.ttl_ms !== undefined ? { ttlMs: Number(row.ttl_ms) } : {}),
+  }));
 }
 
 /** Rollouts recorded, by target and outcome (the /metrics counter of rollout outcomes). */

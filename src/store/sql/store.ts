@@ -19,7 +19,9 @@ import type {
   RevisionRecord,
   RunDetail,
   RunFilter,
+  PreviewFilter,
   RunState,
+  ScheduleTickClaim,
   StepUpdate,
   Store,
   StoreTx,
@@ -34,6 +36,7 @@ import * as logs from './logs.js';
 import * as projects from './projects.js';
 import * as revisions from './revisions.js';
 import * as runs from './runs.js';
+import * as schedules from './schedules.js';
 import * as secrets from './secrets.js';
 import * as sessions from './sessions.js';
 import * as tokens from './tokens.js';
@@ -142,6 +145,13 @@ class SqlStoreTx implements StoreTx {
     return deliveries.acceptDelivery(this.ctx, delivery, runList);
   }
 
+  claimScheduleTick(claim: ScheduleTickClaim) {
+    return schedules.claimScheduleTick(this.ctx, claim);
+  }
+  lastScheduleTick(projectId: string, scheduleKey: string) {
+    return schedules.lastScheduleTick(this.ctx, projectId, scheduleKey);
+  }
+
   createToken(input: CreateToken) {
     return tokens.createToken(this.ctx, input);
   }
@@ -192,6 +202,9 @@ class SqlStoreTx implements StoreTx {
   }
   listRevisions(filter?: RevisionFilter) {
     return revisions.listRevisions(this.ctx, filter);
+  }
+  listPreviews(filter?: PreviewFilter) {
+    return revisions.listPreviews(this.ctx, filter);
   }
   countRevisions() {
     return revisions.countRevisions(this.ctx);

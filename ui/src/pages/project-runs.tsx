@@ -5,6 +5,7 @@ import { api } from '../api.js';
 import { useClock, useLive } from '../live.js';
 import { ago, elapsed, shortSha } from '../format.js';
 import { ErrorNote, StatusBadge } from '../components/status.js';
+import { TriggerText } from '../components/trigger.js';
 import type { RunSummary } from '../../../src/api/index.js';
 import { RUN_STATES, TRIGGER_EVENTS } from '../../../src/store/types.js';
 
@@ -92,7 +93,9 @@ export function ProjectRunsPage({ project }: { project: string }): JSX.Element {
                   <td>
                     <code>{shortSha(run.trigger.commit)}</code> {run.trigger.commitMessage?.split('\n')[0] ?? ''}
                   </td>
-                  <td>{run.trigger.event}</td>
+                  <td>
+                    <TriggerText trigger={run.trigger} />
+                  </td>
                   <td>{run.trigger.sender}</td>
                   <td>{elapsed(run.startedAtMs, run.finishedAtMs)}</td>
                   <td>{ago(run.createdAtMs)}</td>

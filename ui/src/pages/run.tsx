@@ -8,6 +8,7 @@ import { useClock, useLive } from '../live.js';
 import { duration, elapsed, shortSha, when } from '../format.js';
 import { navigate, useLocation } from '../router.js';
 import { denied, type Session } from '../session.js';
+import { TriggerText } from '../components/trigger.js';
 import { ErrorNote, StatusBadge } from '../components/status.js';
 import { JobGraph, type GraphJob } from '../components/job-graph.js';
 import { LogViewer } from '../components/log-viewer.js';
@@ -77,7 +78,7 @@ export function RunPage({ id, session }: { id: string; session: Session }): JSX.
         Run #{run.number} <StatusBadge status={run.status} />
       </h1>
       <p class="meta">
-        <code>{shortSha(run.trigger.commit)}</code> {run.trigger.commitMessage?.split('\n')[0] ?? ''} · {run.trigger.branch} · {run.trigger.event} by {run.trigger.sender} · queued {when(run.createdAtMs)} ·{' '}
+        <code>{shortSha(run.trigger.commit)}</code> {run.trigger.commitMessage?.split('\n')[0] ?? ''} · {run.trigger.branch} · <TriggerText trigger={run.trigger} /> by {run.trigger.sender} · queued {when(run.createdAtMs)} ·{' '}
         {elapsed(run.startedAtMs, run.finishedAtMs)}
         {run.reason ? <span class="reason"> · {run.reason}</span> : null}
       </p>
