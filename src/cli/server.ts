@@ -127,19 +127,9 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
     throw new UsageError((err as Error).message);
   }
   const retention = flags['log-retention'] ?? env.SLIPWAY_LOG_RETENTION;
-  if (retention !== undefined) {
-    const days = /^(\d+)d$/.exec(retention);
-    const ms = days ? Number(days[1]) * 86_400_000 : parseDuration(retention);
-    if (ms === undefined || ms < 60_000) throw new UsageError(`--log-retention takes a duration of 1m or more (e.g. 30d, 72h), not '${retention}'`);
-    config.logRetentionMs = ms;
-  }
+  if (retention !== undefined) config.logRetentionMs = longDuration('--log-retention', retention, '30d, 72h');
   const previewTtl = flags['preview-ttl'] ?? env.SLIPWAY_PREVIEW_TTL;
-  if (previewTtl !== undefined) {
-    const days = /^(\d+)d$/.exec(previewTtl);
-    const ms = days ? Number(days[1]) * 86_400_000 : parseDuration(previewTtl);
-    if (ms === undefined || ms < 60_000) throw new UsageError(`--preview-ttl takes a duration of 1m or more (e.g. 7d, 48h), not '${previewTtl}'`);
-    config.previewTtlMs = ms;
-  }
+  if (previewTtl !== undefined) config.previewTtlMs = longDuration('--preview-ttl', previewTtl, '7d, 48h');
   const logLevel = pick(flags['log-level'], 'SLIPWAY_LOG_LEVEL', 'logLevel') ?? 'info';
   if (!isLogLevel(logLevel)) throw new UsageError(`--log-level takes one of ${LOG_LEVELS.join(', ')}, not '${String(logLevel)}'`);
   const interval = flags['poll-interval'] ?? env.SLIPWAY_POLL_INTERVAL;
@@ -188,3 +178,11 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
   });
   return EXIT_OK;
 };
+
+/** A duration of a minute or more, in days (`30d`) as well as what the pipeline file takes (`72h`). */
+function longDuration(flag: string, text: string, examples: string): number {
+  const days = /^(\d+)d$/.exec(text);
+  const ms = days ? Number(days[1]) * 86_400_000 : parseDuration(text);
+  if (ms === undefined || ms < 60_000) throw new UsageError(`${flag} takes a duration of 1m or more (e.g. ${examples}), not '${text}'`);
+  return ms;
+}

@@ -26,6 +26,8 @@ export interface CommitStatus {
   state: CommitState;
   description: string;
   targetUrl?: string;
+  /** the check's name on the forge; default `slipway` (a preview reports as `slipway/preview`) */
+  context?: string;
 }
 
 function base(target: CommitStatusTarget): string {
@@ -40,13 +42,13 @@ export function commitStatusRequest(target: CommitStatusTarget, status: CommitSt
   const description = status.description.slice(0, 140);
   if (target.provider === 'gitlab') {
     const state = status.state === 'pending' ? 'running' : status.state === 'success' ? 'success' : 'failed';
-    const query = new URLSearchParams({ state, name: 'slipway', description, ...(status.targetUrl ? { target_url: status.targetUrl } : {}) });
+    const query = new URLSearchParams({ state, name: status.context ?? 'slipway', description, ...(status.targetUrl ? { target_url: status.targetUrl } : {}) });
     return {
       url: `${api}/api/v4/projects/${encodeURIComponent(target.repository)}/statuses/${status.commit}?${query.toString()}`,
       init: { method: 'POST', headers: { 'PRIVATE-TOKEN': target.token } },
     };
   }
-  const body = JSON.stringify({ state: status.state, description, context: 'slipway', ...(status.targetUrl ? { target_url: status.targetUrl } : {}) });
+  const body = JSON.stringify({ state: status.state, description, context: status.context ?? 'slipway', ...(status.targetUrl ? { target_url: status.targetUrl } : {}) });
   const [owner, name] = target.repository.split('/');
   const path = `/repos/${encodeURIComponent(owner ?? '')}/${encodeURIComponent(name ?? '')}/statuses/${status.commit}`;
   return target.provider === 'github'

@@ -11,7 +11,8 @@ import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { eventually } from '../support/wait.js';
 import { forgeRepository, testServer, tempRepo, type TestServer } from './support.js';
-import { buildImages, IMAGES } from '../deploy-docker/support.js';
+import path from 'node:path';
+import { buildImages, containersOf, IMAGES } from '../deploy-docker/support.js';
 
 const exec = promisify(execFile);
 const require = createRequire(import.meta.url);
@@ -26,7 +27,7 @@ const pipeline = (sleepSeconds: number, cancelInProgress = true): string =>
 let server: TestServer;
 let forge: Awaited<ReturnType<typeof forgeRepository>>;
 let statusApi: http.Server;
-const statuses: Array<{ url: string; state: string; description: string }> = [];
+const statuses: Array<{ url: string; state: string; description: string; context?: string; target_url?: string }> = [];
 const repo = tempRepo({ 'slipway.yaml': pipeline(0) });
 
 type RunView = { id: string; number: number; status: string; reason?: string; trigger: { event: string; branch: string; commit: string; pullRequest?: { number: number; base: string; head: string; fork: boolean; url?: string; title?: string } } };
@@ -40,8 +41,8 @@ before(async () => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
-      const parsed = JSON.parse(body) as { state: string; description: string };
-      statuses.push({ url: req.url ?? '', state: parsed.state, description: parsed.description });
+      const parsed = JSON.parse(body) as { state: string; description: string; context?: string; target_url?: string };
+      statuses.push({ url: req.url ?? '', ...parsed });
       res.writeHead(201, { 'Content-Type': 'application/json' }).end('{}');
     });
   });
@@ -258,11 +259,17 @@ test("a pull request's deploy job rolls out its own preview environment, and clo
   const [preview] = (await server.api<{ environments: Array<{ environment: string; endpoint?: string; replicas: { ready: number } }> }>('/api/status?environment=pr-12')).body.environments;
   assert.equal(preview?.replicas.ready, 1);
   assert.match(await (await fetch(preview!.endpoint!)).text(), /v1/);
+  const check = statuses.find((st) => st.url === `/repos/team/prs/statuses/${sha}` && st.context === 'slipway/preview');
+  assert.equal(check?.target_url, preview!.endpoint, 'the forge links the preview as a check of its own');
+  assert.match(check?.description ?? '', /preview pr-12 at http/);
+  assert.match(await logOf(run.id), new RegExp(`preview of pull request #12: ${preview!.endpoint!.replace(/[.]/g, '\\.')}`));
 
   const closed = await deliver(githubDelivery('closed', 12, sha));
   assert.equal(closed.status, 200, JSON.stringify(closed.body));
   await eventually('the preview taken down', async () => (await server.api<{ environments: unknown[] }>('/api/status?environment=pr-12')).body.environments.length === 0, 60_000, 200);
   await assert.rejects(fetch(preview!.endpoint!), 'its proxy no longer answers');
+  const left = (await containersOf(path.join(server.data, 'deploy'))).filter((c) => c.name.includes('pr-12'));
+  assert.deepEqual(left, [], 'its replicas are gone');
   const history = await server.api<{ revisions: Array<{ number: number }> }>('/api/apps/prs/environments/pr-12/revisions');
   assert.deepEqual(history.body.revisions.map((r) => r.number), [1], 'its history stays');
 });

@@ -79,6 +79,23 @@ test("a project's runs page follows the server's change stream: a new run and it
   }
 });
 
+test("a pull request's run says which pull request it tests, its branch into its base", async () => {
+  const repo = tempRepo({ 'slipway.yaml': 'version: 1\nname: reviewed\non:\n  pull_request: { branches: [main] }\njobs:\n  check:\n    image: busybox:latest\n    steps:\n      - run: echo reviewed\n' });
+  const { context, page } = await signedIn(browser, server.url, server.token);
+  try {
+    await server.push(repo, 'reviewed');
+    await server.push(repo, 'reviewed', 'HEAD:refs/for/main%topic=tidy-up');
+    await page.goto('/projects/reviewed');
+    const row = page.getByRole('row').filter({ hasText: 'pull request #' });
+    await row.getByText('(tidy-up → main)').waitFor();
+    await row.getByRole('link', { name: /^#\d+$/ }).click();
+    await page.locator('.meta').getByText(/pull request #\d+/).waitFor();
+  } finally {
+    await context.close();
+    repo.remove();
+  }
+});
+
 // the failing line goes to stdout: Docker copies a process's stdout and stderr pipes separately, so
 // a line on stderr can arrive before stdout lines written earlier (as on every non-TTY runner)
 test("a failed run opens at its failing step's last lines", async () => {

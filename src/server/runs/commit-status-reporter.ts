@@ -4,7 +4,8 @@ import type { Project, Run, Store } from '../../store/types.js';
 import { reportCommitStatus, type CommitState } from '../commit-status.js';
 import type { PipelineSnapshot } from './pipeline-snapshot.js';
 
-export type ReportCommitStatus = (state: CommitState, description: string) => Promise<void>;
+/** `check`: another check than the run's own (a preview's, with its URL as the link) */
+export type ReportCommitStatus = (state: CommitState, description: string, check?: { context: string; targetUrl: string }) => Promise<void>;
 
 export interface CommitStatusReporterOptions {
   store: Store;
@@ -29,9 +30,10 @@ export async function commitStatusReporter(
   // required check for branch protection); the description tells which run it is
   const pr = run.trigger.pullRequest;
   const prefix = pr ? `Slipway (pull request #${pr.number})` : 'Slipway';
-  return async (state, description) => {
+  return async (state, description, check) => {
     try {
-      await reportCommitStatus(target, { commit: run.trigger.commit, state, description: `${prefix}: ${description}`, ...(targetUrl ? { targetUrl } : {}) });
+      const link = check?.targetUrl ?? targetUrl;
+      await reportCommitStatus(target, { commit: run.trigger.commit, state, description: `${prefix}: ${description}`, ...(link ? { targetUrl: link } : {}), ...(check ? { context: check.context } : {}) });
     } catch (err) {
       options.log(`run ${run.id}: commit status not reported: ${(err as Error).message}`);
     }

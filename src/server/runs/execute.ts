@@ -188,7 +188,14 @@ function engineOptions(options: RunExecutionOptions, hub: RunHub, run: Run, prep
     ...(options.builder ? { builder: options.builder } : {}),
     // a fork's run: without a registry its images stay on this host, without targets its deploy jobs are skipped
     ...(options.registry && !prepared.trust.releaseWithheld ? { registry: options.registry } : {}),
-    ...(options.deployTargets && !prepared.trust.releaseWithheld ? { deployTargets: recordingTargets(options.deployTargets, options.store, run, messageLog(options.logger, 'warn')) } : {}),
+    ...(options.deployTargets && !prepared.trust.releaseWithheld
+      ? {
+          deployTargets: recordingTargets(options.deployTargets, options.store, run, messageLog(options.logger, 'warn'), (environment, endpoint) =>
+            // the forge shows the preview as a check of its own whose link is the preview
+            prepared.report('success', `preview ${environment} at ${endpoint}`, { context: 'slipway/preview', targetUrl: endpoint }),
+          ),
+        }
+      : {}),
     ...(prepared.reuse ? { reuse: prepared.reuse } : {}),
     ...(prepared.resume ? { resume: prepared.resume } : {}),
     approvals: serverApprovalGate({ store: options.store, hub, runId: run.id, flush: () => recorder.flushLogs() }),

@@ -8,7 +8,14 @@ import type { Run, Store } from '../../store/types.js';
  * The run's deploy targets, each rollout also recorded in the store: the server's history of
  * revisions that the API and the DORA metrics read (the targets keep their own for rollbacks).
  */
-export function recordingTargets(targets: DeployTargets, store: Store, run: Run, log: (message: string) => void): DeployTargets {
+export function recordingTargets(
+  targets: DeployTargets,
+  store: Store,
+  run: Run,
+  log: (message: string) => void,
+  /** a pull request's preview that became healthy, with where it is reached */
+  onPreview?: (environment: string, endpoint: string) => Promise<void>,
+): DeployTargets {
   return async (name) => {
     const target = await targets(name);
     return {
@@ -29,6 +36,13 @@ export function recordingTargets(targets: DeployTargets, store: Store, run: Run,
         await recordRollout(store, outcome, origin).catch((err: unknown) => {
           log(`run ${run.id}: revision ${outcome.revision.number} of ${outcome.revision.app}/${outcome.revision.environment} not recorded: ${(err as Error).message}`);
         });
+        if (request.preview && outcome.outcome === 'healthy' && onPreview) {
+          const endpoint = (await target.status(request.app, request.environment).catch(() => []))[0]?.endpoint;
+          if (endpoint) {
+            request.onProgress(`preview of pull request #${request.preview.pullRequest}: ${endpoint}`);
+            await onPreview(request.environment, endpoint).catch(() => undefined);
+          }
+        }
         return outcome;
       },
     };
