@@ -2,6 +2,7 @@
 // never kept by the page.
 import { useState } from 'preact/hooks';
 import type { JSX } from 'preact';
+import { ErrorNote } from '../components/status.js';
 import { describeError } from '../api.js';
 import { signIn, type Session } from '../session.js';
 
@@ -34,11 +35,7 @@ export function LoginPage({ onSignedIn }: { onSignedIn: (s: Session) => void }):
         <button type="submit" disabled={busy || token.trim() === ''}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
-        {error ? (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        ) : null}
+        <ErrorNote error={error} />
       </form>
     </main>
   );

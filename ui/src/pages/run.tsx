@@ -119,11 +119,7 @@ export function RunPage({ id, session }: { id: string; session: Session }): JSX.
           </div>
         );
       })}
-      {actionError ? (
-        <p class="error" role="alert">
-          {actionError}
-        </p>
-      ) : null}
+      <ErrorNote error={actionError} />
       {jobs.length > 0 ? (
         <section class="graph-wrap" aria-label="jobs">
           <JobGraph jobs={jobs} {...(selected ? { selected } : {})} onSelect={(name) => navigate(`/runs/${id}?job=${encodeURIComponent(name)}`)} />

@@ -2,6 +2,7 @@
 // on a commit or pull request), with the token it reports with — written, never shown again.
 import { useEffect, useState } from 'preact/hooks';
 import type { JSX } from 'preact';
+import { ErrorNote } from '../../components/status.js';
 import { api, describeError } from '../../api.js';
 import type { Project } from '../../../../src/api/index.js';
 
@@ -106,11 +107,7 @@ export function CommitStatus({ project, onChanged }: { project: Project; onChang
         </div>
       </form>
       {message ? <p role="status">{message}</p> : null}
-      {failure ? (
-        <p class="error" role="alert">
-          {failure}
-        </p>
-      ) : null}
+      <ErrorNote error={failure} />
     </section>
   );
 }

@@ -128,11 +128,7 @@ function Secrets({ project }: { project: string }): JSX.Element {
         </div>
       </form>
       {message ? <p role="status">{message}</p> : null}
-      {failure ? (
-        <p class="error" role="alert">
-          {failure}
-        </p>
-      ) : null}
+      <ErrorNote error={failure} />
     </section>
   );
 }
@@ -183,11 +179,7 @@ function Webhook({ project, hasSecret, onChanged }: { project: string; hasSecret
           {busy ? 'Setting…' : 'Set a new webhook secret'}
         </button>
       </div>
-      {failure ? (
-        <p class="error" role="alert">
-          {failure}
-        </p>
-      ) : null}
+      <ErrorNote error={failure} />
       {secret ? (
         <div class="once">
           <CopyField id="webhook-secret" label={`New webhook secret of ${project}`} value={secret} />

@@ -89,21 +89,13 @@ function NewToken({ onCreated }: { onCreated: (t: CreatedToken) => void }): JSX.
       <p class="hint">
         Scopes: {scopes.length > 0 ? scopes.join(', ') : 'none — pick at least one'}
       </p>
-      {problem ? (
-        <p class="error" role="alert">
-          {problem}
-        </p>
-      ) : null}
+      <ErrorNote error={problem} />
       <div class="actions">
         <button type="submit" disabled={busy || name.trim() === '' || scopes.length === 0 || problem !== undefined}>
           {busy ? 'Creating…' : 'Create token'}
         </button>
       </div>
-      {error ? (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <ErrorNote error={error} />
     </form>
   );
 }
