@@ -1,11 +1,12 @@
-// Environments in the browser: rolling an environment back with the button (after a confirmation
+// Environments in the browser: a protected production deploy approved from its run page and then
+// serving; rolling an environment back with the button (after a confirmation
 // that names what changes) moves it to the previous revision, the page shows it, and the app serves
 // the old version again; each replica's state; a rollout started through the API followed live on
 // its card; rolling back to a chosen revision; two revisions compared; screenshots and axe.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { testServer, type TestServer } from '../server/support.js';
+import { tempRepo, testServer, type TestServer } from '../server/support.js';
 import { buildImages, IMAGES } from '../deploy-docker/support.js';
 import { eventually } from '../support/wait.js';
 import { auditPages, launch, screenshot, signedIn } from './browser.js';
@@ -23,6 +24,42 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.stop();
+});
+
+test('a deploy to a protected production waits; approved from its run page, production deploys and the Environments page shows it serving', async () => {
+  const repo = tempRepo({
+    'slipway.yaml': `version: 1
+name: shipped
+environments:
+  production: { protected: true }
+jobs:
+  production:
+    deploy:
+      environment: production
+      image: ${IMAGES.v1}
+      port: 8080
+      health: { path: /healthz, interval: 200ms, healthy: 1 }
+`,
+  });
+  const { context, page } = await signedIn(browser, server.url, server.token);
+  try {
+    await server.push(repo, 'shipped');
+    const run = await eventually('the run to wait', async () => {
+      const { body } = await server.api<{ runs: Array<{ id: string; status: string }> }>('/api/runs?project=shipped');
+      return body.runs[0]?.status === 'waiting' && body.runs[0];
+    }, 60_000, 100);
+    await page.goto(`/runs/${run.id}`);
+    await page.getByRole('button', { name: 'Approve production' }).click();
+    await page.locator('h1 .badge', { hasText: 'success' }).waitFor({ timeout: 60_000 });
+    await page.goto('/environments');
+    const card = page.getByRole('article', { name: 'shipped in production' });
+    await card.getByText('1/1 ready').waitFor({ timeout: 30_000 });
+    const [status] = (await server.api<{ environments: Array<{ endpoint?: string }> }>('/api/status?app=shipped&environment=production')).body.environments;
+    assert.equal(await (await fetch(`${status?.endpoint ?? ''}/`)).text(), 'hello from hello-web v1\n');
+  } finally {
+    await context.close();
+    repo.remove();
+  }
 });
 
 test('the Roll back button, once confirmed, brings the previous revision back and the app serves the old version', async () => {
