@@ -1,7 +1,7 @@
 // The runs of one pull request as a group: a newer push supersedes the older runs still going
 // (unless the pipeline file turns that off), and closing the pull request ends them all.
 import { parsePipeline, pullRequestConcurrency } from '../spec/index.js';
-import { gitMaybe } from '../git/index.js';
+import { hasCommit, isCommitId } from '../git/index.js';
 import { StoreError, type Project, type Run, type RunSummary, type Store } from '../store/index.js';
 import { repositoryPath } from './git.js';
 import { PIPELINE_FILE } from './triggers.js';
@@ -63,8 +63,7 @@ async function runsGoing(store: Store, projectId: string, number: number): Promi
 
 /** The pipeline file's concurrency setting at a commit, or undefined when the commit or a valid file is not here. */
 async function concurrencyAt(repo: string, commit: string): Promise<boolean | undefined> {
-  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) return undefined;
-  if ((await gitMaybe(['cat-file', '-e', `${commit}^{commit}`], { cwd: repo })) === undefined) return undefined;
+  if (!isCommitId(commit) || !(await hasCommit(repo, commit))) return undefined;
   const text = await readFileAtCommit(repo, commit, PIPELINE_FILE);
   const pipeline = text === undefined ? undefined : parsePipeline(text, PIPELINE_FILE).pipeline;
   return pipeline ? pullRequestConcurrency(pipeline) : undefined;

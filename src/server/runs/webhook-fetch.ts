@@ -3,7 +3,7 @@
 // file there, ending the run when that cannot be done or the file does not ask for it.
 import { parsePipeline, isBranchTriggered, isPullRequestTriggered, isTagTriggered, pathsAllow } from '../../spec/index.js';
 import { filesChangedByPullRequest, filesChangedByPush } from '../changed-files.js';
-import { fetchFromRemote, gitMaybe } from '../../git/index.js';
+import { fetchFromRemote, hasCommit } from '../../git/index.js';
 import type { Run, Store } from '../../store/types.js';
 import { readFileAtCommit } from '../workspace.js';
 import type { PipelineSnapshot } from './pipeline-snapshot.js';
@@ -19,8 +19,7 @@ export async function fetchWebhookPipeline(store: Store, repo: string, run: Run,
     await store.updateRunStatus(run.id, 'failure', { reason: `'${commit.slice(0, 80)}' is not a commit id` });
     return undefined;
   }
-  const present = (await gitMaybe(['cat-file', '-e', `${commit}^{commit}`], { cwd: repo })) !== undefined;
-  if (!present) {
+  if (!(await hasCommit(repo, commit))) {
     if (!snapshot.remote) {
       await store.updateRunStatus(run.id, 'failure', { reason: `commit ${commit} is not in the project's repository and the webhook named no clone URL` });
       return undefined;
@@ -33,7 +32,7 @@ export async function fetchWebhookPipeline(store: Store, repo: string, run: Run,
       return undefined;
     }
     // a ref moves: by now it may point past the commit (or, force-pushed, away from it)
-    if ((await gitMaybe(['cat-file', '-e', `${commit}^{commit}`], { cwd: repo })) === undefined) {
+    if (!(await hasCommit(repo, commit))) {
       await store.updateRunStatus(run.id, 'failure', { reason: `commit ${commit} is not in ${snapshot.ref ?? 'what was fetched'} of ${snapshot.remote} any more (force-pushed?)` });
       return undefined;
     }
