@@ -75,6 +75,11 @@ export class Environment {
     return this.busy > 0;
   }
 
+  /** Requests in flight through this environment's proxy right now (the autoscaler's measure). */
+  async inflight(): Promise<number> {
+    return this.proxy.inflight;
+  }
+
   async listen(port: number): Promise<void> {
     this.state.port = await this.proxy.listen(port);
   }

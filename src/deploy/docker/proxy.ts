@@ -52,6 +52,11 @@ export class Proxy {
     return this.boundPort;
   }
 
+  /** Requests (and tunnels) in flight to the upstreams in rotation: what the autoscaler measures. */
+  get inflight(): number {
+    return this.rotation.reduce((sum, u) => sum + u.inflight + u.tunnels.size, 0);
+  }
+
   /** Upstream ids in rotation. */
   get upstreams(): string[] {
     return this.rotation.map((u) => u.id);
