@@ -24,9 +24,14 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.SLIPWAY_TEST_CONCURRENCY ?? '2';
-const result = spawnSync(
-  process.execPath,
-  ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
-  { stdio: 'inherit', cwd: root },
-);
-process.exit(result.status ?? 1);
+// *.serial.test.js files disturb the whole machine (one restarts the Docker engine): they run after
+// the others, one at a time, with nothing beside them.
+const serial = files.filter((file) => file.endsWith('.serial.test.js'));
+const parallel = files.filter((file) => !serial.includes(file));
+let status = 0;
+for (const [batch, width] of [[parallel, concurrency], [serial, '1']]) {
+  if (batch.length === 0) continue;
+  const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${width}`, '--test-reporter=spec', ...batch], { stdio: 'inherit', cwd: root });
+  status ||= result.status ?? 1;
+}
+process.exit(status);

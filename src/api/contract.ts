@@ -41,6 +41,9 @@ const RunJob = Type.Object({ id: Id, job: Type.String({ maxLength: 160, pattern:
 const RepositoryName = Type.String({ minLength: 1, maxLength: 255, errorMessage: 'a repository name (e.g. team/web)' });
 const RegistryTagName = Type.String({ pattern: '^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$', errorMessage: 'a tag (letters, digits, _ . -; at most 128; not starting with . or -)' });
 const After = Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', errorMessage: 'a line number' }));
+const ScaleEvents = Type.Array(S.ScaleEvent, { description: 'changes of the replica count without a new revision (slipway scale, the autoscaler), oldest first' });
+/** the same limit as a deploy block's replicas (src/deploy/autoscale.ts) */
+const MAX_REPLICAS = 1000;
 const RevisionNumber = Type.String({ pattern: '^[1-9][0-9]{0,8}$', errorMessage: 'a revision number (1 or more)' });
 
 export const DeployBody = Type.Object(
@@ -53,8 +56,10 @@ export const DeployBody = Type.Object(
     health: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'path | tcp | cmd, interval, timeout, healthy, unhealthy, startPeriod' })),
     strategy: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'maxSurge, maxUnavailable, progressDeadline, autoRollback' })),
     kubernetes: Type.Optional(Type.Object({ namespace: Type.Optional(Type.String()) })),
+    autoscale: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'min, max, targetInflight, targetCPU, cooldown: {up, down} (docs/pipeline-file.md)' })),
+    force: Type.Optional(Type.Boolean({ description: 'roll out a new revision (replicas restarted) even when the image digest and config equal the current revision\'s; without it such a deploy is a no-op whose outcome is `unchanged`' })),
   },
-  { description: 'the deploy block of slipway.yaml without environment' },
+  { description: 'the deploy block of slipway.yaml without environment, and whether to force a rollout' },
 );
 export type DeployBody = Static<typeof DeployBody>;
 
@@ -174,9 +179,12 @@ export const routes = {
 
   appRevisions: spec({
     method: 'GET', path: '/api/apps/{app}/revisions', tag: 'deploys', scope: 'read', summary: "An app's revisions, newest first", params: Type.Object({ app: Id }),
-    query: Type.Object({ environment: Type.Optional(Type.String()) }), status: 200, response: Type.Object({ revisions: Type.Array(S.Revision) }),
+    query: Type.Object({ environment: Type.Optional(Type.String()) }), status: 200, response: Type.Object({ revisions: Type.Array(S.Revision), scaleEvents: Type.Optional(ScaleEvents) }),
   }),
-  environmentRevisions: spec({ method: 'GET', path: '/api/apps/{app}/environments/{env}/revisions', tag: 'deploys', scope: 'read', summary: "An environment's revisions", params: AppEnv, status: 200, response: Type.Object({ revisions: Type.Array(S.Revision) }) }),
+  environmentRevisions: spec({
+    method: 'GET', path: '/api/apps/{app}/environments/{env}/revisions', tag: 'deploys', scope: 'read', summary: "An environment's revisions, and its scale events", params: AppEnv,
+    status: 200, response: Type.Object({ revisions: Type.Array(S.Revision), scaleEvents: Type.Optional(ScaleEvents) }),
+  }),
   revisionDiff: spec({
     method: 'GET', path: '/api/apps/{app}/environments/{env}/revisions/diff', tag: 'deploys', scope: 'read', params: AppEnv, invalidCode: 'DIFF_INVALID',
     summary: 'What changes from revision `from` to revision `to` of an environment: the image (and digest), the deploy block path by path, and the commits between them (or why they are not known). 404 REVISION_NOT_FOUND for a revision the environment does not have',
@@ -189,12 +197,19 @@ export const routes = {
   }),
   deploy: spec({
     method: 'POST', path: '/api/apps/{app}/environments/{env}/deploy', tag: 'deploys', scope: 'deploy', params: AppEnv, invalidCode: 'ROLLOUT_INVALID', bodyCheckedByHandler: true,
-    summary: 'Start a rollout of an image (follow it at Location)', body: DeployBody, status: 202, response: S.Rollout,
+    summary: 'Start a rollout of an image (follow it at Location); one whose image digest and config equal the current revision\'s ends `unchanged`, adding no revision, unless `force` is true',
+    body: DeployBody, status: 202, response: S.Rollout,
   }),
   rollback: spec({
     method: 'POST', path: '/api/apps/{app}/environments/{env}/rollback', tag: 'deploys', scope: 'deploy', params: AppEnv, invalidCode: 'ROLLOUT_INVALID',
-    summary: 'Roll back to the previous (or a named) healthy revision',
+    summary: 'Roll back to a named healthy revision, or by default to the newest healthy one before the current that differs from it (image digest and config)',
     body: Type.Object({ to: Type.Optional(Type.Integer({ minimum: 1, errorMessage: 'a revision number (1 or more)' })) }, { additionalProperties: false }),
+    status: 202, response: S.Rollout,
+  }),
+  scale: spec({
+    method: 'POST', path: '/api/apps/{app}/environments/{env}/scale', tag: 'deploys', scope: 'deploy', params: AppEnv, invalidCode: 'ROLLOUT_INVALID',
+    summary: "Set the replica count of the environment's current revision — no new revision, a scale event in its history, kept by self-healing and restarts; a later deploy keeps it unless its block changes replicas (docs/cli/scale.md). Follow it at Location like a rollout; it ends healthy once that many replicas serve. With autoscale, only a count within its min..max (422 otherwise). 404 ROLLOUT_NO_REVISION for an environment never deployed",
+    body: Type.Object({ replicas: Type.Integer({ minimum: 0, maximum: MAX_REPLICAS, errorMessage: `a whole number of replicas from 0 to ${MAX_REPLICAS}` }) }, { additionalProperties: false }),
     status: 202, response: S.Rollout,
   }),
   promote: spec({

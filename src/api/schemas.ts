@@ -189,6 +189,7 @@ export const Revision = Type.Object({
     from: Type.Optional(Type.Object({ environment: Type.String(), revision: Type.Integer() }, { description: 'promotions: the environment and revision promoted' })),
   }),
   restoredFrom: Type.Optional(Type.Integer()),
+  digest: Type.Optional(Type.String({ description: "the image's content digest the rollout resolved (docker: the local image id); what the no-op rule and rollback compare, so a moved tag is a change" })),
   createdAt: Type.String({ format: 'date-time' }),
   finishedAt: Type.Optional(Type.String({ format: 'date-time' })),
   outcome: Type.Union(['in-progress', 'healthy', 'failed', 'rolled-back'].map((s) => Type.Literal(s))),
@@ -219,29 +220,52 @@ export const EnvironmentStatus = Type.Object({
   replicas: Type.Object({ desired: Type.Integer(), ready: Type.Integer(), updated: Type.Optional(Type.Integer()) }),
   message: Type.Optional(Type.String()),
   replicaList: Type.Optional(Type.Array(Type.Object({ name: Type.String(), revision: Type.Integer(), state: Type.String(), hostPort: Type.Optional(Type.Integer()) }), { description: 'docker target: each replica' })),
+  network: Type.Optional(Type.String({ description: "docker target: the environment's network, where other apps call this one as APP or APP.ENV on its port" })),
+  hosts: Type.Optional(Type.Array(Type.String(), { description: 'docker target: host names routed to it on the shared front (80/443)' })),
   rollout: Type.Optional(RolloutInProgress),
 });
 export type EnvironmentStatus = Static<typeof EnvironmentStatus>;
 
 export const Outcome = Type.Object({
   revision: Revision,
-  outcome: Type.Union([Type.Literal('healthy'), Type.Literal('failed'), Type.Literal('rolled-back')], { description: 'healthy: the new revision serves; rolled-back: it failed and the previous one serves again' }),
+  outcome: Type.Union([Type.Literal('healthy'), Type.Literal('failed'), Type.Literal('rolled-back'), Type.Literal('unchanged')], {
+    description: 'healthy: the new revision serves; rolled-back: it failed and the previous one serves again; unchanged: the current revision (`revision`) already runs this image digest and config, so nothing was done and no revision added',
+  }),
   reason: Type.Optional(Type.String()),
 });
 export type Outcome = Static<typeof Outcome>;
 
+/** A change of an environment's replica count without a new revision (slipway scale, the API, the autoscaler). */
+export const ScaleEvent = Type.Object({
+  app: Type.String(),
+  environment: Type.String(),
+  target: Target,
+  revision: Type.Optional(Type.Integer({ description: 'the revision whose replica count changed' })),
+  from: Type.Integer(),
+  to: Type.Integer(),
+  by: Type.String({ description: 'a user or token name, or autoscaler' }),
+  cause: Type.Optional(Type.String({ description: "the autoscaler's reason, e.g. in-flight 12.0 per replica, target 5" })),
+  at: Type.String({ format: 'date-time' }),
+  finishedAt: Type.Optional(Type.String({ format: 'date-time' })),
+  outcome: Type.Union([Type.Literal('healthy'), Type.Literal('failed')], { description: 'healthy: `to` replicas serve; failed: they did not, and the count went back to `from`' }),
+  reason: Type.Optional(Type.String({ description: 'why it failed' })),
+});
+export type ScaleEvent = Static<typeof ScaleEvent>;
+
 export const RolloutLine = Type.Object({ seq: Type.Integer(), atMs: Type.Integer(), line: Type.String() }, { additionalProperties: true });
 export const Rollout = Type.Object({
   id: Type.String(),
-  kind: Type.Union([Type.Literal('deploy'), Type.Literal('rollback'), Type.Literal('promote')]),
+  kind: Type.Union([Type.Literal('deploy'), Type.Literal('rollback'), Type.Literal('promote'), Type.Literal('scale')]),
   app: Type.String(),
   environment: Type.String(),
   target: Target,
   image: Type.Optional(Type.String()),
   to: Type.Optional(Type.Integer()),
   from: Type.Optional(Type.Object({ environment: Type.String(), revision: Type.Integer() }, { description: 'promotions: the environment and revision promoted' })),
+  replicas: Type.Optional(Type.Integer({ description: 'scales: the replica count asked for' })),
+  scale: Type.Optional(ScaleEvent),
   by: Type.String(),
-  status: Type.String({ description: 'in-progress, then the outcome' }),
+  status: Type.String({ description: 'in-progress, then the outcome (healthy, failed, rolled-back, unchanged) or error' }),
   createdAtMs: Type.Integer(),
   finishedAtMs: Type.Optional(Type.Integer()),
   outcome: Type.Optional(Outcome),

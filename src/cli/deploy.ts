@@ -6,8 +6,8 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandLine, UsageError, type CliIO, type Command } from './io.js';
 import { formatDiagnostic, loadPipeline, makeTemplate, parseDuration, type DeploySpec } from '../spec/index.js';
-import { slipwayHome } from '../engine/index.js';
-import { DEFAULT_DEPLOY_SPEC, DeployError, deployRequestBody, RevisionStore, type DeployOutcome, type DeployTarget } from '../deploy/index.js';
+import { openDeployDataDir } from './deploy-state.js';
+import { DEFAULT_DEPLOY_SPEC, DeployError, deployRequestBody, describeUnchanged, RevisionStore, type DeployTarget } from '../deploy/index.js';
 import { createTarget } from '../deploy/targets.js';
 import { DockerDeployTarget } from '../deploy/docker/index.js';
 import type { Outcome, Rollout } from '../api/index.js';
@@ -19,6 +19,10 @@ Rolls IMAGE out to environment ENV of an app on this machine (docker target): N 
 Slipway's proxy on one stable port, a rolling update that waits for health checks, and an
 automatic rollback when the new revision does not become healthy. The deploy block of
 slipway.yaml for ENV gives the defaults; flags override it.
+
+A deploy whose image (by digest: a tag moved to another image is a change) and config equal the
+current revision's changes nothing: it says so, adds no revision and exits 0. --force rolls it
+out anyway as a new revision, restarting the replicas.
 
 With SLIPWAY_URL set (or --remote) the rollout is done by that server (token: $SLIPWAY_TOKEN, with
 the deploy scope) with its own targets, and its progress is shown here as it goes.
@@ -42,22 +46,20 @@ options:
       --progress-deadline D   roll back when no new replica becomes healthy for this long (default 60s)
       --no-auto-rollback      on failure, do not report a rollback (the environment still keeps
                               serving its current revision)
+      --force                 roll out a new revision even when nothing changed (restarts the replicas)
   -f, --file FILE             the pipeline file to read the deploy block from (default: slipway.yaml)
       --target NAME           docker (default) or kubernetes (the cluster of $KUBECONFIG); default:
                               the deploy block's target
-      --data DIR              the deploy data directory (default: $SLIPWAY_HOME/deploy)
+      --data DIR              the deploy data directory (default: $SLIPWAY_STATE_DIR/deploy, else
+                              $XDG_STATE_HOME/slipway/deploy; see docs/deploy-docker.md)
       --json                  print the outcome as JSON on stdout
       --remote                on the server of $SLIPWAY_URL (the default when it is set)
       --local                 on this machine even when $SLIPWAY_URL is set
   -h, --help                  this help
 
-exit codes: 0 the new revision is healthy, 1 the rollout failed (rolled back), 2 bad usage
+exit codes: 0 the new revision is healthy (or nothing changed), 1 the rollout failed (rolled
+back), 2 bad usage
 `;
-
-/** The deploy data directory: --data, else $SLIPWAY_HOME/deploy. */
-export function deployDataDir(flag: string | undefined, io: CliIO): string {
-  return path.resolve(io.cwd, flag ?? path.join(slipwayHome(io.env), 'deploy'));
-}
 
 export function dockerTarget(dataDir: string): DockerDeployTarget {
   return new DockerDeployTarget({ dataDir });
@@ -98,10 +100,12 @@ export function reportDeployError(err: unknown, io: CliIO, command: string): num
 export function reportOutcome(outcome: Outcome, io: CliIO, json: boolean, endpoint?: string): number {
   const { revision } = outcome;
   if (json) io.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
-  else if (outcome.outcome === 'healthy') {
+  else if (outcome.outcome === 'unchanged') {
+    io.stdout.write(`${revision.app}/${revision.environment}: ${describeUnchanged(revision)}${endpoint ? `; it serves at ${endpoint}` : ''}\n`);
+  } else if (outcome.outcome === 'healthy') {
     io.stdout.write(`${revision.app}/${revision.environment}: revision ${revision.number} (${revision.image}) is healthy${endpoint ? ` at ${endpoint}` : ''}\n`);
   }
-  if (outcome.outcome !== 'healthy') {
+  if (outcome.outcome !== 'healthy' && outcome.outcome !== 'unchanged') {
     const what = outcome.outcome === 'rolled-back' ? 'failed and was rolled back' : 'failed';
     io.stderr.write(`${revision.app}/${revision.environment}: revision ${revision.number} (${revision.image}) ${what}\n${outcome.reason ?? ''}\n`);
     return EXIT_FAILED;
@@ -185,6 +189,7 @@ export const deploy: Command = async (argv, io) => {
     'max-unavailable': { type: 'string' },
     'progress-deadline': { type: 'string' },
     'no-auto-rollback': { type: 'boolean' },
+    force: { type: 'boolean' },
     file: { type: 'string', short: 'f' },
     target: { type: 'string' },
     ...WHERE_OPTIONS,
@@ -258,11 +263,11 @@ export const deploy: Command = async (argv, io) => {
 
   if (remote) {
     const client = RemoteClient.fromEnv(io, 'deploy');
-    const started = await client.call('deploy', { params: { app, env: environment }, body: deployRequestBody(spec, image) });
+    const started = await client.call('deploy', { params: { app, env: environment }, body: deployRequestBody(spec, image, v.force === true) });
     return followRollout(client, started, io, v.json === true, 'deploy');
   }
 
-  const target = await targetFor(targetName, deployDataDir(v.data, io));
+  const target = await targetFor(targetName, await openDeployDataDir(v.data, io));
   const controller = new AbortController();
   const onSigint = (): void => controller.abort();
   process.once('SIGINT', onSigint);
@@ -272,11 +277,13 @@ export const deploy: Command = async (argv, io) => {
       environment,
       spec,
       image,
+      ...(v.force ? { force: true } : {}),
       trigger: { by: io.env.USER ?? 'cli', kind: 'deploy' },
       signal: controller.signal,
       onProgress: v.json ? () => undefined : progressPrinter(io),
     });
-    const status = outcome.outcome === 'healthy' ? (await target.status(app, environment))[0] : undefined;
+    const serving = outcome.outcome === 'healthy' || outcome.outcome === 'unchanged';
+    const status = serving ? (await target.status(app, environment))[0] : undefined;
     return reportOutcome(outcome, io, v.json === true, status?.endpoint);
   } catch (err) {
     return reportDeployError(err, io, 'deploy');

@@ -19,6 +19,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command>; 
   registry: { summary: 'the OCI registry alone: serve, gc', load: async () => (await import('./registry.js')).registry },
   deploy: { summary: 'roll an image out to an environment (here, or on the server of SLIPWAY_URL)', load: async () => (await import('./deploy.js')).deploy },
   rollback: { summary: 'restore the previous (or a named) healthy revision', load: async () => (await import('./rollback.js')).rollback },
+  scale: { summary: 'set the replica count of an environment, no new revision (here, or on the server)', load: async () => (await import('./scale.js')).scale },
   promote: { summary: "roll an environment's current image and config out to another (--from staging --to production)", load: async () => (await import('./promote.js')).promote },
   history: { summary: "an app's revisions: image, trigger, outcome, reason", load: async () => (await import('./history.js')).history },
   status: { summary: 'what is deployed where, and its health', load: async () => (await import('./status.js')).status },

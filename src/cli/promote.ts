@@ -2,7 +2,8 @@
 // reference and deploy config — to another, as a new revision there (trigger `promote`), on the
 // server of SLIPWAY_URL or on this machine.
 import { EXIT_OK, parseCommandLine, UsageError, type Command } from './io.js';
-import { deployDataDir, followRollout, progressPrinter, refuseDataFlag, reportDeployError, reportOutcome, targetFor, WHERE_OPTIONS } from './deploy.js';
+import { followRollout, progressPrinter, refuseDataFlag, reportDeployError, reportOutcome, targetFor, WHERE_OPTIONS } from './deploy.js';
+import { openDeployDataDir } from './deploy-state.js';
 import { checkPromotionNames, DeployError, planPromotion } from '../deploy/index.js';
 import { isRemote, RemoteClient } from './remote.js';
 
@@ -22,7 +23,8 @@ options:
       --from ENV     the environment whose current revision is promoted (e.g. staging)
       --to ENV       the environment it is rolled out to (e.g. production)
       --no-follow    with a server: print the rollout's id and return once it has started
-      --data DIR     the deploy data directory (default: $SLIPWAY_HOME/deploy)
+      --data DIR     the deploy data directory (default: $SLIPWAY_STATE_DIR/deploy, else
+                     $XDG_STATE_HOME/slipway/deploy)
       --json         print the outcome (with --no-follow: the rollout) as JSON on stdout
       --remote       on the server of $SLIPWAY_URL (the default when it is set)
       --local        on this machine even when $SLIPWAY_URL is set
@@ -66,7 +68,7 @@ export const promote: Command = async (argv, io) => {
   }
 
   if (v['no-follow']) throw new UsageError('--no-follow is for a server (SLIPWAY_URL): on this machine the promotion is the command itself');
-  const dataDir = deployDataDir(v.data, io);
+  const dataDir = await openDeployDataDir(v.data, io);
   const controller = new AbortController();
   const onSigint = (): void => controller.abort();
   process.once('SIGINT', onSigint);
@@ -85,7 +87,7 @@ export const promote: Command = async (argv, io) => {
       signal: controller.signal,
       onProgress: say,
     });
-    const status = outcome.outcome === 'healthy' ? (await target.status(app, to))[0] : undefined;
+    const status = outcome.outcome === 'healthy' || outcome.outcome === 'unchanged' ? (await target.status(app, to))[0] : undefined;
     return reportOutcome(outcome, io, v.json === true, status?.endpoint);
   } catch (err) {
     return reportDeployError(err, io, 'promote');

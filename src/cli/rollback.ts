@@ -1,21 +1,25 @@
-// `slipway rollback APP [--env ENV] [--to REVISION]`: restores the previous (or a named) healthy
-// revision of an environment with the same rolling procedure as a deploy, on this machine or, with
+// `slipway rollback APP [--env ENV] [--to REVISION]`: restores the previous different (or a named)
+// healthy revision of an environment with the same rolling procedure as a deploy, on this machine or, with
 // SLIPWAY_URL, on the server.
 import { EXIT_OK, parseCommandLine, UsageError, type Command } from './io.js';
-import { deployDataDir, dockerTarget, followRollout, progressPrinter, refuseDataFlag, reportDeployError, reportOutcome, targetFor, targetOfEnvironment, WHERE_OPTIONS } from './deploy.js';
+import { dockerTarget, followRollout, progressPrinter, refuseDataFlag, reportDeployError, reportOutcome, targetFor, targetOfEnvironment, WHERE_OPTIONS } from './deploy.js';
+import { openDeployDataDir } from './deploy-state.js';
 import type { Revision } from '../api/index.js';
 import { isRemote, RemoteClient } from './remote.js';
 
 const HELP = `usage: slipway rollback APP [--env ENV] [--to REVISION]
 
-Rolls environment ENV of APP back to revision REVISION (default: the newest healthy revision
-before the current one), with a rolling update. The rollback is a new revision in the history.
+Rolls environment ENV of APP back to revision REVISION, with a rolling update. Without --to: the
+newest healthy revision before the current one that differs from it (image digest or config), as
+kubectl rollout undo does, so a redeploy of the same image (deploy --force) is skipped over. The
+rollback is a new revision in the history.
 With SLIPWAY_URL set (or --remote) the server does it (token: $SLIPWAY_TOKEN, deploy scope).
 
 options:
   -e, --env ENV         the environment (default: the app's only environment)
       --to REVISION     the revision number to restore (see slipway history APP)
-      --data DIR        the deploy data directory (default: $SLIPWAY_HOME/deploy)
+      --data DIR        the deploy data directory (default: $SLIPWAY_STATE_DIR/deploy, else
+                        $XDG_STATE_HOME/slipway/deploy)
       --json            print the outcome as JSON on stdout
       --remote          on the server of $SLIPWAY_URL (the default when it is set)
       --local           on this machine even when $SLIPWAY_URL is set
@@ -49,7 +53,7 @@ export const rollback: Command = async (argv, io) => {
     const started = await client.call('rollback', { params: { app, env: environment }, body: to !== undefined ? { to } : {} });
     return followRollout(client, started, io, v.json === true, 'rollback');
   }
-  const dataDir = deployDataDir(v.data, io);
+  const dataDir = await openDeployDataDir(v.data, io);
   try {
     const environment = v.env ?? onlyEnvironment(await dockerTarget(dataDir).history(app), app);
     // the environment is rolled back with the target it was deployed with

@@ -18,6 +18,7 @@ import { palette, PlainReporter, TreeReporter, type Reporter } from './progress.
 import { RemoteClient } from './remote.js';
 import { followRunLogs } from './logs.js';
 import { localApprovalGate, terminalQuestion } from './local-approvals.js';
+import { deployStateDir, openDeployDataDir } from './deploy-state.js';
 
 const HELP = `usage: slipway run [options]
 
@@ -182,6 +183,8 @@ export const run: Command = async (argv: string[], io: CliIO): Promise<number> =
     if (secrets[name] === undefined) reporter.note(`secret ${name} has no value (give --secret ${name}=… or SLIPWAY_SECRET_${name}); steps see it unset`);
   }
 
+  // only a pipeline that deploys opens the deploy state (moving it from its old place if need be)
+  const deployDir = pipeline.jobs.some((j) => j.kind === 'deploy') ? await openDeployDataDir(undefined, io) : path.resolve(io.cwd, deployStateDir(io.env));
   const runId = newRunId();
   const storage = new RunStorage(slipwayHome(io.env), runId);
   const controller = new AbortController();
@@ -221,7 +224,7 @@ export const run: Command = async (argv: string[], io: CliIO): Promise<number> =
       ...(flags.job ? { only: flags.job } : {}),
       concurrency,
       builder: new DockerImageBuilder(docker),
-      deployTargets: deployTargets(path.join(slipwayHome(io.env), 'deploy')),
+      deployTargets: deployTargets(deployDir),
       ...(registry ? { registry } : {}),
       approvals: localApprovalGate({
         approved: new Set(pipeline.jobs.filter((j) => (flags.approve ?? []).some((name) => name === j.name || name === j.matrix?.base)).map((j) => j.name)),

@@ -19,7 +19,8 @@ the registry (/v2/) and runs the pipelines they trigger.
 options (flags beat environment variables, which beat the config file):
   --port N             port (SLIPWAY_PORT; default 7700)
   --host ADDR          address to listen on (SLIPWAY_HOST; default 0.0.0.0)
-  --data DIR           data directory (SLIPWAY_DATA; default ./slipway-data)
+  --data DIR           data directory (SLIPWAY_DATA; default ./slipway-data); its deploys keep their
+                       state in DIR/deploy, apart from the CLI's (SLIPWAY_STATE_DIR)
   --database URL       postgres://… for PostgreSQL (SLIPWAY_DATABASE_URL; default SQLite in DATA)
   --concurrency N      runs at once (SLIPWAY_CONCURRENCY; default: the number of cores; 0: this
                        replica only accepts work and serves the API, others run it)

@@ -2,7 +2,8 @@
 // the proxy's port — on this machine or, with SLIPWAY_URL, on the server. Asking locally starts the
 // deploy agent if none runs (that is what brings proxies back).
 import { EXIT_OK, parseCommandLine, type Command } from './io.js';
-import { deployDataDir, refuseDataFlag, reportDeployError, targetFor, WHERE_OPTIONS } from './deploy.js';
+import { refuseDataFlag, reportDeployError, targetFor, WHERE_OPTIONS } from './deploy.js';
+import { openDeployDataDir } from './deploy-state.js';
 import { environmentStatuses } from '../deploy/index.js';
 import type { EnvironmentStatus } from '../api/index.js';
 import { table } from './history.js';
@@ -20,7 +21,8 @@ set (or --remote), those the server deployed (token: $SLIPWAY_TOKEN).
 options:
   -e, --env ENV   only this environment
   -v, --verbose   list every replica container with its state
-      --data DIR  the deploy data directory (default: $SLIPWAY_HOME/deploy)
+      --data DIR  the deploy data directory (default: $SLIPWAY_STATE_DIR/deploy, else
+                  $XDG_STATE_HOME/slipway/deploy)
       --json      print the status as JSON
       --remote    ask the server of $SLIPWAY_URL (the default when it is set)
       --local     ask this machine even when $SLIPWAY_URL is set
@@ -53,7 +55,7 @@ export const status: Command = async (argv, io) => {
     if (!v.json) approvals = await waitingApprovals(client, v.env);
   } else {
     try {
-      const dataDir = deployDataDir(v.data, io);
+      const dataDir = await openDeployDataDir(v.data, io);
       environments = await environmentStatuses((name) => targetFor(name, dataDir), dataDir, app, v.env);
     } catch (err) {
       return reportDeployError(err, io, 'status');
@@ -82,6 +84,10 @@ export const status: Command = async (argv, io) => {
   if (v.verbose) {
     for (const e of environments) {
       io.stdout.write(`\n${e.app}/${e.environment}:\n`);
+      // docker's extra fields (the API's status schema does not carry them)
+      const place = e as { network?: string; hosts?: string[] };
+      if (place.network) io.stdout.write(`network ${place.network}: other apps call it as ${e.app} or ${e.app}.${e.environment} on its port\n`);
+      if (place.hosts?.length) io.stdout.write(`hosts: ${place.hosts.join(', ')}\n`);
       io.stdout.write(table([['REPLICA', 'REV', 'STATE', 'PORT'], ...(e.replicaList ?? []).map((r) => [r.name, String(r.revision), r.state, r.hostPort ? `127.0.0.1:${r.hostPort}` : '-'])]));
     }
   }

@@ -123,6 +123,7 @@ export async function planPromotion(targets: TargetFactory, request: PromotionRe
     ...(publish !== undefined ? { publish } : {}),
     health: { ...config.health },
     strategy: { ...config.strategy },
+    ...(config.autoscale ? { autoscale: { ...config.autoscale, cooldown: { ...config.autoscale.cooldown } } } : {}),
     ...(namespace !== undefined ? { kubernetes: { namespace } } : {}),
   };
   return {

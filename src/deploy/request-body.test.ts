@@ -49,3 +49,31 @@ test('every bad field is named in one ROLLOUT_INVALID error', () => {
   assert.throws(() => parseDeployRequestBody(null, 'production'), /must be a JSON object/);
   assert.throws(() => parseDeployRequestBody({ image: '' }, 'production'), /image: an image reference/);
 });
+
+test('force travels in the body as true, is false when absent, and must be a boolean', () => {
+  const body = JSON.parse(JSON.stringify(deployRequestBody(spec(), 'web:2', true))) as { force?: unknown };
+  assert.equal(body.force, true);
+  assert.equal(parseDeployRequestBody(body, 'production').force, true);
+  assert.equal('force' in deployRequestBody(spec(), 'web:2'), false, 'a plain deploy sends no force');
+  assert.equal(parseDeployRequestBody({ image: 'web:2' }, 'production').force, false);
+  assert.throws(() => parseDeployRequestBody({ image: 'web:2', force: 'yes' }, 'production'), /force: true or false, not "yes"/);
+});
+
+test('autoscale travels in the body with its cooldowns, and every bad field of it is named', () => {
+  const original = spec({ replicas: 2, autoscale: { min: 2, max: 8, targetInflight: 10, targetCPU: 75, cooldown: { upMs: 10_000, downMs: 120_000 } } });
+  const body = JSON.parse(JSON.stringify(deployRequestBody(original, 'web:2'))) as unknown;
+  assert.deepEqual(comparable(parseDeployRequestBody(body, 'production').spec), comparable(original));
+  const defaults = parseDeployRequestBody({ image: 'web:2', autoscale: { min: 3, max: 4, targetCPU: 50 } }, 'production').spec;
+  assert.deepEqual(defaults.autoscale, { min: 3, max: 4, targetCPU: 50, cooldown: { upMs: 15_000, downMs: 300_000 } });
+  assert.equal(defaults.replicas, 3, 'replicas starts inside min..max');
+  try {
+    parseDeployRequestBody({ image: 'web:2', autoscale: { min: 5, max: 2, targetInflight: 0, cooldown: { up: 'soon' }, extra: 1 } }, 'production');
+    assert.fail('accepted');
+  } catch (err) {
+    assert.ok(err instanceof DeployError);
+    for (const field of ['autoscale.extra:', 'autoscale.targetInflight: a number above 0', 'autoscale.min: at most autoscale.max', 'autoscale.cooldown.up:']) {
+      assert.ok(err.message.includes(field), `${field} in ${err.message}`);
+    }
+  }
+  assert.throws(() => parseDeployRequestBody({ image: 'web:2', autoscale: { min: 1, max: 2 } }, 'production'), /autoscale: targetInflight or targetCPU required/);
+});

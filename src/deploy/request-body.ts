@@ -2,7 +2,8 @@
 // accepts. It is the deploy block of slipway.yaml without `environment` (the URL names it) and
 // without `kubernetes.manifests` (files of a run's workspace, which an API call does not have).
 // Encoder and strict decoder live together so that the CLI and the server cannot drift apart.
-import type { DeploySpec } from '../spec/model.js';
+import type { DeployAutoscale, DeploySpec } from '../spec/model.js';
+import { clamp, DEFAULT_COOLDOWN_DOWN_MS, DEFAULT_COOLDOWN_UP_MS, MAX_REPLICAS } from './autoscale.js';
 import { formatDuration, makeTemplate, parseDuration } from '../spec/index.js';
 import { DeployError } from './types.js';
 
@@ -33,13 +34,17 @@ export interface DeployRequestBody {
   };
   strategy?: { maxSurge?: number; maxUnavailable?: number; progressDeadline?: string; autoRollback?: boolean };
   kubernetes?: { namespace?: string; manifests?: string };
+  autoscale?: { min: number; max: number; targetInflight?: number; targetCPU?: number; cooldown?: { up?: string; down?: string } };
+  /** roll out a new revision even when the image digest and config equal the current revision's */
+  force?: boolean;
 }
 
 /** The body that asks for exactly this spec: every field explicit, so server defaults never matter. */
-export function deployRequestBody(spec: DeploySpec, image: string): DeployRequestBody {
+export function deployRequestBody(spec: DeploySpec, image: string, force = false): DeployRequestBody {
   const { health, strategy } = spec;
   return {
     image,
+    ...(force ? { force: true } : {}),
     target: spec.target,
     replicas: spec.replicas,
     port: spec.port,
@@ -60,6 +65,17 @@ export function deployRequestBody(spec: DeploySpec, image: string): DeployReques
       progressDeadline: formatDuration(strategy.progressDeadlineMs),
       autoRollback: strategy.autoRollback,
     },
+    ...(spec.autoscale
+      ? {
+          autoscale: {
+            min: spec.autoscale.min,
+            max: spec.autoscale.max,
+            ...(spec.autoscale.targetInflight !== undefined ? { targetInflight: spec.autoscale.targetInflight } : {}),
+            ...(spec.autoscale.targetCPU !== undefined ? { targetCPU: spec.autoscale.targetCPU } : {}),
+            cooldown: { up: formatDuration(spec.autoscale.cooldown.upMs), down: formatDuration(spec.autoscale.cooldown.downMs) },
+          },
+        }
+      : {}),
     // manifests are sent so that the server can say why it refuses them, rather than ignore them
     ...(spec.kubernetes ? { kubernetes: { namespace: spec.kubernetes.namespace, ...(spec.kubernetes.manifests !== undefined ? { manifests: spec.kubernetes.manifests } : {}) } } : {}),
   };
@@ -133,10 +149,10 @@ function boolean(value: unknown, field: string, problems: Problems): boolean | u
  * The spec and image a request body asks for, over DEFAULT_DEPLOY_SPEC. Every problem is
  * collected into one ROLLOUT_INVALID error naming each field, so a client fixes them in one go.
  */
-export function parseDeployRequestBody(body: unknown, environment: string): { spec: DeploySpec; image: string } {
+export function parseDeployRequestBody(body: unknown, environment: string): { spec: DeploySpec; image: string; force: boolean } {
   const problems: Problems = [];
   if (!isObject(body)) throw new DeployError('ROLLOUT_INVALID', 'the body must be a JSON object such as {"image": "web:2"}');
-  keysOf(body, '', ['image', 'target', 'replicas', 'port', 'publish', 'health', 'strategy', 'kubernetes'], problems);
+  keysOf(body, '', ['image', 'target', 'replicas', 'port', 'publish', 'health', 'strategy', 'kubernetes', 'autoscale', 'force'], problems);
   let image: string | undefined;
   if (body.image === undefined) problems.push('image: required (the image reference to roll out)');
   else image = string(body.image, 'image', problems, { test: (s) => IMAGE.test(s), expected: 'an image reference without spaces' });
@@ -148,6 +164,7 @@ export function parseDeployRequestBody(body: unknown, environment: string): { sp
   const replicas = integer(body.replicas, 'replicas', 1, 1000, problems);
   const port = integer(body.port, 'port', 1, 65535, problems);
   const publish = integer(body.publish, 'publish', 1, 65535, problems);
+  const force = boolean(body.force, 'force', problems) ?? false;
 
   const health = { ...DEFAULT_DEPLOY_SPEC.health };
   if (body.health !== undefined) {
@@ -188,6 +205,8 @@ export function parseDeployRequestBody(body: unknown, environment: string): { sp
     }
   }
 
+  const autoscale = parseAutoscale(body.autoscale, problems);
+
   let kubernetes: DeploySpec['kubernetes'];
   if (body.kubernetes !== undefined) {
     if (!isObject(body.kubernetes)) problems.push(`kubernetes: an object, not ${show(body.kubernetes)}`);
@@ -205,17 +224,59 @@ export function parseDeployRequestBody(body: unknown, environment: string): { sp
   if (problems.length > 0 || image === undefined) throw new DeployError('ROLLOUT_INVALID', `invalid deploy request: ${problems.join('; ')}`, problems.map(fieldOf));
   return {
     image,
+    force,
     spec: {
       ...DEFAULT_DEPLOY_SPEC,
       environment,
       target,
       image: makeTemplate(image, { file: '<api>', line: 0, col: 0 }),
-      replicas: replicas ?? DEFAULT_DEPLOY_SPEC.replicas,
+      // with autoscale, replicas is the starting count, inside [min, max]
+      replicas: autoscale ? clamp(replicas ?? autoscale.min, autoscale) : (replicas ?? DEFAULT_DEPLOY_SPEC.replicas),
       port: port ?? DEFAULT_DEPLOY_SPEC.port,
       ...(publish !== undefined ? { publish } : {}),
       health,
       strategy,
       ...(kubernetes ? { kubernetes } : {}),
+      ...(autoscale ? { autoscale } : {}),
     },
   };
+}
+
+/** `autoscale` as the pipeline file has it: min ≤ max, a target to aim for, cooldowns as durations. */
+function parseAutoscale(value: unknown, problems: Problems): DeployAutoscale | undefined {
+  if (value === undefined) return undefined;
+  if (!isObject(value)) {
+    problems.push(`autoscale: an object such as {"min": 1, "max": 5, "targetInflight": 10}, not ${show(value)}`);
+    return undefined;
+  }
+  keysOf(value, 'autoscale.', ['min', 'max', 'targetInflight', 'targetCPU', 'cooldown'], problems);
+  const before = problems.length;
+  const min = integer(value.min, 'autoscale.min', 1, MAX_REPLICAS, problems);
+  const max = integer(value.max, 'autoscale.max', 1, MAX_REPLICAS, problems);
+  if (value.min === undefined) problems.push('autoscale.min: required (the fewest replicas)');
+  if (value.max === undefined) problems.push('autoscale.max: required (the most replicas)');
+  const target = (field: 'targetInflight' | 'targetCPU'): number | undefined => {
+    const n = value[field];
+    if (n === undefined) return undefined;
+    if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > 100_000) {
+      problems.push(`autoscale.${field}: a number above 0 (at most 100000), not ${show(n)}`);
+      return undefined;
+    }
+    return n;
+  };
+  const targetInflight = target('targetInflight');
+  const targetCPU = target('targetCPU');
+  if (value.targetInflight === undefined && value.targetCPU === undefined) problems.push('autoscale: targetInflight or targetCPU required (what to aim for)');
+  if (min !== undefined && max !== undefined && min > max) problems.push(`autoscale.min: at most autoscale.max (${max}), not ${min}`);
+  const cooldown = { upMs: DEFAULT_COOLDOWN_UP_MS, downMs: DEFAULT_COOLDOWN_DOWN_MS };
+  if (value.cooldown !== undefined) {
+    if (!isObject(value.cooldown)) problems.push(`autoscale.cooldown: an object such as {"up": "15s", "down": "5m"}, not ${show(value.cooldown)}`);
+    else {
+      keysOf(value.cooldown, 'autoscale.cooldown.', ['up', 'down'], problems);
+      cooldown.upMs = duration(value.cooldown.up, 'autoscale.cooldown.up', true, problems) ?? cooldown.upMs;
+      cooldown.downMs = duration(value.cooldown.down, 'autoscale.cooldown.down', true, problems) ?? cooldown.downMs;
+    }
+  }
+  if (problems.length > before || min === undefined || max === undefined) return undefined;
+  return { min, max, ...(targetInflight !== undefined ? { targetInflight } : {}), ...(targetCPU !== undefined ? { targetCPU } : {}), cooldown };
 }

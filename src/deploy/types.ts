@@ -1,6 +1,7 @@
 // The shared vocabulary of rollouts, the same for every deploy target: a Revision per rollout, an
 // Environment's current state, and the DeployTarget interface the engine, CLI and server use.
 import type { DeploySpec } from '../spec/model.js';
+import type { ScaleOutcome, ScaleRequest } from './scale-events.js';
 
 export type RevisionOutcome = 'in-progress' | 'healthy' | 'failed' | 'rolled-back';
 
@@ -12,6 +13,12 @@ export interface Revision {
   number: number;
   /** the exact image reference deployed (by digest where there is one) */
   image: string;
+  /**
+   * The image's content digest when the rollout resolved one (docker: the local image id): what
+   * "the same image" means for the no-op rule and rollback, so that a tag moved to another image
+   * counts as a change. Absent on revisions from before it was recorded.
+   */
+  digest?: string;
   /** the deploy block it was rolled out with, image rendered */
   config: Omit<DeploySpec, 'image'> & { image: string };
   trigger: {
@@ -43,6 +50,10 @@ export interface EnvironmentStatus {
   message?: string;
   /** the revision being rolled out, when the target knows it (docker) */
   rollingOut?: number;
+  /** docker: the environment's network, where other apps call it as `APP` and `APP.ENV` */
+  network?: string;
+  /** host names routed to it on the shared front (docker) */
+  hosts?: string[];
 }
 
 export interface DeployRequest {
@@ -59,6 +70,11 @@ export interface DeployRequest {
    * server takes it down when the pull request closes, or after `ttlMs` without a deploy.
    */
   preview?: { pullRequest: number; ttlMs: number };
+  /**
+   * Roll out a new revision even when the image digest and config equal the current revision's
+   * (its replicas are restarted); without it such a deploy is a no-op with outcome `unchanged`.
+   */
+  force?: boolean;
   signal: AbortSignal;
   onProgress: (line: string) => void;
 }
@@ -66,7 +82,7 @@ export interface DeployRequest {
 export interface RollbackRequest {
   app: string;
   environment: string;
-  /** a revision number; default: the newest healthy revision before the current one */
+  /** a revision number; default: the newest healthy revision before the current one that differs from it (image digest and config) */
   to?: number;
   by: string;
   signal: AbortSignal;
@@ -74,9 +90,13 @@ export interface RollbackRequest {
 }
 
 export interface DeployOutcome {
+  /** the new revision; for `unchanged`, the current one (no revision was added) */
   revision: Revision;
-  /** `healthy`: the new revision serves; `rolled-back`: it failed and the previous one serves again */
-  outcome: 'healthy' | 'failed' | 'rolled-back';
+  /**
+   * `healthy`: the new revision serves; `rolled-back`: it failed and the previous one serves again;
+   * `unchanged`: the current revision already runs this image digest and config, nothing was done
+   */
+  outcome: 'healthy' | 'failed' | 'rolled-back' | 'unchanged';
   reason?: string;
 }
 
@@ -92,6 +112,11 @@ export interface DeployTarget {
    * something to remove.
    */
   remove(app: string, environment: string): Promise<boolean>;
+  /**
+   * Sets the replica count of the environment's current revision without a new revision (a scale
+   * event in its history), kept by self-healing and restarts; resolves once that many serve.
+   */
+  scale(request: ScaleRequest): Promise<ScaleOutcome>;
 }
 
 /** Rollout failures users see, with stable codes. */

@@ -2,7 +2,7 @@
 // it out, follows its health and rolls back by itself; the job fails when the rollout did.
 import type { DeployJob, ExpressionContext } from '../spec/model.js';
 import { isEnvironmentName, renderTemplate } from '../spec/index.js';
-import { DeployError, type DeployTarget } from '../deploy/index.js';
+import { DeployError, describeUnchanged, type DeployTarget } from '../deploy/index.js';
 import type { RunEvent } from './events.js';
 import type { JobAttemptResult } from './job-runner.js';
 
@@ -55,6 +55,12 @@ export async function runDeployJob(input: DeployAttemptInput): Promise<JobAttemp
       onProgress: log,
     });
     const outputs = { revision: String(outcome.revision.number), environment: spec.environment, image };
+    if (outcome.outcome === 'unchanged') {
+      // the environment already serves this image and config: a success that changed nothing
+      finished(0);
+      log(describeUnchanged(outcome.revision));
+      return { status: 'success', outputs };
+    }
     if (outcome.outcome === 'healthy') {
       finished(0);
       log(`revision ${outcome.revision.number} is healthy in ${spec.environment}`);

@@ -231,6 +231,7 @@ test('a deploy job hands the rendered image to its target; a rolled-back rollout
     history: async () => [],
     status: async () => [],
     remove: async () => false,
+    scale: async () => { throw new Error('unused'); },
   };
   const home = mkdtempSync(path.join(os.tmpdir(), 'slipway-unit-'));
   const storage = new RunStorage(home, 'r2');

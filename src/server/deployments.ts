@@ -6,10 +6,14 @@ import { randomBytes } from 'node:crypto';
 import {
   checkName,
   DeployError,
+  describeUnchanged,
   environmentStatuses,
   parseDeployRequestBody,
   planPromotion,
+  readScaleEvents,
+  scaleProblem,
   type DeployOutcome,
+  type ScaleEvent,
   type EnvironmentStatus,
   type Revision,
   type TargetFactory,
@@ -18,7 +22,7 @@ import type { Store } from '../store/types.js';
 import type { RolloutInProgress } from '../api/schemas.js';
 import { recordRollout } from './runs/index.js';
 
-export type RolloutStatus = 'in-progress' | 'healthy' | 'failed' | 'rolled-back' | 'error';
+export type RolloutStatus = 'in-progress' | 'healthy' | 'failed' | 'rolled-back' | 'unchanged' | 'error';
 
 export interface RolloutLine {
   /** 1, 2, 3… per rollout: the SSE event id */
@@ -30,15 +34,19 @@ export interface RolloutLine {
 /** A rollout as the API shows it; `outcome` is the target's own answer once there is one. */
 export interface RolloutView {
   id: string;
-  kind: 'deploy' | 'rollback' | 'promote';
+  kind: 'deploy' | 'rollback' | 'promote' | 'scale';
   app: string;
   environment: string;
   target: 'docker' | 'kubernetes';
+  /** scales: the replica count asked for */
+  replicas?: number;
+  /** scales: the event, once it ended (its outcome is the rollout's status) */
+  scale?: ScaleEvent;
   /** deploys: the image asked for; promotions: the source revision's */
   image?: string;
   /** promotions: the environment and revision promoted */
   from?: { environment: string; revision: number };
-  /** rollbacks: the revision asked for (default: the newest healthy one before the current) */
+  /** rollbacks: the revision asked for (default: the newest healthy one before the current that differs from it) */
   to?: number;
   by: string;
   status: RolloutStatus;
@@ -164,6 +172,12 @@ export class Deployments {
     return (await this.options.targets('docker')).history(app, environment);
   }
 
+  /** Changes of the replica count without a new revision, from the targets' event logs, oldest first. */
+  async scaleEvents(app: string, environment?: string): Promise<ScaleEvent[]> {
+    checkNames(app, environment);
+    return readScaleEvents(this.options.dataDir, app, environment);
+  }
+
   /** Every environment (or those of `app`, `environment`) with the rollout under way, if any. */
   async status(app?: string, environment?: string): Promise<Array<EnvironmentStatus & { rollout?: RolloutInProgress }>> {
     checkNames(app, environment);
@@ -205,11 +219,11 @@ export class Deployments {
   /** Validates the request, starts the rollout and returns at once; the rollout goes on. */
   async deploy(app: string, environment: string, body: unknown, by: string): Promise<RolloutView> {
     checkNames(app, environment);
-    const { spec, image } = parseDeployRequestBody(body, environment);
+    const { spec, image, force } = parseDeployRequestBody(body, environment);
     const rollout = this.begin({ kind: 'deploy', app, environment, target: spec.target, image, by });
     this.carryOut(rollout, async (say) => {
       const target = await this.options.targets(spec.target);
-      return target.deploy({ app, environment, spec, image, trigger: { by, kind: 'deploy' }, signal: rollout.abort.signal, onProgress: say });
+      return target.deploy({ app, environment, spec, image, ...(force ? { force } : {}), trigger: { by, kind: 'deploy' }, signal: rollout.abort.signal, onProgress: say });
     });
     return { ...rollout.view };
   }
@@ -248,7 +262,33 @@ export class Deployments {
     return { ...rollout.view };
   }
 
-  private begin(fields: Pick<RolloutView, 'kind' | 'app' | 'environment' | 'target' | 'by'> & Partial<Pick<RolloutView, 'image' | 'to' | 'from'>>): Rollout {
+  /**
+   * Sets the replica count of the environment's current revision with the target it was deployed
+   * with; returns at once, and is followed like a rollout (kind `scale`). No revision is added.
+   */
+  async scale(app: string, environment: string, body: unknown, by: string): Promise<RolloutView> {
+    checkNames(app, environment);
+    const replicas = parseScaleBody(body);
+    const newest = (await this.history(app, environment)).at(-1);
+    if (!newest) throw new DeployError('ROLLOUT_NO_REVISION', `${app}/${environment} has never been deployed, so there is nothing to scale`);
+    const rollout = this.begin({ kind: 'scale', app, environment, target: newest.target, replicas, by });
+    const { targets, onChange } = this.options;
+    onChange?.(app, environment);
+    void (async () => {
+      try {
+        const target = await targets(newest.target);
+        const outcome = await target.scale({ app, environment, replicas, by, signal: rollout.abort.signal, onProgress: (line) => rollout.say(line) });
+        const endpoint = outcome.outcome === 'healthy' ? (await target.status(app, environment).catch(() => []))[0]?.endpoint : undefined;
+        rollout.finish({ status: outcome.unchanged ? 'unchanged' : outcome.outcome, scale: outcome.event, ...(endpoint ? { endpoint } : {}) });
+      } catch (err) {
+        this.failed(rollout, err);
+      }
+      onChange?.(app, environment);
+    })();
+    return { ...rollout.view };
+  }
+
+  private begin(fields: Pick<RolloutView, 'kind' | 'app' | 'environment' | 'target' | 'by'> & Partial<Pick<RolloutView, 'image' | 'to' | 'from' | 'replicas'>>): Rollout {
     this.prune();
     for (const other of this.rollouts.values()) {
       if (!other.isDone && other.view.app === fields.app && other.view.environment === fields.environment) throw new RolloutConflict({ ...other.view });
@@ -267,22 +307,32 @@ export class Deployments {
     void (async () => {
       try {
         const outcome = await roll((line) => rollout.say(line));
-        await recordRollout(store, outcome, await this.originOf(app, environment, promotedFrom)).catch((err: unknown) => {
-          log(`rollout ${rollout.view.id}: revision ${outcome.revision.number} of ${app}/${environment} not recorded: ${(err as Error).message}`);
-        });
+        if (outcome.outcome === 'unchanged') {
+          // a no-op added no revision, so there is none to record
+          rollout.say(describeUnchanged(outcome.revision));
+        } else {
+          await recordRollout(store, outcome, await this.originOf(app, environment, promotedFrom)).catch((err: unknown) => {
+            log(`rollout ${rollout.view.id}: revision ${outcome.revision.number} of ${app}/${environment} not recorded: ${(err as Error).message}`);
+          });
+        }
         let endpoint: string | undefined;
-        if (outcome.outcome === 'healthy') {
+        if (outcome.outcome === 'healthy' || outcome.outcome === 'unchanged') {
           const target = await targets(outcome.revision.target);
           endpoint = (await target.status(app, environment).catch(() => []))[0]?.endpoint;
         }
         rollout.finish({ status: outcome.outcome, outcome, ...(endpoint ? { endpoint } : {}) });
       } catch (err) {
-        const code = err instanceof DeployError ? err.code : ((err as { code?: unknown }).code === 'EXECUTOR_ENGINE_UNREACHABLE' ? 'ROLLOUT_TARGET_UNREACHABLE' : 'INTERNAL');
-        if (code === 'INTERNAL') log(`rollout ${rollout.view.id} of ${app}/${environment}: ${(err as Error).stack ?? String(err)}`);
-        rollout.finish({ status: 'error', error: { code, message: code === 'INTERNAL' ? 'internal error; see the server log' : (err as Error).message } });
+        this.failed(rollout, err);
       }
       onChange?.(app, environment);
     })();
+  }
+
+  /** A rollout that could not be carried out: its stable code, or INTERNAL (logged, not shown). */
+  private failed(rollout: Rollout, err: unknown): void {
+    const code = err instanceof DeployError ? err.code : ((err as { code?: unknown }).code === 'EXECUTOR_ENGINE_UNREACHABLE' ? 'ROLLOUT_TARGET_UNREACHABLE' : 'INTERNAL');
+    if (code === 'INTERNAL') this.options.log(`rollout ${rollout.view.id} of ${rollout.view.app}/${rollout.view.environment}: ${(err as Error).stack ?? String(err)}`);
+    rollout.finish({ status: 'error', error: { code, message: code === 'INTERNAL' ? 'internal error; see the server log' : (err as Error).message } });
   }
 
   /**
@@ -326,6 +376,14 @@ function checkNames(app: string | undefined, environment: string | undefined): v
 }
 
 /** { to?: a revision number }: anything else is refused before anything changes. */
+/** { replicas: 0..1000 }: the route's schema checks it first; this guards the handler on its own. */
+function parseScaleBody(body: unknown): number {
+  const record = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+  const problem = record ? scaleProblem(record.replicas) : 'the body must be a JSON object such as {"replicas": 3}';
+  if (problem) throw new DeployError('ROLLOUT_INVALID', `invalid scale request: ${problem}`, [{ field: 'replicas', message: problem.replace(/^replicas: /, '') }]);
+  return record?.replicas as number;
+}
+
 function parseRollbackBody(body: unknown): number | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new DeployError('ROLLOUT_INVALID', 'the body must be a JSON object such as {"to": 3} or {}');
   const record = body as Record<string, unknown>;

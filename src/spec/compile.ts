@@ -171,9 +171,12 @@ class Compiler {
           ...(isPreviewEnvironment(d.environment) ? { preview: { ttlMs: ms(d.ttl, defaults.preview.ttl) } } : {}),
           target,
           image: this.template(d.image, [...path, 'deploy', 'image']),
-          replicas: d.replicas ?? defaults.deploy.replicas,
+          // with autoscale, replicas is the starting count, inside [min, max]
+          replicas: d.autoscale ? Math.min(d.autoscale.max, Math.max(d.autoscale.min, d.replicas ?? d.autoscale.min)) : (d.replicas ?? defaults.deploy.replicas),
           port: d.port,
           ...(d.publish !== undefined ? { publish: d.publish } : {}),
+          ...(d.host !== undefined ? { hosts: [...new Set((typeof d.host === 'string' ? [d.host] : d.host).map((h) => h.toLowerCase()))] } : {}),
+          ...(typeof d.tls === 'object' ? { tls: { certificate: d.tls.certificate, key: d.tls.key } } : {}),
           health: {
             // No check named: the port accepting connections is the least a replica must do.
             ...(h.path !== undefined ? { path: h.path } : {}),
@@ -191,6 +194,20 @@ class Compiler {
             progressDeadlineMs: ms(s.progressDeadline, defaults.strategy.progressDeadline),
             autoRollback: s.autoRollback ?? defaults.strategy.autoRollback,
           },
+          ...(d.autoscale
+            ? {
+                autoscale: {
+                  min: d.autoscale.min,
+                  max: d.autoscale.max,
+                  ...(d.autoscale.targetInflight !== undefined ? { targetInflight: d.autoscale.targetInflight } : {}),
+                  ...(d.autoscale.targetCPU !== undefined ? { targetCPU: d.autoscale.targetCPU } : {}),
+                  cooldown: {
+                    upMs: ms(d.autoscale.cooldown?.up, defaults.autoscaleCooldown.up),
+                    downMs: ms(d.autoscale.cooldown?.down, defaults.autoscaleCooldown.down),
+                  },
+                },
+              }
+            : {}),
           ...(target === 'kubernetes' || d.kubernetes
             ? {
                 kubernetes: {

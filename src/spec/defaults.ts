@@ -15,6 +15,8 @@ export const defaults = {
   deploy: { target: 'docker', replicas: 1 },
   health: { interval: '1s', timeout: '5s', healthy: 2, unhealthy: 3, startPeriod: '0s' },
   strategy: { maxSurge: 1, maxUnavailable: 0, progressDeadline: '60s', autoRollback: true },
+  // HPA's defaults: scale-ups 15 s apart at most, a scale-down once the load stayed low for 5 minutes
+  autoscaleCooldown: { up: '15s', down: '5m' },
   kubernetes: { namespace: 'default' },
   // a preview nobody deployed to for a week is taken down; the pull request closing does it sooner
   preview: { ttl: '168h' },
@@ -43,3 +45,12 @@ export const MATRIX_KEY_PATTERN = '^[a-zA-Z_][a-zA-Z0-9_-]*$';
 export const MATRIX_VALUE_PATTERN = '^[ -~]{1,100}$';
 /** The most jobs one matrix may expand into (GitHub Actions' limit too). */
 export const MAX_MATRIX_COMBINATIONS = 256;
+/**
+ * A deploy's `host`: an RFC 1123 name of at most 253 characters, or `*.` and one (a wildcard for the
+ * names below it); any case (the compiler lower-cases it).
+ */
+export const HOSTNAME_PATTERN = '^(?=.{1,253}$)(\\*\\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$';
+/** The most names one deploy's `host` may list. */
+export const MAX_DEPLOY_HOSTS = 20;
+/** A `tls` certificate or key file: an absolute path, without NUL. */
+export const ABSOLUTE_PATH_PATTERN = '^/[^\\u0000]*$';

@@ -29,6 +29,8 @@ export const specCodes = {
   SPEC_EXPRESSION_LIMIT: 'an expression is longer than 4096 characters or nests deeper than 32 levels',
   SPEC_SCHEDULE: 'a schedule whose cron expression is not 5 valid fields or never fires, or whose timezone is not an IANA name (warning: the same schedule twice)',
   SPEC_IGNORED: 'a setting that has no effect where it is written (warning)',
+  SPEC_DEPLOY_HOST: 'a deploy `host` is not a host name, lists more than 20, or is claimed by deploys to two environments (warning: a name listed twice)',
+  SPEC_DEPLOY_TLS: 'a deploy `tls` is `true` without certificate files, names a path that is not absolute, or has no `host` to serve',
   SPEC_INTERNAL: 'Slipway failed while checking the file: a bug to report, with the file',
 } as const;
 

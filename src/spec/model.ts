@@ -216,6 +216,25 @@ export interface DeployStrategy {
   autoRollback: boolean;
 }
 
+/**
+ * `autoscale:` — the replica count follows the load between min and max: in-flight requests per
+ * replica (measured at the docker target's proxy) and/or CPU per replica in percent of one core.
+ */
+export interface DeployAutoscale {
+  min: number;
+  max: number;
+  targetInflight?: number;
+  targetCPU?: number;
+  /** up: the least time between scale-ups; down: how long the load must stay low before a scale-down */
+  cooldown: { upMs: number; downMs: number };
+}
+
+/** Absolute paths; read when the deploy runs, not when the file is checked. */
+export interface DeployTls {
+  certificate: string;
+  key: string;
+}
+
 export interface DeploySpec {
   /** the name, or for a preview the name with `${{ pr.number }}` in it (resolved by the engine) */
   environment: string;
@@ -226,8 +245,14 @@ export interface DeploySpec {
   replicas: number;
   port: number;
   publish?: number;
+  /** `host:` — names the docker target's front routes to this environment: lower-case, no duplicates, `*.example.test` wildcards */
+  hosts?: string[];
+  /** `tls:` — serve `hosts` over HTTPS with this certificate and key (PEM files on the machine running the deploy) */
+  tls?: DeployTls;
   health: DeployHealth;
   strategy: DeployStrategy;
+  /** when present, `replicas` is the starting count, clamped to [min, max] */
+  autoscale?: DeployAutoscale;
   kubernetes?: { namespace: string; manifests?: string };
 }
 

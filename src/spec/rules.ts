@@ -3,6 +3,7 @@
 // Graphs are walked with explicit stacks: a chain of a thousand jobs must not reach the call stack.
 import { isScalar, isSeq, type Scalar } from 'yaml';
 import { clip, type DiagnosticList } from './diagnostics.js';
+import { checkDeployHosts, type HostClaims } from './deploy-hosts.js';
 import { checkExpression, type Expr, type ExpressionScope } from './expressions.js';
 import { checkMatrix, type MatrixInfo } from './matrix.js';
 import { isPreviewEnvironment } from './preview.js';
@@ -68,6 +69,7 @@ export function checkGraph(src: YamlSource, diags: DiagnosticList, sites: Expres
   const kinds = new Map<string, JobKind | undefined>();
   const edges = new Map<string, string[]>();
   const matrices = new Map<string, MatrixInfo>();
+  const hostClaims: HostClaims = new Map();
 
   // The same unknown name is often needed by many jobs: one did-you-mean for each name.
   const guesses = new Map<string, string | undefined>();
@@ -84,6 +86,7 @@ export function checkGraph(src: YamlSource, diags: DiagnosticList, sites: Expres
     kinds.set(name, jobKindOf(job));
     checkJobKind(src, diags, name, job);
     checkDeploy(src, diags, name, job);
+    checkDeployHosts(src, diags, name, job, hostClaims);
     checkPushSecret(src, diags, name, job, Array.isArray(raw.secrets) ? raw.secrets : []);
     const matrix = checkJobMatrix(src, diags, name, job);
     if (matrix) matrices.set(name, matrix);
@@ -267,6 +270,7 @@ function checkDeploy(src: YamlSource, diags: DiagnosticList, name: string, job: 
     diags.error('SPEC_VALUE', `maxSurge and maxUnavailable of job '${name}' are both 0: a rollout could never replace a replica; raise one of them`, src.keyAt([...base, 'strategy']));
   }
   const target = deploy.target ?? 'docker';
+  if (isRecord(deploy.autoscale)) checkAutoscale(src, diags, name, deploy, deploy.autoscale, target);
   // kubernetes settings beside target: docker are fine: the contract's own example keeps them
   // ready for a switch of target. publish has no meaning on Kubernetes, so that one is flagged.
   if (target === 'kubernetes' && deploy.publish !== undefined) {
@@ -274,6 +278,29 @@ function checkDeploy(src: YamlSource, diags: DiagnosticList, name: string, job: 
   }
   if (deploy.ttl !== undefined && typeof deploy.environment === 'string' && !isPreviewEnvironment(deploy.environment)) {
     diags.warning('SPEC_IGNORED', `'ttl' of job '${name}' applies only to a preview environment (environment: pr-\${{ pr.number }}); '${clip(deploy.environment)}' stays until it is removed`, src.keyAt([...base, 'ttl']));
+  }
+}
+
+/** What the schema cannot say of `autoscale`: a target to aim for, min ≤ max, replicas inside them, what kubernetes can measure. */
+function checkAutoscale(src: YamlSource, diags: DiagnosticList, name: string, deploy: Record<string, unknown>, autoscale: Record<string, unknown>, target: unknown): void {
+  const base = ['jobs', name, 'deploy', 'autoscale'];
+  const { min, max, targetInflight, targetCPU } = autoscale;
+  for (const [key, value] of [['targetInflight', targetInflight], ['targetCPU', targetCPU]] as const) {
+    if (typeof value === 'number' && value <= 0) diags.error('SPEC_VALUE', `autoscale.${key} of job '${name}' must be above 0, not ${value}`, src.valueAt([...base, key]));
+  }
+  if (targetInflight === undefined && targetCPU === undefined) {
+    diags.error('SPEC_MISSING_KEY', `autoscale of job '${name}' has nothing to aim for: add targetInflight (in-flight requests per replica) or targetCPU (percent of one core per replica)`, src.keyAt(base));
+  }
+  if (typeof min === 'number' && typeof max === 'number' && min > max) {
+    diags.error('SPEC_VALUE', `autoscale.min of job '${name}' (${min}) is above autoscale.max (${max})`, src.valueAt([...base, 'min']));
+  } else if (typeof deploy.replicas === 'number' && typeof min === 'number' && typeof max === 'number' && (deploy.replicas < min || deploy.replicas > max)) {
+    const start = Math.min(max, Math.max(min, deploy.replicas));
+    diags.warning('SPEC_IGNORED', `replicas of job '${name}' (${deploy.replicas}) is outside autoscale's ${min}..${max}: it starts with ${start}`, src.valueAt(['jobs', name, 'deploy', 'replicas']));
+  }
+  // Kubernetes measures CPU itself (metrics-server); in-flight requests would need a custom metrics adapter.
+  if (target === 'kubernetes' && targetInflight !== undefined) {
+    const what = targetCPU === undefined ? 'no HorizontalPodAutoscaler is made and the count stays at replicas' : 'the HorizontalPodAutoscaler follows targetCPU only';
+    diags.warning('SPEC_IGNORED', `autoscale.targetInflight of job '${name}' is measured by the docker target's proxy; Kubernetes has no such metric without a custom metrics adapter, so ${what}`, src.keyAt([...base, 'targetInflight']));
   }
 }
 

@@ -820,6 +820,66 @@ export const annotatedPipelineSchema: SchemaNode = {
                   "description": "docker target: the host port of the environment’s proxy. Omitted: one is chosen and kept.",
                   "type": "integer"
                 },
+                "host": {
+                  "description": "docker target: the host names (one, or a list of up to 20) the shared front listener (ports 80 and 443) routes to this environment by the Host header.",
+                  "anyOf": [
+                    {
+                      "pattern": "^(?=.{1,253}$)(\\*\\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$",
+                      "description": "A host name (api.example.test), or *. and one for every name below it (*.example.test).",
+                      "x-code": "SPEC_DEPLOY_HOST",
+                      "x-expected": "a host name like api.example.test or *.example.test",
+                      "type": "string"
+                    },
+                    {
+                      "minItems": 1,
+                      "maxItems": 20,
+                      "x-code": "SPEC_DEPLOY_HOST",
+                      "type": "array",
+                      "items": {
+                        "pattern": "^(?=.{1,253}$)(\\*\\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$",
+                        "description": "A host name (api.example.test), or *. and one for every name below it (*.example.test).",
+                        "x-code": "SPEC_DEPLOY_HOST",
+                        "x-expected": "a host name like api.example.test or *.example.test",
+                        "type": "string"
+                      }
+                    }
+                  ]
+                },
+                "tls": {
+                  "description": "docker target: serve the host names over HTTPS with this certificate (SNI picks it); plain HTTP is redirected to HTTPS.",
+                  "anyOf": [
+                    {
+                      "type": "boolean"
+                    },
+                    {
+                      "additionalProperties": false,
+                      "description": "The certificate and key files.",
+                      "type": "object",
+                      "required": [
+                        "certificate",
+                        "key"
+                      ],
+                      "properties": {
+                        "certificate": {
+                          "minLength": 1,
+                          "pattern": "^/[^\\u0000]*$",
+                          "description": "The PEM certificate file (with its chain), read when the deploy runs.",
+                          "x-code": "SPEC_DEPLOY_TLS",
+                          "x-expected": "an absolute path on the machine that runs the deploy",
+                          "type": "string"
+                        },
+                        "key": {
+                          "minLength": 1,
+                          "pattern": "^/[^\\u0000]*$",
+                          "description": "The PEM private key file of the certificate, read when the deploy runs.",
+                          "x-code": "SPEC_DEPLOY_TLS",
+                          "x-expected": "an absolute path on the machine that runs the deploy",
+                          "type": "string"
+                        }
+                      }
+                    }
+                  ]
+                },
                 "health": {
                   "additionalProperties": false,
                   "description": "How a replica is checked: one of path, tcp, cmd (default: tcp).",
@@ -911,6 +971,64 @@ export const annotatedPipelineSchema: SchemaNode = {
                       "default": true,
                       "description": "Restore the previous revision when a rollout fails.",
                       "type": "boolean"
+                    }
+                  }
+                },
+                "autoscale": {
+                  "additionalProperties": false,
+                  "description": "The replica count follows the load between min and max (replicas is the starting count); at least one of targetInflight, targetCPU.",
+                  "type": "object",
+                  "required": [
+                    "min",
+                    "max"
+                  ],
+                  "properties": {
+                    "min": {
+                      "minimum": 1,
+                      "maximum": 1000,
+                      "description": "The fewest replicas.",
+                      "type": "integer"
+                    },
+                    "max": {
+                      "minimum": 1,
+                      "maximum": 1000,
+                      "description": "The most replicas (at least min).",
+                      "type": "integer"
+                    },
+                    "targetInflight": {
+                      "exclusiveMinimum": 0,
+                      "maximum": 100000,
+                      "description": "docker target: in-flight requests per replica to aim for, measured at Slipway’s proxy.",
+                      "type": "number"
+                    },
+                    "targetCPU": {
+                      "exclusiveMinimum": 0,
+                      "maximum": 100000,
+                      "description": "CPU per replica to aim for, in percent of one core (150 = one and a half cores).",
+                      "type": "number"
+                    },
+                    "cooldown": {
+                      "additionalProperties": false,
+                      "description": "How fast the count follows the load.",
+                      "type": "object",
+                      "properties": {
+                        "up": {
+                          "description": "The least time between two scale-ups. A Go-style duration: 500ms, 10s, 1m30s, 2h.",
+                          "pattern": "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",
+                          "default": "15s",
+                          "x-check": "durationOrZero",
+                          "x-code": "SPEC_DURATION",
+                          "type": "string"
+                        },
+                        "down": {
+                          "description": "How long the load must stay low before a scale-down. A Go-style duration: 500ms, 10s, 1m30s, 2h.",
+                          "pattern": "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",
+                          "default": "5m",
+                          "x-check": "durationOrZero",
+                          "x-code": "SPEC_DURATION",
+                          "type": "string"
+                        }
+                      }
                     }
                   }
                 },

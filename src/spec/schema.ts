@@ -26,6 +26,9 @@ import {
   SECRET_NAME_PATTERN,
   SERVICE_NAME_PATTERN,
   TAG_PATTERN,
+  HOSTNAME_PATTERN,
+  MAX_DEPLOY_HOSTS,
+  ABSOLUTE_PATH_PATTERN,
 } from './defaults.js';
 
 const duration = (description: string, def?: string, allowZero = false) =>
@@ -228,12 +231,57 @@ export const StrategySchema = Type.Object(
   { additionalProperties: false, description: 'The rolling update.' },
 );
 
+export const AutoscaleSchema = Type.Object(
+  {
+    min: Type.Integer({ minimum: 1, maximum: 1000, description: 'The fewest replicas.' }),
+    max: Type.Integer({ minimum: 1, maximum: 1000, description: 'The most replicas (at least min).' }),
+    targetInflight: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, maximum: 100000, description: 'docker target: in-flight requests per replica to aim for, measured at Slipway’s proxy.' }),
+    ),
+    targetCPU: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100000, description: 'CPU per replica to aim for, in percent of one core (150 = one and a half cores).' })),
+    cooldown: Type.Optional(
+      Type.Object(
+        {
+          up: Type.Optional(duration('The least time between two scale-ups.', defaults.autoscaleCooldown.up, true)),
+          down: Type.Optional(duration('How long the load must stay low before a scale-down.', defaults.autoscaleCooldown.down, true)),
+        },
+        { additionalProperties: false, description: 'How fast the count follows the load.' },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'The replica count follows the load between min and max (replicas is the starting count); at least one of targetInflight, targetCPU.' },
+);
+
 export const KubernetesSchema = Type.Object(
   {
     namespace: Type.Optional(Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', default: defaults.kubernetes.namespace, description: 'The namespace deployed to.', 'x-expected': 'a Kubernetes namespace name (lower-case letters, digits, -)' })),
     manifests: Type.Optional(relativePath('A file or folder of your own manifests; the image is substituted.')),
   },
   { additionalProperties: false, description: 'Settings of the kubernetes target.' },
+);
+
+const hostName = Type.String({
+  pattern: HOSTNAME_PATTERN,
+  description: 'A host name (api.example.test), or *. and one for every name below it (*.example.test).',
+  'x-code': 'SPEC_DEPLOY_HOST',
+  'x-expected': 'a host name like api.example.test or *.example.test',
+});
+
+const absolutePath = (description: string) =>
+  Type.String({ minLength: 1, pattern: ABSOLUTE_PATH_PATTERN, description, 'x-code': 'SPEC_DEPLOY_TLS', 'x-expected': 'an absolute path on the machine that runs the deploy' });
+
+export const DeployTlsSchema = Type.Union(
+  [
+    Type.Boolean(),
+    Type.Object(
+      {
+        certificate: absolutePath('The PEM certificate file (with its chain), read when the deploy runs.'),
+        key: absolutePath('The PEM private key file of the certificate, read when the deploy runs.'),
+      },
+      { additionalProperties: false, description: 'The certificate and key files.' },
+    ),
+  ],
+  { description: 'docker target: serve the host names over HTTPS with this certificate (SNI picks it); plain HTTP is redirected to HTTPS.' },
 );
 
 export const DeploySchema = Type.Object(
@@ -249,8 +297,15 @@ export const DeploySchema = Type.Object(
     replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: defaults.deploy.replicas, description: 'How many containers serve the app.' })),
     port: Type.Integer({ minimum: 1, maximum: 65535, description: 'The port the app listens on inside its container.' }),
     publish: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'docker target: the host port of the environment’s proxy. Omitted: one is chosen and kept.' })),
+    host: Type.Optional(
+      Type.Union([hostName, Type.Array(hostName, { minItems: 1, maxItems: MAX_DEPLOY_HOSTS, 'x-code': 'SPEC_DEPLOY_HOST' })], {
+        description: 'docker target: the host names (one, or a list of up to 20) the shared front listener (ports 80 and 443) routes to this environment by the Host header.',
+      }),
+    ),
+    tls: Type.Optional(DeployTlsSchema),
     health: Type.Optional(DeployHealthSchema),
     strategy: Type.Optional(StrategySchema),
+    autoscale: Type.Optional(AutoscaleSchema),
     kubernetes: Type.Optional(KubernetesSchema),
     ttl: Type.Optional(duration('A preview environment (pr-${{ pr.number }}) nobody deployed to for this long is taken down.', defaults.preview.ttl)),
   },

@@ -297,11 +297,11 @@ class SchemaWalker {
     if (!isSeq(node)) return;
     const items = s.items as Schema | undefined;
     if (typeof s.minItems === 'number' && node.items.length < s.minItems) {
-      this.diags.error('SPEC_VALUE', `${labelOf(path)} is an empty list; add at least ${s.minItems === 1 ? 'one item' : `${s.minItems} items`}`, this.src.start(node));
+      this.diags.error((s['x-code'] as SpecCode | undefined) ?? 'SPEC_VALUE', `${labelOf(path)} is an empty list; add at least ${s.minItems === 1 ? 'one item' : `${s.minItems} items`}`, this.src.start(node));
     }
     if (typeof s.maxItems === 'number' && node.items.length > s.maxItems) {
       // Reported at the first item too many; the items past the limit are not checked one by one.
-      this.diags.error('SPEC_VALUE', `${labelOf(path)} has ${node.items.length} items; at most ${s.maxItems} are allowed`, this.src.start(node.items[s.maxItems] as Node));
+      this.diags.error((s['x-code'] as SpecCode | undefined) ?? 'SPEC_VALUE', `${labelOf(path)} has ${node.items.length} items; at most ${s.maxItems} are allowed`, this.src.start(node.items[s.maxItems] as Node));
       return;
     }
     if (!items) return;

@@ -93,9 +93,10 @@ export async function fixture(): Promise<Fixture> {
   };
 }
 
-/** Container names of an agent's replicas (all states). */
-export async function containersOf(dataDir: string): Promise<Array<{ id: string; name: string; state: string; revision: string }>> {
-  const { stdout } = await run('docker', ['ps', '-a', '--filter', `label=${LABEL_AGENT}=${agentId(dataDir)}`, '--format', '{{.ID}} {{.Names}} {{.State}} {{.Label "io.slipway.deploy.revision"}}']);
+/** Container names of an agent's replicas (all states); its data plane containers are not replicas. */
+export async function containersOf(dataDir: string, options: { dataPlane?: boolean } = {}): Promise<Array<{ id: string; name: string; state: string; revision: string }>> {
+  const only = options.dataPlane ? [] : ['--filter', 'label=io.slipway.deploy.revision'];
+  const { stdout } = await run('docker', ['ps', '-a', '--filter', `label=${LABEL_AGENT}=${agentId(dataDir)}`, ...only, '--format', '{{.ID}} {{.Names}} {{.State}} {{.Label "io.slipway.deploy.revision"}}']);
   return stdout
     .split('\n')
     .filter(Boolean)
@@ -105,9 +106,13 @@ export async function containersOf(dataDir: string): Promise<Array<{ id: string;
     });
 }
 
+/** Every container of the agent (replicas and data plane) and its networks. */
 export async function removeContainers(dataDir: string): Promise<void> {
-  const ids = (await containersOf(dataDir)).map((c) => c.id);
+  const ids = (await containersOf(dataDir, { dataPlane: true })).map((c) => c.id);
   if (ids.length > 0) await run('docker', ['rm', '-f', ...ids]).catch(() => undefined);
+  const { stdout } = await run('docker', ['network', 'ls', '-q', '--filter', `label=${LABEL_AGENT}=${agentId(dataDir)}`]).catch(() => ({ stdout: '' }));
+  const networks = stdout.split('\n').filter(Boolean);
+  if (networks.length > 0) await run('docker', ['network', 'rm', ...networks]).catch(() => undefined);
 }
 
 /** Everything a deploy data directory's agent runs goes: the agent (removing its environments), then any replica left. */
@@ -222,4 +227,35 @@ export async function proxyPort(target: DockerDeployTarget, app: string, environ
 export async function get(port: number, pathname = '/'): Promise<{ status: number; body: string }> {
   const res = await fetch(`http://127.0.0.1:${port}${pathname}`);
   return { status: res.status, body: await res.text() };
+}
+
+/**
+ * An app that answers each request with what it got from TARGET (`APP:PORT`) — or from `?via=`
+ * another name — over a keep-alive connection: app-to-app traffic through service discovery.
+ */
+export async function buildCaller(target: string): Promise<string> {
+  const script = `import http from 'node:http';
+const agent = new http.Agent({ keepAlive: true });
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://caller');
+  if (url.pathname === '/healthz') return res.end('ok');
+  const via = url.searchParams.get('via') || process.env.TARGET;
+  const [host, port] = via.split(':');
+  http.get({ host, port: Number(port), path: '/', agent }, (up) => {
+    let body = '';
+    up.setEncoding('utf8');
+    up.on('data', (c) => (body += c));
+    up.on('end', () => { res.writeHead(up.statusCode); res.end(body); });
+  }).on('error', (err) => { res.writeHead(502); res.end('caller: ' + err.message); });
+});
+server.listen(8080);
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`;
+  const tag = `slipway-deploy-test/caller:${target.replace(/[^a-z0-9]/g, '-')}`;
+  const dockerfile = `FROM ${IMAGES.v1}\nENV TARGET=${target}\nRUN echo ${Buffer.from(script).toString('base64')} | base64 -d > /app/caller.mjs\nCMD ["node", "/app/caller.mjs"]\n`;
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile('docker', ['build', '-q', '-t', tag, '-'], { env: { ...process.env, DOCKER_BUILDKIT: '0' } }, (err) => (err ? reject(err) : resolve()));
+    child.stdin?.end(dockerfile);
+  });
+  return tag;
 }

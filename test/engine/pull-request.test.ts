@@ -30,6 +30,9 @@ function recordingTarget(requests: DeployRequest[]): DeployTarget {
     history: async () => [],
     status: async () => [],
     remove: async () => false,
+    scale: async () => {
+      throw new Error('unused');
+    },
   };
 }
 

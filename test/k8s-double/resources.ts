@@ -27,6 +27,8 @@ export const RESOURCES: ResourceType[] = [
   { group: '', version: 'v1', kind: 'Event', plural: 'events', singular: 'event', namespaced: true, shortNames: ['ev'], subresources: [], hasGeneration: false },
   { group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', singular: 'deployment', namespaced: true, shortNames: ['deploy'], categories: ['all'], subresources: ['status', 'scale'], hasGeneration: true },
   { group: 'apps', version: 'v1', kind: 'ReplicaSet', plural: 'replicasets', singular: 'replicaset', namespaced: true, shortNames: ['rs'], categories: ['all'], subresources: ['status', 'scale'], hasGeneration: true },
+  // stored only: the double runs no autoscaling controller (nor metrics to drive one)
+  { group: 'autoscaling', version: 'v2', kind: 'HorizontalPodAutoscaler', plural: 'horizontalpodautoscalers', singular: 'horizontalpodautoscaler', namespaced: true, shortNames: ['hpa'], categories: ['all'], subresources: ['status'], hasGeneration: false },
   { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', singular: 'role', namespaced: true, subresources: [], hasGeneration: false },
   { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', singular: 'rolebinding', namespaced: true, subresources: [], hasGeneration: false },
   { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole', plural: 'clusterroles', singular: 'clusterrole', namespaced: false, subresources: [], hasGeneration: false },
@@ -88,8 +90,8 @@ export function apiGroupList(): Record<string, unknown> {
     kind: 'APIGroupList',
     apiVersion: 'v1',
     groups: groups.map((name) => {
-      const gv = { groupVersion: `${name}/v1`, version: 'v1' };
-      return { name, versions: [gv], preferredVersion: gv };
+      const versions = [...new Set(RESOURCES.filter((r) => r.group === name).map((r) => r.version))].map((version) => ({ groupVersion: `${name}/${version}`, version }));
+      return { name, versions, preferredVersion: versions[0] };
     }),
   };
 }

@@ -93,8 +93,8 @@ export function createApiServer(cluster: Cluster, auth: Authorizer, control: Con
     if (m) return resourceList(m[1] ?? '', m[2] ?? '') ?? undefined;
     m = /^\/apis\/([^/]+)$/.exec(path);
     if (m && RESOURCES.some((r) => r.group === m?.[1])) {
-      const gv = { groupVersion: `${m[1]}/v1`, version: 'v1' };
-      return { kind: 'APIGroup', apiVersion: 'v1', name: m[1], versions: [gv], preferredVersion: gv };
+      const versions = [...new Set(RESOURCES.filter((r) => r.group === m?.[1]).map((r) => r.version))].map((version) => ({ groupVersion: `${m?.[1]}/${version}`, version }));
+      return { kind: 'APIGroup', apiVersion: 'v1', name: m[1], versions, preferredVersion: versions[0] };
     }
     return undefined;
   }

@@ -8,12 +8,15 @@ import { fileURLToPath } from 'node:url';
 import { DeployError, type DeployOutcome, type Revision } from '../types.js';
 import type { DockerEnvironmentStatus } from './environment.js';
 import type { RolloutConfig } from './state.js';
+import type { ScaleOutcome } from '../scale-events.js';
 
 export interface DeployBody {
   app: string;
   environment: string;
   config: RolloutConfig;
   trigger: Revision['trigger'];
+  /** roll out a new revision even when the image and config equal the current one's */
+  force?: boolean;
 }
 
 export interface RollbackBody {
@@ -23,9 +26,16 @@ export interface RollbackBody {
   by: string;
 }
 
+export interface ScaleBody {
+  app: string;
+  environment: string;
+  replicas: number;
+  by: string;
+}
+
 export type StreamMessage =
   | { type: 'progress'; line: string }
-  | { type: 'outcome'; outcome: DeployOutcome }
+  | { type: 'outcome'; outcome: DeployOutcome | ScaleOutcome }
   | { type: 'error'; code: string; message: string };
 
 const AGENT_MAIN = fileURLToPath(new URL('./agent-main.js', import.meta.url));
@@ -51,7 +61,8 @@ export class AgentClient {
     if (running) return running;
     await mkdir(this.dataDir, { recursive: true });
     const log = await open(path.join(this.dataDir, 'agent.log'), 'a');
-    const child = spawn(process.execPath, [AGENT_MAIN, '--data', this.dataDir], {
+    // Under a supervisor that starts the agent again when it dies (see agent-main.ts).
+    const child = spawn(process.execPath, [AGENT_MAIN, '--data', this.dataDir, '--supervise'], {
       detached: true,
       stdio: ['ignore', log.fd, log.fd],
       env: process.env,
@@ -66,8 +77,8 @@ export class AgentClient {
     for (;;) {
       const answer = await this.ping();
       if (answer) return answer;
-      // exit code 1 may be a lost race with another starter: keep pinging that one
-      if (Date.now() > deadline || (exited !== undefined && exited !== 1)) {
+      // exit code 3 is a lost race with another starter: keep pinging that one
+      if (Date.now() > deadline || (exited !== undefined && exited !== 3)) {
         throw new DeployError('ROLLOUT_TARGET_UNREACHABLE', `the deploy agent did not start; see ${path.join(this.dataDir, 'agent.log')}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -120,7 +131,7 @@ export class AgentClient {
    * A streamed rollout: progress lines, then the outcome. Rejects with `AgentLost` when the
    * connection ends without an outcome (the agent was killed).
    */
-  stream(pathname: string, body: DeployBody | RollbackBody, onProgress: (line: string) => void, signal?: AbortSignal): Promise<DeployOutcome> {
+  stream<T extends DeployOutcome | ScaleOutcome = DeployOutcome>(pathname: string, body: DeployBody | RollbackBody | ScaleBody, onProgress: (line: string) => void, signal?: AbortSignal): Promise<T> {
     return new Promise((resolve, reject) => {
       let settled = false;
       const req = http.request({ socketPath: this.socket, method: 'POST', path: pathname, headers: { 'content-type': 'application/json' } }, (res) => {
@@ -150,7 +161,7 @@ export class AgentClient {
             if (message.type === 'progress') onProgress(message.line);
             else if (message.type === 'outcome') {
               settled = true;
-              resolve(message.outcome);
+              resolve(message.outcome as T);
             } else {
               settled = true;
               reject(new DeployError(isDeployCode(message.code) ? message.code : 'ROLLOUT_TARGET_UNREACHABLE', message.message));

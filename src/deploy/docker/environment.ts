@@ -1,16 +1,24 @@
-// One environment of an app as the agent runs it: its proxy, its replicas, its current revision, the
-// rollouts that change it (one at a time) and the supervisor that keeps it at its current revision
-// between rollouts (self-healing). Healthy replicas join the proxy; any other state leaves it.
+// One environment of an app as the agent runs it: its replicas, its current revision, the rollouts
+// that change it (one at a time) and the supervisor that keeps it at its current revision between
+// rollouts (self-healing). Healthy replicas join the data plane's rotation (routes.ts); any other
+// state leaves it. The data plane itself runs apart from the agent (dataplane-containers.ts).
 import { EventEmitter } from 'node:events';
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { DeployError, type DeployOutcome, type Revision } from '../types.js';
+import { isSameRelease, rollbackTarget, unchangedOutcome } from '../changes.js';
+import { imageOf } from './images.js';
 import type { RevisionStore } from '../revisions.js';
-import { DEFAULT_DRAIN_MS, Proxy } from './proxy.js';
+import type { EnvironmentRoutes } from './routes.js';
 import { startReplica, type Replica, type ReplicaInfo, type ReplicaState } from './replicas.js';
 import { rollOut, type RolloutResult } from './rollout.js';
 import type { EnvironmentState, RevisionRef, RolloutConfig } from './state.js';
+import { replicasForRollout, scaleProblem } from '../autoscale.js';
+import { scaleMessage, type ScaleEvent, type ScaleOutcome } from '../scale-events.js';
+
+/** kamal-proxy's drain default: how long a leaving replica's requests may take to finish. */
+export const DEFAULT_DRAIN_MS = 10_000;
 
 export interface EnvironmentDeps {
   docker: Docker;
@@ -18,6 +26,9 @@ export interface EnvironmentDeps {
   dataDir: string;
   store: RevisionStore;
   host: string;
+  routes: EnvironmentRoutes;
+  /** applies every environment's port and host names to the edge; ports chosen there land in the state */
+  configureEdge: () => Promise<void>;
   persist: () => Promise<void>;
   log: (line: string) => void;
   drainMs?: number;
@@ -25,8 +36,10 @@ export interface EnvironmentDeps {
 
 export interface EnvironmentEvent {
   at: string;
-  kind: 'rollout' | 'replaced' | 'recovered' | 'rollback';
+  kind: 'rollout' | 'replaced' | 'recovered' | 'rollback' | 'scale';
   message: string;
+  /** kind scale: the event as the history shows it */
+  scale?: ScaleEvent;
 }
 
 export interface DockerEnvironmentStatus {
@@ -41,13 +54,17 @@ export interface DockerEnvironmentStatus {
   replicaList: ReplicaInfo[];
   /** the revision being rolled out, if any */
   rollingOut?: number;
+  /** the Docker network other apps of the environment reach it on, as `APP` and `APP.ENV` */
+  network?: string;
+  /** host names routed to it on the shared front */
+  hosts?: string[];
 }
 
 export type Progress = (line: string) => void;
 
 export class Environment {
   readonly replicas = new Set<Replica>();
-  readonly proxy: Proxy;
+  readonly routes: EnvironmentRoutes;
   private readonly changes = new EventEmitter();
   private queue: Promise<unknown> = Promise.resolve();
   private busy = 0;
@@ -64,7 +81,7 @@ export class Environment {
     private readonly deps: EnvironmentDeps,
   ) {
     this.changes.setMaxListeners(0);
-    this.proxy = new Proxy({ host: deps.host });
+    this.routes = deps.routes;
   }
 
   get key(): string {
@@ -75,13 +92,9 @@ export class Environment {
     return this.busy > 0;
   }
 
-  /** Requests in flight through this environment's proxy right now (the autoscaler's measure). */
-  async inflight(): Promise<number> {
-    return this.proxy.inflight;
-  }
-
-  async listen(port: number): Promise<void> {
-    this.state.port = await this.proxy.listen(port);
+  /** Requests in flight to this environment right now, at the edge and from other apps (the autoscaler's measure). */
+  inflight(): Promise<number> {
+    return this.routes.inflight();
   }
 
   // ---- replicas ------------------------------------------------------------------------------
@@ -94,14 +107,34 @@ export class Environment {
 
   private onReplicaState(replica: Replica, previous: ReplicaState): void {
     if (replica.state === 'healthy') {
-      this.proxy.add(replica.id, replica.hostPort);
+      void this.announce(replica);
       this.healFailures = 0;
     } else if (replica.state === 'failed' || replica.state === 'unhealthy') {
       // Out of rotation at once; requests in flight to a dead replica are retried elsewhere.
-      void this.proxy.drain(replica.id, replica.state === 'failed' ? 0 : this.deps.drainMs ?? DEFAULT_DRAIN_MS);
+      replica.inRotation = false;
+      void this.routes.drain(replica, replica.state === 'failed' ? 0 : this.deps.drainMs ?? DEFAULT_DRAIN_MS).catch((err: unknown) => this.deps.log(`${this.key}: could not take ${replica.name} out of rotation: ${(err as Error).message}`));
     }
     this.deps.log(`${this.key}: replica ${replica.name} ${previous} → ${replica.state}${replica.lastProbe && replica.state !== 'healthy' ? ` (${replica.lastProbe.output})` : ''}`);
     this.changes.emit('change');
+  }
+
+  /**
+   * Puts a healthy replica in the data plane's rotation. Docker restarts a data plane container that
+   * died, so a failed call is tried again while the replica stays healthy.
+   */
+  private async announce(replica: Replica): Promise<void> {
+    for (let attempt = 0; replica.state === 'healthy' && !this.destroyed; attempt += 1) {
+      try {
+        await this.routes.add(replica);
+        if (replica.state !== 'healthy') return; // it left while being added: its drain follows
+        replica.inRotation = true;
+        this.changes.emit('change');
+        return;
+      } catch (err) {
+        if (attempt === 0) this.deps.log(`${this.key}: could not put ${replica.name} in rotation yet: ${(err as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
   }
 
   async startReplica(ref: RevisionRef): Promise<Replica> {
@@ -111,6 +144,7 @@ export class Environment {
       environment: this.state.environment,
       revision: ref.number,
       config: ref.config,
+      network: this.routes.network,
     });
     this.track(replica);
     return replica;
@@ -119,7 +153,8 @@ export class Environment {
   async retire(replica: Replica): Promise<void> {
     if (replica.state === 'stopped') return;
     replica.apply({ type: 'retire' });
-    await this.proxy.drain(replica.id, this.deps.drainMs ?? DEFAULT_DRAIN_MS);
+    replica.inRotation = false;
+    await this.routes.drain(replica, this.deps.drainMs ?? DEFAULT_DRAIN_MS).catch((err: unknown) => this.deps.log(`${this.key}: could not drain ${replica.name}: ${(err as Error).message}`));
     // One that never served has nothing in flight: no reason to wait 10 s on an app ignoring SIGTERM.
     await replica.remove(replica.everHealthy || replica.adopted ? 10 : 1);
     this.replicas.delete(replica);
@@ -157,43 +192,46 @@ export class Environment {
     return true;
   }
 
-  deploy(config: RolloutConfig, trigger: Revision['trigger'], progress: Progress): Promise<DeployOutcome> {
+  /** `digest`: the image's local id, resolved by the agent; `force`: roll out even when nothing changed. */
+  deploy(config: RolloutConfig, trigger: Revision['trigger'], progress: Progress, options: { digest?: string; force?: boolean } = {}): Promise<DeployOutcome> {
     return this.exclusive(async () => {
+      const release = { image: config.image, config: revisionConfig(config), ...(options.digest !== undefined ? { digest: options.digest } : {}) };
+      const current = await this.currentRevision();
+      // A revision without a digest (recorded before digests were) cannot vouch for its tag: a change.
+      if (current?.digest !== undefined && !options.force && isSameRelease(current, release, { byReference: false })) return unchangedOutcome(current);
       const revision = await this.deps.store.append({
         app: this.state.app,
         environment: this.state.environment,
         target: 'docker',
-        image: config.image,
-        config: revisionConfig(config),
+        ...release,
         trigger,
         createdAt: new Date().toISOString(),
         outcome: 'in-progress',
       });
-      return this.roll(revision, config, progress);
+      if (current && options.force && isSameRelease(current, release, { byReference: false })) progress(`revision ${current.number} already runs this image and config; --force: restarting its replicas as revision ${revision.number}`);
+      return this.roll(revision, this.withLiveCount(config, 'deploy', current, progress), progress);
     });
+  }
+
+  /** The revision the environment serves, as its history records it. */
+  private async currentRevision(): Promise<Revision | undefined> {
+    const number = this.state.current?.number;
+    if (number === undefined) return undefined;
+    return (await this.deps.store.list(this.state.app, this.state.environment)).find((r) => r.number === number);
   }
 
   rollback(to: number | undefined, by: string, progress: Progress): Promise<DeployOutcome> {
     return this.exclusive(async () => {
       const revisions = await this.deps.store.list(this.state.app, this.state.environment);
-      const current = this.state.current?.number;
-      const target =
-        to !== undefined
-          ? revisions.find((r) => r.number === to)
-          : [...revisions].reverse().find((r) => r.outcome === 'healthy' && current !== undefined && r.number < current);
-      if (!target) {
-        throw new DeployError('ROLLOUT_NO_REVISION', to !== undefined ? `${this.key} has no revision ${to}` : `${this.key} has no healthy revision before the current one (${current ?? 'none'})`);
-      }
-      if (target.outcome !== 'healthy') {
-        throw new DeployError('ROLLOUT_NO_REVISION', `revision ${target.number} of ${this.key} never became healthy (${target.outcome}); only a healthy revision can be restored`);
-      }
-      if (target.number === current) throw new DeployError('ROLLOUT_INVALID', `revision ${target.number} is already the current revision of ${this.key}`);
-      const config = rolloutConfig(target);
+      const current = revisions.find((r) => r.number === this.state.current?.number);
+      const target = rollbackTarget(revisions, current, this.key, to);
+      const config = { ...rolloutConfig(target), image: await imageOf(this.deps.docker, target, progress) };
       const revision = await this.deps.store.append({
         app: this.state.app,
         environment: this.state.environment,
         target: 'docker',
         image: target.image,
+        ...(target.digest !== undefined ? { digest: target.digest } : {}),
         config: target.config,
         trigger: { by, kind: 'rollback' },
         restoredFrom: target.number,
@@ -201,14 +239,105 @@ export class Environment {
         outcome: 'in-progress',
       });
       progress(`${this.key}: rolling back to revision ${target.number} (${target.image}) as revision ${revision.number}`);
-      return this.roll(revision, config, progress);
+      return this.roll(revision, this.withLiveCount(config, 'rollback', current, progress), progress);
+    });
+  }
+
+  /** Once the environment was scaled, the count a new revision starts with (see replicasForRollout). */
+  private withLiveCount(config: RolloutConfig, kind: 'deploy' | 'rollback', current: Revision | undefined, progress: Progress): RolloutConfig {
+    const replicas = replicasForRollout({
+      kind,
+      replicas: config.replicas,
+      autoscale: config.autoscale,
+      live: this.state.current?.config.replicas,
+      currentReplicas: current?.config.replicas,
+      currentAutoscale: current?.config.autoscale !== undefined,
+    });
+    if (replicas === config.replicas) return config;
+    progress(`${replicas} replicas: the count ${this.key} runs now${config.autoscale ? ` (autoscale ${config.autoscale.min}..${config.autoscale.max})` : ''}, not the deploy block's ${config.replicas} (see slipway scale --help)`);
+    return { ...config, replicas };
+  }
+
+  // ---- scaling -------------------------------------------------------------------------------
+
+  /**
+   * Sets the current revision's replica count — persisted, so self-healing and restarts keep it —
+   * and waits until that many serve; surplus replicas leave through the proxy's drain. After any
+   * rollout under way. When the new count does not serve, the previous one is restored.
+   */
+  scale(replicas: number, by: string, progress: Progress, cause?: string): Promise<ScaleOutcome> {
+    return this.exclusive(async () => {
+      const current = this.state.current;
+      if (this.destroyed || !current) throw new DeployError('ROLLOUT_NO_REVISION', `${this.key} serves no revision to scale${this.destroyed ? ' (it was removed)' : ''}; deploy it first`);
+      const problem = scaleProblem(replicas, current.config.autoscale);
+      if (problem) throw new DeployError('ROLLOUT_INVALID', `${this.key}: ${problem}`, [{ field: 'replicas', message: problem.replace(/^replicas: /, '') }]);
+      const from = current.config.replicas;
+      const event: ScaleEvent = {
+        app: this.state.app,
+        environment: this.state.environment,
+        target: 'docker',
+        revision: current.number,
+        from,
+        to: replicas,
+        by,
+        ...(cause !== undefined ? { cause } : {}),
+        at: new Date().toISOString(),
+        outcome: 'healthy',
+      };
+      const say: Progress = (line) => {
+        this.deps.log(`${this.key}: ${line}`);
+        progress(line);
+      };
+      if (from === replicas) {
+        say(`revision ${current.number} already runs ${replicas} replica${replicas === 1 ? '' : 's'}; nothing to change`);
+        return { event, outcome: 'healthy', unchanged: true };
+      }
+      const ref: RevisionRef = { number: current.number, config: { ...current.config, replicas } };
+      this.state.current = ref;
+      await this.deps.persist();
+      say(`scaling revision ${current.number} from ${from} to ${replicas} replica${replicas === 1 ? '' : 's'}${cause ? ` (${cause})` : ''}`);
+      // the replicas serving already are no news: only the ones that join or leave are told
+      const serving = [...this.replicas].filter((r) => r.serving).map((r) => `replica ${r.name} is healthy and in the proxy`);
+      const tell: Progress = (line) => {
+        if (!serving.some((prefix) => line.startsWith(prefix))) say(line);
+      };
+      const controller = new AbortController();
+      this.activeRollout = controller;
+      let result: RolloutResult;
+      try {
+        result = await rollOut(this, ref, { signal: controller.signal, progress: tell });
+      } finally {
+        this.activeRollout = undefined;
+      }
+      let finished: ScaleEvent = { ...event, finishedAt: new Date().toISOString() };
+      if (!result.ok) {
+        say(`${replicas} replicas did not serve: ${result.reason}; back to ${from}`);
+        this.state.current = { number: current.number, config: { ...ref.config, replicas: from } };
+        await this.deps.persist();
+        const back = await rollOut(this, this.state.current, { signal: new AbortController().signal, progress: say });
+        if (!back.ok) say(`${from} replicas did not serve either: ${back.reason}`);
+        finished = { ...finished, outcome: 'failed', reason: result.reason, finishedAt: new Date().toISOString() };
+      } else {
+        say(`${replicas}/${replicas} replicas of revision ${current.number} serve`);
+      }
+      await this.record('scale', scaleMessage(finished), { scale: finished });
+      return { event: finished, outcome: finished.outcome, ...(finished.reason !== undefined ? { reason: finished.reason } : {}) };
     });
   }
 
   private async roll(revision: Revision, config: RolloutConfig, progress: Progress): Promise<DeployOutcome> {
     const ref: RevisionRef = { number: revision.number, config };
     this.state.rollout = ref;
-    await this.ensurePort(config.publish);
+    try {
+      await this.prepareRoutes(config);
+    } catch (err) {
+      delete this.state.rollout;
+      const reason = (err as Error).message;
+      const failed: Revision = { ...revision, outcome: 'failed', finishedAt: new Date().toISOString(), reason };
+      await this.deps.store.update(failed);
+      progress(`revision ${revision.number} failed: ${reason}`);
+      return { revision: failed, outcome: 'failed', reason };
+    }
     await this.deps.persist();
     const say: Progress = (line) => {
       this.deps.log(`${this.key}: ${line}`);
@@ -262,18 +391,21 @@ export class Environment {
     return { revision: finished, outcome, ...(reason !== undefined ? { reason } : {}) };
   }
 
-  /** The proxy moves when the deploy block names another port. */
-  private async ensurePort(publish: number | undefined): Promise<void> {
-    if (publish === undefined || publish === this.state.port) return;
+  /**
+   * Before a rollout: the network and mesh proxy exist, and the edge serves the environment's port
+   * (moved when the deploy block names another) and host names.
+   */
+  private async prepareRoutes(config: RolloutConfig): Promise<void> {
+    await this.routes.prepare(config.port);
     const old = this.state.port;
-    const next = new Proxy({ host: this.deps.host });
-    await next.listen(publish);
-    for (const r of this.replicas) if (r.state === 'healthy') next.add(r.id, r.hostPort);
-    const previous = this.proxy;
-    (this as { proxy: Proxy }).proxy = next;
-    void previous.close();
-    this.state.port = publish;
-    this.deps.log(`${this.key}: proxy moved from port ${old} to ${publish}`);
+    if (config.publish !== undefined && config.publish !== old) this.state.port = config.publish;
+    try {
+      await this.deps.configureEdge();
+    } catch (err) {
+      this.state.port = old;
+      throw new DeployError('ROLLOUT_INVALID', `${this.key}: the edge could not serve port ${config.publish ?? old}: ${(err as Error).message}`);
+    }
+    if (old !== 0 && old !== this.state.port) this.deps.log(`${this.key}: moved from port ${old} to ${this.state.port}`);
   }
 
   // ---- after a restart -----------------------------------------------------------------------
@@ -285,6 +417,7 @@ export class Environment {
       // revision keep serving while the environment converges.
       const deadline = Date.now() + 3000;
       while ([...this.replicas].some((r) => r.state === 'starting' && !r.lastProbe) && Date.now() < deadline) await this.waitForChange(deadline - Date.now());
+      await this.restoreRoutes();
       if (interrupted) {
         const revision = (await this.deps.store.list(this.state.app, this.state.environment)).find((r) => r.number === interrupted.number);
         const to = this.state.current;
@@ -304,6 +437,18 @@ export class Environment {
       const result = await rollOut(this, current, { signal: new AbortController().signal, progress: (line) => this.deps.log(`${this.key}: recovery: ${line}`) });
       if (!result.ok) this.deps.log(`${this.key}: recovery did not converge: ${result.reason}`);
     });
+  }
+
+  /** The mesh proxy runs, and the data planes route to no replica that is gone. */
+  private async restoreRoutes(): Promise<void> {
+    const config = (this.state.current ?? this.state.rollout)?.config;
+    try {
+      if (config) await this.routes.prepare(config.port);
+      const gone = await this.routes.reconcile(new Set([...this.replicas].filter((r) => r.isLive).map((r) => r.id)));
+      if (gone.length > 0) this.deps.log(`${this.key}: ${gone.length} replica(s) gone while no agent ran left the rotation`);
+    } catch (err) {
+      this.deps.log(`${this.key}: could not check the data plane's routes: ${(err as Error).message}`);
+    }
   }
 
   // ---- self-healing --------------------------------------------------------------------------
@@ -350,8 +495,8 @@ export class Environment {
     });
   }
 
-  async record(kind: EnvironmentEvent['kind'], message: string): Promise<void> {
-    const event: EnvironmentEvent = { at: new Date().toISOString(), kind, message };
+  async record(kind: EnvironmentEvent['kind'], message: string, extra: Pick<EnvironmentEvent, 'scale'> = {}): Promise<void> {
+    const event: EnvironmentEvent = { at: new Date().toISOString(), kind, message, ...extra };
     this.lastEvent = event;
     this.deps.log(`${this.key}: ${message}`);
     const file = path.join(this.deps.dataDir, 'deploy', this.state.app, this.state.environment, 'events.jsonl');
@@ -371,6 +516,8 @@ export class Environment {
       target: 'docker',
       ...(current ? { current } : {}),
       endpoint: `http://127.0.0.1:${this.state.port}`,
+      network: this.routes.network,
+      ...(this.state.current?.config.hosts?.length ? { hosts: this.state.current.config.hosts } : {}),
       replicas: {
         desired: this.state.current?.config.replicas ?? this.state.rollout?.config.replicas ?? 0,
         ready,
@@ -387,7 +534,7 @@ export class Environment {
     this.destroyed = true;
     this.cancel();
     await this.exclusive(() => Promise.all([...this.replicas].map((r) => this.retire(r).catch(() => undefined))));
-    await this.proxy.close();
+    await this.routes.remove();
   }
 }
 

@@ -7,4 +7,3 @@ export { runAgent } from './agent-main.js';
 export { agentId, LABEL_AGENT, LABEL_APP, LABEL_ENVIRONMENT, LABEL_REVISION } from './labels.js';
 export type { DockerEnvironmentStatus } from './environment.js';
 export type { ReplicaInfo, ReplicaState } from './replicas.js';
-export { Proxy } from './proxy.js';

@@ -86,6 +86,8 @@ export class Replica extends EventEmitter {
   exitCode?: number;
   /** it served traffic once: it gets the full grace period to finish in-flight work when stopped */
   everHealthy = false;
+  /** the data plane has it in rotation (set once announcing it there succeeded) */
+  inRotation = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly probe: Probe;
   private readonly startedAt = Date.now();
@@ -95,6 +97,8 @@ export class Replica extends EventEmitter {
     readonly name: string,
     readonly revision: number,
     readonly hostPort: number,
+    /** the app's port in the container: where the mesh proxy reaches it on the network */
+    readonly appPort: number,
     private readonly health: DeployHealth,
     /** adopted by a restarted agent: one passing check puts it back in rotation at once */
     readonly adopted = false,
@@ -105,6 +109,11 @@ export class Replica extends EventEmitter {
 
   get id(): string {
     return this.container.id;
+  }
+
+  /** healthy and in the data plane's rotation: what a rollout counts as available */
+  get serving(): boolean {
+    return this.state === 'healthy' && this.inRotation;
   }
 
   get isLive(): boolean {
@@ -200,9 +209,14 @@ export interface StartOptions {
   environment: string;
   revision: number;
   config: RolloutConfig;
+  /** the environment's network, where other apps reach it through its mesh proxy */
+  network: string;
 }
 
-/** Creates and starts a replica container, its port published on an ephemeral 127.0.0.1 port. */
+/**
+ * Creates and starts a replica container on the environment's network, its port also published on
+ * an ephemeral 127.0.0.1 port (health checks and the edge use that one).
+ */
 export async function startReplica(docker: Docker, options: StartOptions): Promise<Replica> {
   const { app, environment, revision, config } = options;
   const name = `slipway-${app}-${environment}-${revision}-${randomBytes(3).toString('hex')}`;
@@ -214,15 +228,17 @@ export async function startReplica(docker: Docker, options: StartOptions): Promi
     ExposedPorts: { [port]: {} },
     HostConfig: {
       PortBindings: { [port]: [{ HostIp: '127.0.0.1', HostPort: '' }] },
-      // Slipway replaces crashed replicas itself (and records why); Docker restarting them
-      // behind its back would hide crashes from the rollout.
+      NetworkMode: options.network,
+      // Slipway replaces crashed replicas itself (and records why); Docker restarting them behind
+      // its back would hide crashes (and their exit codes) from the rollout. After an engine
+      // restart the supervised agent starts fresh replicas of the current revision.
       RestartPolicy: { Name: 'no' },
     },
   });
   try {
     await container.start();
     const hostPort = await publishedPort(container, port);
-    return new Replica(container, name, revision, hostPort, config.health);
+    return new Replica(container, name, revision, hostPort, config.port, config.health);
   } catch (err) {
     await container.remove({ force: true }).catch(() => undefined);
     throw err;
@@ -236,7 +252,7 @@ export async function adoptReplica(docker: Docker, id: string, config: RolloutCo
   if (!info.State.Running) return undefined;
   const hostPort = await publishedPort(container, `${config.port}/tcp`);
   const revision = Number(info.Config.Labels?.[LABEL_REVISION] ?? 0);
-  return new Replica(container, info.Name.replace(/^\//, ''), revision, hostPort, config.health, true);
+  return new Replica(container, info.Name.replace(/^\//, ''), revision, hostPort, config.port, config.health, true);
 }
 
 /** The host port; 0 when the container already exited (a crash at start: its exit is reported). */

@@ -59,7 +59,7 @@ export async function rollOut(host: RolloutHost, target: RevisionRef, options: R
     for (const r of all) if (r.state === 'failed' || (r.state === 'unhealthy' && r.revision === target.number)) retire(r, `is ${r.state}; removing it`);
 
     const news = mine.filter((r) => r.isLive);
-    const newHealthy = news.filter((r) => r.state === 'healthy');
+    const newHealthy = news.filter((r) => r.serving);
     for (const r of newHealthy) {
       if (announced.has(r)) continue;
       announced.add(r);
@@ -70,7 +70,7 @@ export async function rollOut(host: RolloutHost, target: RevisionRef, options: R
 
     if (newHealthy.length >= desired && olds.length === 0) {
       // More new replicas than wanted (the count went down): the ones not yet healthy go first.
-      const extra = [...news].sort((a, b) => Number(a.state === 'healthy') - Number(b.state === 'healthy')).slice(0, news.length - desired);
+      const extra = [...news].sort((a, b) => Number(a.serving) - Number(b.serving)).slice(0, news.length - desired);
       for (const r of extra) retire(r, 'is surplus; removing it');
       await Promise.all(retiring);
       return { ok: true };
@@ -82,7 +82,7 @@ export async function rollOut(host: RolloutHost, target: RevisionRef, options: R
       retire(r, 'is not serving; removing it');
       acted = true;
     }
-    const oldAvailable = olds.filter((o) => o.state === 'healthy');
+    const oldAvailable = olds.filter((o) => o.serving);
     let available = oldAvailable.length + newHealthy.length;
     let oldLeft = oldAvailable.length;
     for (const r of oldAvailable) {

@@ -2,8 +2,9 @@
 // thin client of the deploy agent, which it starts when none runs; history is read from the
 // revision files directly (the agent is their only writer, and writes are atomic renames).
 import { RevisionStore } from '../revisions.js';
-import type { DeployOutcome, DeployRequest, DeployTarget, EnvironmentStatus, Revision, RollbackRequest } from '../types.js';
+import { DeployError, type DeployOutcome, type DeployRequest, type DeployTarget, type EnvironmentStatus, type Revision, type RollbackRequest } from '../types.js';
 import { AgentClient, AgentLost } from './api.js';
+import type { ScaleOutcome, ScaleRequest } from '../scale-events.js';
 import type { DockerEnvironmentStatus } from './environment.js';
 import type { RolloutConfig } from './state.js';
 
@@ -30,13 +31,16 @@ export class DockerDeployTarget implements DeployTarget {
       replicas: spec.replicas,
       port: spec.port,
       ...(spec.publish !== undefined ? { publish: spec.publish } : {}),
+      ...(spec.hosts?.length ? { hosts: spec.hosts } : {}),
+      ...(spec.tls ? { tls: spec.tls } : {}),
       health: spec.health,
       strategy: spec.strategy,
+      ...(spec.autoscale ? { autoscale: spec.autoscale } : {}),
     };
     const before = (await this.store.list(request.app, request.environment)).at(-1)?.number ?? 0;
     await this.client.ensureRunning();
     try {
-      return await this.client.stream('/deploy', { app: request.app, environment: request.environment, config, trigger: request.trigger }, request.onProgress, request.signal);
+      return await this.client.stream('/deploy', { app: request.app, environment: request.environment, config, trigger: request.trigger, ...(request.force ? { force: true } : {}) }, request.onProgress, request.signal);
     } catch (err) {
       if (!(err instanceof AgentLost)) throw err;
       return this.afterAgentLoss(request.app, request.environment, before, request.onProgress);
@@ -56,6 +60,33 @@ export class DockerDeployTarget implements DeployTarget {
     } catch (err) {
       if (!(err instanceof AgentLost)) throw err;
       return this.afterAgentLoss(request.app, request.environment, before, request.onProgress);
+    }
+  }
+
+  /** The agent sets the count and waits until that many replicas serve (see Environment.scale). */
+  async scale(request: ScaleRequest): Promise<ScaleOutcome> {
+    await this.client.ensureRunning();
+    try {
+      return await this.client.stream<ScaleOutcome>('/scale', { app: request.app, environment: request.environment, replicas: request.replicas, by: request.by }, request.onProgress, request.signal);
+    } catch (err) {
+      if (!(err instanceof AgentLost)) throw err;
+      // The count is persisted before replicas start or stop: a new agent converges to it.
+      request.onProgress('the deploy agent stopped during the scale; restarting it');
+      await this.client.ensureRunning();
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        const [status] = await this.client.status(request.app, request.environment);
+        if (status && status.replicas.desired !== request.replicas) {
+          throw new DeployError('ROLLOUT_TARGET_UNREACHABLE', `the deploy agent stopped before it kept the new count; ${request.app}/${request.environment} runs ${status.replicas.desired}: scale again`);
+        }
+        if (status && status.replicas.ready === request.replicas && status.current) {
+          const at = new Date().toISOString();
+          const event = { app: request.app, environment: request.environment, target: 'docker' as const, revision: status.current.number, from: request.replicas, to: request.replicas, by: request.by, at, finishedAt: at, outcome: 'healthy' as const };
+          return { event, outcome: 'healthy' };
+        }
+        if (Date.now() > deadline) throw new DeployError('ROLLOUT_TARGET_UNREACHABLE', 'the deploy agent stopped during the scale and its outcome is unknown; see `slipway status`');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
     }
   }
 

@@ -4,13 +4,14 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import { AppsV1Api, AutoscalingV2Api, CoreV1Api, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import { DeployError } from '../types.js';
 
 export interface KubeClients {
   config: KubeConfig;
   core: CoreV1Api;
   apps: AppsV1Api;
+  autoscaling: AutoscalingV2Api;
   objects: KubernetesObjectApi;
   /** the API server's address, for messages */
   server: string;
@@ -37,6 +38,7 @@ export function makeClients(config: KubeConfig): KubeClients {
     config,
     core: config.makeApiClient(CoreV1Api),
     apps: config.makeApiClient(AppsV1Api),
+    autoscaling: config.makeApiClient(AutoscalingV2Api),
     objects: KubernetesObjectApi.makeApiClient(config),
     server: config.getCurrentCluster()?.server ?? '(no server)',
   };

@@ -3,7 +3,7 @@
 // into the containers that use its repository; then put in the order they must be applied in.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { KubernetesObject, V1Container, V1Deployment, V1PodSpec, V1Probe, V1Service } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Container, V1Deployment, V1PodSpec, V1Probe, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import type { DeploySpec } from '../../spec/model.js';
 import { DeployError, type Revision } from '../types.js';
@@ -100,7 +100,50 @@ export function generateManifests(ctx: ManifestContext): KubernetesObject[] {
     metadata: { name, namespace: ctx.namespace, labels },
     spec: { selector, ports: [{ name: 'http', port: s.port, targetPort: s.port, protocol: 'TCP' }] },
   };
-  return [deployment, service];
+  const autoscaler = horizontalPodAutoscaler(ctx, labels);
+  return autoscaler ? [deployment, service, autoscaler] : [deployment, service];
+}
+
+/**
+ * `autoscale:` as a HorizontalPodAutoscaler (autoscaling/v2) of the generated Deployment. targetCPU
+ * (percent of one core) is an average value in millicores — a Utilization target would need CPU
+ * requests, which the generated pods do not set; the cooldowns become its behavior. targetInflight
+ * has no Kubernetes metric without a custom metrics adapter: alone, it makes no autoscaler.
+ */
+export function horizontalPodAutoscaler(ctx: ManifestContext, labels: Record<string, string>): V2HorizontalPodAutoscaler | undefined {
+  const a = ctx.spec.autoscale;
+  if (!a || a.targetCPU === undefined) return undefined;
+  const name = workloadName(ctx.app, ctx.environment);
+  const seconds = (ms: number, min: number, max: number) => Math.min(max, Math.max(min, Math.ceil(ms / 1000)));
+  const upPeriod = seconds(a.cooldown.upMs, 1, 1800);
+  return {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name, namespace: ctx.namespace, labels },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
+      minReplicas: a.min,
+      maxReplicas: a.max,
+      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'AverageValue', averageValue: `${Math.round(a.targetCPU * 10)}m` } } }],
+      behavior: {
+        // Slipway's docker autoscaler's rules: double or +4 per cooldown.up, down after cooldown.down of low load
+        scaleUp: { stabilizationWindowSeconds: 0, selectPolicy: 'Max', policies: [{ type: 'Percent', value: 100, periodSeconds: upPeriod }, { type: 'Pods', value: 4, periodSeconds: upPeriod }] },
+        scaleDown: { stabilizationWindowSeconds: seconds(a.cooldown.downMs, 0, 3600), selectPolicy: 'Max', policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }] },
+      },
+    },
+  };
+}
+
+/**
+ * `--force` of an unchanged revision: a new pod template, so that each Deployment rolls out new
+ * pods, as `kubectl rollout restart` does (with the same annotation).
+ */
+export function restartPodTemplates(deployments: V1Deployment[]): void {
+  const at = new Date().toISOString();
+  for (const d of deployments) {
+    const template = (d.spec ??= { selector: {}, template: {} }).template;
+    template.metadata = { ...template.metadata, annotations: { ...template.metadata?.annotations, 'kubectl.kubernetes.io/restartedAt': at } };
+  }
 }
 
 /** `registry:5000/team/app@sha256:…` → `registry:5000/team/app`. */

@@ -5,11 +5,14 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { RevisionStore } from '../revisions.js';
+import { replicasForRollout, scaleProblem } from '../autoscale.js';
+import { appendScaleEvent, type ScaleEvent, type ScaleOutcome, type ScaleRequest } from '../scale-events.js';
+import { isSameRelease, pinnedDigest, rollbackTarget, unchangedOutcome } from '../changes.js';
 import { DeployError, type DeployOutcome, type DeployRequest, type DeployTarget, type EnvironmentStatus, type Revision, type RollbackRequest } from '../types.js';
 import { applyManifests } from './apply.js';
 import { apiStatusOf, loadKubeConfig, makeClients, toDeployError, type KubeClients } from './client.js';
 import { followRollout, type FollowResult } from './follow.js';
-import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_REVISION, changeCause, generateManifests, LABEL_APP, LABEL_ENVIRONMENT, loadManifests, substituteImage, workloadName } from './manifests.js';
+import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_REVISION, changeCause, generateManifests, LABEL_APP, LABEL_ENVIRONMENT, loadManifests, restartPodTemplates, substituteImage, workloadName } from './manifests.js';
 import { rolloutStatus } from './rollout-status.js';
 import { listOwnedReplicaSets, REVISION_ANNOTATION, revisionOf, undoDeployment } from './undo.js';
 
@@ -60,13 +63,16 @@ export class KubernetesDeployTarget implements DeployTarget {
   private async runDeploy(request: KubernetesDeployRequest): Promise<DeployOutcome> {
     const { app, environment, spec, image } = request;
     const namespace = spec.kubernetes?.namespace ?? DEFAULT_NAMESPACE;
+    const digest = pinnedDigest(image);
+    // Revision['config'] intersects DeploySpec's Template image with a string; the rendered image is what is stored
+    const release = { image, config: { ...spec, image } as unknown as Revision['config'], ...(digest ? { digest } : {}) };
+    const current = await this.servingRevision(app, environment);
+    if (current && !request.force && !spec.kubernetes?.manifests && isSameRelease(current, release, { byReference: true })) return unchangedOutcome(current);
     let revision = await this.revisions.append({
       app,
       environment,
       target: 'kubernetes',
-      image,
-      // Revision['config'] intersects DeploySpec's Template image with a string; the rendered image is what is stored
-      config: { ...spec, image } as unknown as Revision['config'],
+      ...release,
       trigger: request.trigger,
       createdAt: new Date().toISOString(),
       outcome: 'in-progress',
@@ -78,13 +84,16 @@ export class KubernetesDeployTarget implements DeployTarget {
     };
     try {
       const clients = this.connect();
-      const objects = await this.manifestsFor(request, namespace, revision.number);
+      const replicas = await this.replicasToRun(clients, request, namespace, current);
+      const objects = await this.manifestsFor(replicas === spec.replicas ? request : { ...request, spec: { ...spec, replicas } }, namespace, revision.number);
+      if (request.force) restartPodTemplates(objects.filter(isDeployment));
       const deployments = objects.filter(isDeployment);
       // what each Deployment ran before this rollout: the revision to restore if it fails
       const before = new Map<string, number | undefined>();
       for (const d of deployments) before.set(keyOf(d), await this.currentRevision(clients, d));
       request.onProgress(`applying ${objects.length} object(s) to namespace ${namespace} on ${clients.server}`);
       await applyManifests(clients, objects, request.onProgress);
+      if (!spec.kubernetes?.manifests && current?.config.autoscale) await this.removeStaleAutoscaler(clients, objects, namespace, workloadName(app, environment), request.onProgress);
       const failed = await this.followAll(clients, deployments, request.signal, request.onProgress, spec.health.unhealthy);
       if (!failed) {
         request.onProgress(`revision ${revision.number} is healthy`);
@@ -154,6 +163,84 @@ export class KubernetesDeployTarget implements DeployTarget {
     return objects;
   }
 
+  /**
+   * The count the generated Deployment gets: the block's, or the live one once the environment was
+   * scaled or is autoscaled (replicasForRollout); the HorizontalPodAutoscaler's count is kept.
+   */
+  private async replicasToRun(clients: KubeClients, request: KubernetesDeployRequest, namespace: string, current: Revision | undefined): Promise<number> {
+    const { spec } = request;
+    if (spec.kubernetes?.manifests) return spec.replicas;
+    let live: number | undefined;
+    const name = workloadName(request.app, request.environment);
+    try {
+      live = (await clients.apps.readNamespacedDeployment({ name, namespace })).spec?.replicas;
+    } catch (err) {
+      if (apiStatusOf(err)?.code !== 404) throw toDeployError(err, clients.server, `read deployment ${name} in namespace ${namespace}`);
+    }
+    const replicas = replicasForRollout({ kind: 'deploy', replicas: spec.replicas, autoscale: spec.autoscale, live, currentReplicas: current?.config.replicas, currentAutoscale: current?.config.autoscale !== undefined });
+    if (replicas !== spec.replicas) request.onProgress(`${replicas} replicas: the count deployment "${name}" runs now${spec.autoscale ? ` (autoscale ${spec.autoscale.min}..${spec.autoscale.max})` : ''}, not the deploy block's ${spec.replicas}`);
+    return replicas;
+  }
+
+  /** A HorizontalPodAutoscaler Slipway made goes when the deploy block no longer asks for one. */
+  private async removeStaleAutoscaler(clients: KubeClients, objects: KubernetesObject[], namespace: string, name: string, onProgress: (line: string) => void): Promise<void> {
+    if (objects.some((o) => o.kind === 'HorizontalPodAutoscaler')) return;
+    try {
+      await clients.autoscaling.deleteNamespacedHorizontalPodAutoscaler({ name, namespace });
+      onProgress(`deleted HorizontalPodAutoscaler/${name} in namespace ${namespace}: the deploy block has no autoscale with targetCPU`);
+    } catch (err) {
+      if (apiStatusOf(err)?.code !== 404) throw toDeployError(err, clients.server, `delete HorizontalPodAutoscaler ${name} in namespace ${namespace}`);
+    }
+  }
+
+  /**
+   * Sets the replica count of the environment's Deployments through their scale subresource (as
+   * `kubectl scale` does) and follows them until that many are ready; a scale event in the history,
+   * no new revision. With a HorizontalPodAutoscaler, it decides again from its next sync.
+   */
+  scale(request: ScaleRequest): Promise<ScaleOutcome> {
+    const { app, environment } = request;
+    return this.serialised(app, environment, async () => {
+      const history = await this.revisions.list(app, environment);
+      const latest = history.at(-1);
+      const current = currentOf(history);
+      if (!latest || latest.target !== 'kubernetes' || !current || (await this.removedAfter(app, environment, latest))) {
+        throw new DeployError('ROLLOUT_NO_REVISION', `${app}/${environment} serves no revision on kubernetes to scale; deploy it first`);
+      }
+      const problem = scaleProblem(request.replicas, current.config.autoscale);
+      if (problem) throw new DeployError('ROLLOUT_INVALID', `${app}/${environment}: ${problem}`, [{ field: 'replicas', message: problem.replace(/^replicas: /, '') }]);
+      const namespace = latest.config.kubernetes?.namespace ?? DEFAULT_NAMESPACE;
+      const clients = this.connect();
+      let deployments: V1Deployment[];
+      try {
+        deployments = (await clients.apps.listNamespacedDeployment({ namespace, labelSelector: `${LABEL_APP}=${app},${LABEL_ENVIRONMENT}=${environment}` })).items;
+      } catch (err) {
+        throw toDeployError(err, clients.server, `list the deployments of ${app}/${environment} in namespace ${namespace}`);
+      }
+      if (deployments.length === 0) throw new DeployError('ROLLOUT_NO_REVISION', `no Deployment of ${app}/${environment} in namespace ${namespace} on ${clients.server}`);
+      const from = deployments[0]?.spec?.replicas ?? 1;
+      const event: ScaleEvent = { app, environment, target: 'kubernetes', revision: current.number, from, to: request.replicas, by: request.by, ...(request.cause ? { cause: request.cause } : {}), at: new Date().toISOString(), outcome: 'healthy' };
+      if (deployments.every((d) => (d.spec?.replicas ?? 1) === request.replicas)) {
+        request.onProgress(`${app}/${environment} already runs ${request.replicas} replica${request.replicas === 1 ? '' : 's'}; nothing to change`);
+        return { event, outcome: 'healthy', unchanged: true };
+      }
+      for (const d of deployments) {
+        const name = d.metadata?.name ?? '';
+        try {
+          await clients.apps.replaceNamespacedDeploymentScale({ name, namespace, body: { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name, namespace }, spec: { replicas: request.replicas } } });
+        } catch (err) {
+          throw toDeployError(err, clients.server, `scale deployment ${name} in namespace ${namespace}`);
+        }
+        request.onProgress(`scaled deployment "${name}" from ${d.spec?.replicas ?? 1} to ${request.replicas}`);
+      }
+      if (current.config.autoscale?.targetCPU !== undefined) request.onProgress(`the HorizontalPodAutoscaler of ${app}/${environment} decides the count again from its next sync (${current.config.autoscale.min}..${current.config.autoscale.max})`);
+      const failed = await this.followAll(clients, deployments, request.signal, request.onProgress, current.config.health.unhealthy);
+      const finished: ScaleEvent = { ...event, finishedAt: new Date().toISOString(), ...(failed ? { outcome: 'failed' as const, reason: `${failed.code}: ${failed.reason}` } : {}) };
+      await appendScaleEvent(this.options.dataDir, finished);
+      return { event: finished, outcome: finished.outcome, ...(finished.reason !== undefined ? { reason: finished.reason } : {}) };
+    });
+  }
+
   private async currentRevision(clients: KubeClients, d: V1Deployment): Promise<number | undefined> {
     const name = d.metadata?.name ?? '';
     const namespace = d.metadata?.namespace ?? DEFAULT_NAMESPACE;
@@ -219,17 +306,7 @@ export class KubernetesDeployTarget implements DeployTarget {
   private async runRollback(request: RollbackRequest): Promise<DeployOutcome> {
     const { app, environment } = request;
     const history = await this.revisions.list(app, environment);
-    const current = currentOf(history);
-    let target: Revision | undefined;
-    if (request.to !== undefined) {
-      target = history.find((r) => r.number === request.to);
-      if (!target) throw new DeployError('ROLLOUT_NO_REVISION', `${app}/${environment} has no revision ${request.to} (slipway history ${app} lists them)`);
-      if (target.outcome !== 'healthy') throw new DeployError('ROLLOUT_NO_REVISION', `revision ${target.number} of ${app}/${environment} was never healthy (${target.outcome}); only healthy revisions can be restored`);
-    } else {
-      target = [...history].reverse().find((r) => r.outcome === 'healthy' && r.number < (current?.number ?? Infinity) && r.image !== current?.image);
-      target ??= [...history].reverse().find((r) => r.outcome === 'healthy' && r.number < (current?.number ?? Infinity));
-      if (!target) throw new DeployError('ROLLOUT_NO_REVISION', `${app}/${environment} has no healthy revision before the current one to roll back to`);
-    }
+    const target = rollbackTarget(history, currentOf(history), `${app}/${environment}`, request.to);
     const namespace = target.config.kubernetes?.namespace ?? DEFAULT_NAMESPACE;
     const clients = this.connect();
     // the ReplicaSets remember the Slipway revision whose template they hold (a rollback restores an older one)
@@ -257,6 +334,7 @@ export class KubernetesDeployTarget implements DeployTarget {
       environment,
       target: 'kubernetes',
       image: target.image,
+      ...(target.digest !== undefined ? { digest: target.digest } : {}),
       config: target.config,
       trigger: { by: request.by, kind: 'rollback' },
       restoredFrom: target.number,
@@ -348,6 +426,8 @@ export class KubernetesDeployTarget implements DeployTarget {
       try {
         const deployments = (await clients.apps.listNamespacedDeployment({ namespace, labelSelector })).items;
         const services = (await clients.core.listNamespacedService({ namespace, labelSelector })).items;
+        const autoscalers = (await clients.autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace, labelSelector })).items;
+        for (const hpa of autoscalers) await clients.autoscaling.deleteNamespacedHorizontalPodAutoscaler({ name: hpa.metadata?.name ?? '', namespace });
         for (const d of deployments) await clients.apps.deleteNamespacedDeployment({ name: d.metadata?.name ?? '', namespace, propagationPolicy: 'Foreground' });
         for (const svc of services) await clients.core.deleteNamespacedService({ name: svc.metadata?.name ?? '', namespace });
       } catch (err) {
@@ -371,6 +451,17 @@ export class KubernetesDeployTarget implements DeployTarget {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * The revision the environment serves: none once it was removed (a later deploy brings it back
+   * rather than being a no-op).
+   */
+  private async servingRevision(app: string, environment: string): Promise<Revision | undefined> {
+    const history = await this.revisions.list(app, environment);
+    const latest = history.at(-1);
+    if (!latest || (await this.removedAfter(app, environment, latest))) return undefined;
+    return currentOf(history);
   }
 
   private async environmentsOf(app: string): Promise<string[]> {

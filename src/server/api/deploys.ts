@@ -1,4 +1,4 @@
-// Deploys through the API: revisions and the diff of two, status, deploy, rollback and promote
+// Deploys through the API: revisions (with scale events) and the diff of two, status, deploy, rollback, scale and promote
 // (rollouts followed as JSON or Server-Sent Events), cancel; and the DORA metrics the revisions
 // make. Every route that acts on an environment checks the token may deploy there (deploy, or deploy:ENV).
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -24,7 +24,7 @@ async function rolloutCall<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-type DeployRoute = 'appRevisions' | 'environmentRevisions' | 'revisionDiff' | 'status' | 'deploy' | 'rollback' | 'promote' | 'cancelRollout' | 'getRollout' | 'dora';
+type DeployRoute = 'appRevisions' | 'environmentRevisions' | 'revisionDiff' | 'status' | 'deploy' | 'rollback' | 'scale' | 'promote' | 'cancelRollout' | 'getRollout' | 'dora';
 
 export function deployRoutes(ctx: AppContext): Handlers<DeployRoute> {
   const { store } = ctx;
@@ -36,8 +36,14 @@ export function deployRoutes(ctx: AppContext): Handlers<DeployRoute> {
     onChange: (app, environment) => ctx.changes.publish({ kind: 'environment', app, environment }),
   });
   return {
-    appRevisions: async ({ params, query }) => ({ revisions: await rolloutCall(() => deployments.history(params.app, query.environment)) }),
-    environmentRevisions: async ({ params }) => ({ revisions: await rolloutCall(() => deployments.history(params.app, params.env)) }),
+    appRevisions: async ({ params, query }) => ({
+      revisions: await rolloutCall(() => deployments.history(params.app, query.environment)),
+      scaleEvents: await rolloutCall(() => deployments.scaleEvents(params.app, query.environment)),
+    }),
+    environmentRevisions: async ({ params }) => ({
+      revisions: await rolloutCall(() => deployments.history(params.app, params.env)),
+      scaleEvents: await rolloutCall(() => deployments.scaleEvents(params.app, params.env)),
+    }),
     revisionDiff: async ({ params, query }) => {
       // the schema admits 1..999999999 only; the handler does not rely on it (git sees only the revisions' commit ids, checked too)
       const from = Number(query.from);
@@ -62,6 +68,13 @@ export function deployRoutes(ctx: AppContext): Handlers<DeployRoute> {
       requireDeployTo(token, params.env);
       const rollout = await rolloutCall(() => deployments.rollback(params.app, params.env, body, token.name));
       await store.appendAudit({ actor: token.name, action: 'rollback', subject: `${params.app}/${params.env}`, details: { rollout: rollout.id, ...(rollout.to ? { to: rollout.to } : {}) } });
+      void reply.header('Location', `/api/rollouts/${rollout.id}`);
+      return { ...rollout, lines: [] };
+    },
+    scale: async ({ params, body, token, reply }) => {
+      requireDeployTo(token, params.env);
+      const rollout = await rolloutCall(() => deployments.scale(params.app, params.env, body, token.name));
+      await store.appendAudit({ actor: token.name, action: 'scale', subject: `${params.app}/${params.env}`, details: { rollout: rollout.id, replicas: body.replicas } });
       void reply.header('Location', `/api/rollouts/${rollout.id}`);
       return { ...rollout, lines: [] };
     },

@@ -24,6 +24,7 @@ export function recordingTargets(
       status: (app, environment) => target.status(app, environment),
       rollback: (request) => target.rollback(request),
       remove: (app, environment) => target.remove(app, environment),
+      scale: (request) => target.scale(request),
       async deploy(request) {
         const outcome = await target.deploy(request);
         const origin = {
@@ -33,10 +34,13 @@ export function recordingTargets(
           runId: run.id,
           ...(request.preview ? { previewTtlMs: request.preview.ttlMs } : {}),
         };
-        await recordRollout(store, outcome, origin).catch((err: unknown) => {
-          log(`run ${run.id}: revision ${outcome.revision.number} of ${outcome.revision.app}/${outcome.revision.environment} not recorded: ${(err as Error).message}`);
-        });
-        if (request.preview && outcome.outcome === 'healthy' && onPreview) {
+        // a no-op added no revision: nothing to record (it would count as a deploy in the DORA metrics)
+        if (outcome.outcome !== 'unchanged') {
+          await recordRollout(store, outcome, origin).catch((err: unknown) => {
+            log(`run ${run.id}: revision ${outcome.revision.number} of ${outcome.revision.app}/${outcome.revision.environment} not recorded: ${(err as Error).message}`);
+          });
+        }
+        if (request.preview && (outcome.outcome === 'healthy' || outcome.outcome === 'unchanged') && onPreview) {
           const endpoint = (await target.status(request.app, request.environment).catch(() => []))[0]?.endpoint;
           if (endpoint) {
             request.onProgress(`preview of pull request #${request.preview.pullRequest}: ${endpoint}`);

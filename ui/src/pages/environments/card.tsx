@@ -143,6 +143,20 @@ export function EnvironmentCard({ env, all, session, onChange, linked }: CardPro
         </dd>
         <dt>Endpoint</dt>
         <dd>{env.endpoint ? <a href={env.endpoint} rel="noreferrer">{env.endpoint}</a> : '–'}</dd>
+        {env.hosts?.length ? (
+          <>
+            <dt>Hosts</dt>
+            <dd>{env.hosts.join(', ')}</dd>
+          </>
+        ) : null}
+        {env.network ? (
+          <>
+            <dt>Network</dt>
+            <dd title="other apps of the environment call it by name on this Docker network">
+              {env.network}: <code>{`http://${env.app}:${env.current?.config.port ?? 'PORT'}`}</code>
+            </dd>
+          </>
+        ) : null}
         {env.message ? (
           <>
             <dt>Last</dt>

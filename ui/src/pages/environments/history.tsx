@@ -1,12 +1,13 @@
 // An environment's revisions as a timeline, newest first: failed and rolled-back ones stand out
-// with their reason; a healthy earlier one can be rolled back to; any two can be compared.
+// with their reason; a healthy earlier one can be rolled back to; any two can be compared. Changes
+// of the replica count that made no revision (scale events) sit between them.
 import { useState } from 'preact/hooks';
 import type { JSX } from 'preact';
 import { api } from '../../api.js';
 import { useLive } from '../../live.js';
 import { when } from '../../format.js';
 import { ErrorNote, StatusBadge } from '../../components/status.js';
-import type { Revision } from '../../../../src/api/index.js';
+import type { Revision, ScaleEvent } from '../../../../src/api/index.js';
 import { RevisionDiffView } from './diff.js';
 
 interface HistoryProps {
@@ -30,6 +31,14 @@ export function History({ app, env, current, denied, initialPicked, onPicked, on
   if (error) return <ErrorNote error={error} />;
   if (!value) return <p class="loading">Loading the history…</p>;
   const revisions: Revision[] = [...value.revisions].reverse();
+  // newest first; a scale event goes before (above) the revisions older than it
+  const scales: ScaleEvent[] = [...(value.scaleEvents ?? [])].reverse();
+  const entries: Array<{ revision: Revision } | { scale: ScaleEvent }> = [];
+  for (const r of revisions) {
+    while (scales[0] && scales[0].at >= r.createdAt) entries.push({ scale: scales.shift() as ScaleEvent });
+    entries.push({ revision: r });
+  }
+  for (const e of scales) entries.push({ scale: e });
   const pick = (next: number[]): void => {
     setPicked(next);
     onPicked(next);
@@ -49,36 +58,53 @@ export function History({ app, env, current, denied, initialPicked, onPicked, on
         <p class="hint">Tick two revisions to compare them{picked.length === 1 ? ` (#${picked[0]} ticked)` : ''}.</p>
       )}
       <ol class="timeline" aria-label={`revisions of ${app} in ${env}`}>
-        {revisions.map((r) => (
-          <li key={r.number} class={`rev o-${r.outcome}`}>
-            <span class="rev-n">#{r.number}</span> <StatusBadge status={r.outcome} /> <code class="digest">{r.image}</code>
-            {r.number === current?.number ? <span class="badge current">serving</span> : null}
-            <span class="rev-meta">
-              {' '}
-              {r.trigger.kind}
-              {r.trigger.from ? ` from ${r.trigger.from.environment}#${r.trigger.from.revision}` : ''}
-              {r.restoredFrom ? ` (restores #${r.restoredFrom})` : ''} by {r.trigger.by} · {when(Date.parse(r.createdAt))}
-              {r.trigger.commit ? ` · ${r.trigger.commit.slice(0, 7)}` : ''}
-              {r.trigger.runId ? (
-                <>
-                  {' · '}
-                  <a href={`/runs/${encodeURIComponent(r.trigger.runId)}`}>run</a>
-                </>
-              ) : null}
-            </span>
-            {r.reason ? <pre class="why">{r.reason}</pre> : null}
-            <div class="rev-actions">
-              <label class="check">
-                <input type="checkbox" checked={picked.includes(r.number)} onChange={() => toggle(r.number)} /> Compare #{r.number}
-              </label>
-              {r.outcome === 'healthy' && current !== undefined && r.number < current.number ? (
-                <button type="button" disabled={denied !== undefined} title={denied} onClick={() => onRollback(r)}>
-                  Roll back to #{r.number}
-                </button>
-              ) : null}
-            </div>
-          </li>
-        ))}
+        {entries.map((entry) => {
+          if ('scale' in entry) {
+            const e = entry.scale;
+            return (
+              <li key={`scale-${e.at}`} class={`scale-event o-${e.outcome}`}>
+                <StatusBadge status={e.outcome} /> replicas {e.from} → {e.to}
+                <span class="rev-meta">
+                  {' '}
+                  scale by {e.by} · {when(Date.parse(e.at))}
+                  {e.cause ? ` · ${e.cause}` : ''}
+                </span>
+                {e.reason ? <pre class="why">{e.reason}</pre> : null}
+              </li>
+            );
+          }
+          const r = entry.revision;
+          return (
+            <li key={r.number} class={`rev o-${r.outcome}`}>
+              <span class="rev-n">#{r.number}</span> <StatusBadge status={r.outcome} /> <code class="digest">{r.image}</code>
+              {r.number === current?.number ? <span class="badge current">serving</span> : null}
+              <span class="rev-meta">
+                {' '}
+                {r.trigger.kind}
+                {r.trigger.from ? ` from ${r.trigger.from.environment}#${r.trigger.from.revision}` : ''}
+                {r.restoredFrom ? ` (restores #${r.restoredFrom})` : ''} by {r.trigger.by} · {when(Date.parse(r.createdAt))}
+                {r.trigger.commit ? ` · ${r.trigger.commit.slice(0, 7)}` : ''}
+                {r.trigger.runId ? (
+                  <>
+                    {' · '}
+                    <a href={`/runs/${encodeURIComponent(r.trigger.runId)}`}>run</a>
+                  </>
+                ) : null}
+              </span>
+              {r.reason ? <pre class="why">{r.reason}</pre> : null}
+              <div class="rev-actions">
+                <label class="check">
+                  <input type="checkbox" checked={picked.includes(r.number)} onChange={() => toggle(r.number)} /> Compare #{r.number}
+                </label>
+                {r.outcome === 'healthy' && current !== undefined && r.number < current.number ? (
+                  <button type="button" disabled={denied !== undefined} title={denied} onClick={() => onRollback(r)}>
+                    Roll back to #{r.number}
+                  </button>
+                ) : null}
+              </div>
+            </li>
+          );
+        })}
       </ol>
     </div>
   );

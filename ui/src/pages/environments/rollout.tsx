@@ -68,7 +68,7 @@ function useRollout(id: string, onEnd: () => void): Followed {
 }
 
 function verb(kind: string): string {
-  return kind === 'rollback' ? 'Rollback' : kind === 'promote' ? 'Promotion' : 'Deploy';
+  return kind === 'rollback' ? 'Rollback' : kind === 'promote' ? 'Promotion' : kind === 'scale' ? 'Scale' : 'Deploy';
 }
 
 /** A rollout of this server's API, its progress lines live; after its end, its outcome until dismissed. */
@@ -85,10 +85,19 @@ export function LiveRollout({ id, started, onEnd, onDismiss }: { id: string; sta
   const since = ended?.createdAtMs ?? started?.createdAtMs;
   const status = ended?.status ?? (lost ? 'unknown' : 'in-progress');
   const why = ended?.error?.message ?? (ended?.status !== 'healthy' ? ended?.outcome?.reason : undefined);
+  // a no-op deploy: its revision is the one already serving, not a new one
+  const unchanged = ended?.outcome?.outcome === 'unchanged';
   return (
     <section class="rollout" aria-label={`rollout ${id}`}>
       <h3>
-        {verb(kind)} {ended?.outcome ? `of revision ${ended.outcome.revision.number}` : started?.revision !== undefined ? `of revision ${started.revision}` : ''}
+        {verb(kind)}{' '}
+        {unchanged && ended?.outcome
+          ? `— nothing changed: revision ${ended.outcome.revision.number} already runs this image and config`
+          : ended?.outcome
+            ? `of revision ${ended.outcome.revision.number}`
+            : started?.revision !== undefined
+              ? `of revision ${started.revision}`
+              : ''}
         {by !== undefined ? <span class="rev-meta"> by {by} · {when(since)}</span> : null} <StatusBadge status={status} />
       </h3>
       <div class="rollout-lines" role="log" aria-label="progress" tabIndex={0} ref={scroller}>
