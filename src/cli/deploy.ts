@@ -127,15 +127,14 @@ export function refuseDataFlag(data: string | undefined): void {
 }
 
 /**
- * Follows a rollout the server accepted: its progress lines as they come, then the same outcome
- * lines and exit codes as a rollout on this machine. Ctrl-C cancels the rollout on the server
- * (which restores the serving revision) and follows it to its outcome, as a local deploy does.
+ * Prints a server rollout's (or scale's) progress lines as they come and answers how it ended;
+ * Ctrl-C cancels it on the server and keeps following to the end.
  */
-export async function followRollout(client: RemoteClient, started: Rollout, io: CliIO, json: boolean, command: string): Promise<number> {
+export async function followToEnd(client: RemoteClient, started: Rollout, io: CliIO, json: boolean, what: 'rollout' | 'scale'): Promise<Rollout> {
   const say = json ? () => undefined : progressPrinter(io);
   let ended: Rollout | undefined;
   const params = { id: started.id };
-  await client.cancelOnInterrupt(`rollout ${started.id}`, () => client.call('cancelRollout', { params }), () =>
+  await client.cancelOnInterrupt(`${what} ${started.id}`, () => client.call('cancelRollout', { params }), () =>
     client.follow(client.pathOf('getRollout', { params }), (event) => {
       if (event.event === 'progress') say((JSON.parse(event.data) as { line: string }).line);
       else if (event.event === 'end') {
@@ -145,7 +144,17 @@ export async function followRollout(client: RemoteClient, started: Rollout, io: 
       return false;
     }),
   );
-  if (!ended) throw new Error(`rollout ${started.id} ended without an outcome`);
+  if (!ended) throw new Error(`${what} ${started.id} ended without an outcome`);
+  return ended;
+}
+
+/**
+ * Follows a rollout the server accepted: its progress lines as they come, then the same outcome
+ * lines and exit codes as a rollout on this machine. Ctrl-C cancels the rollout on the server
+ * (which restores the serving revision) and follows it to its outcome, as a local deploy does.
+ */
+export async function followRollout(client: RemoteClient, started: Rollout, io: CliIO, json: boolean, command: string): Promise<number> {
+  const ended = await followToEnd(client, started, io, json, 'rollout');
   if (ended.status === 'error' || !ended.outcome) {
     const code = ended.error?.code ?? 'INTERNAL';
     io.stderr.write(`slipway ${command}: ${ended.error?.message ?? 'the rollout ended without an outcome'} (${code})\n`);

@@ -2,7 +2,7 @@
 // no new image, no new revision, a scale event in the history — on this machine or, with
 // SLIPWAY_URL, on the server; waits until N replicas serve.
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandLine, UsageError, type CliIO, type Command } from './io.js';
-import { dockerTarget, progressPrinter, refuseDataFlag, reportDeployError, targetFor, targetOfEnvironment, WHERE_OPTIONS } from './deploy.js';
+import { dockerTarget, followToEnd, progressPrinter, refuseDataFlag, reportDeployError, targetFor, targetOfEnvironment, WHERE_OPTIONS } from './deploy.js';
 import { openDeployDataDir } from './deploy-state.js';
 import { MAX_REPLICAS, type ScaleOutcome } from '../deploy/index.js';
 import type { Revision, Rollout } from '../api/index.js';
@@ -81,20 +81,7 @@ function reportScale(outcome: ScaleOutcome, io: CliIO, json: boolean, endpoint?:
 
 /** Follows a scale the server accepted, as followRollout does a rollout; Ctrl-C cancels it there. */
 async function followScale(client: RemoteClient, started: Rollout, io: CliIO, json: boolean): Promise<number> {
-  const say = json ? () => undefined : progressPrinter(io);
-  let ended: Rollout | undefined;
-  const params = { id: started.id };
-  await client.cancelOnInterrupt(`scale ${started.id}`, () => client.call('cancelRollout', { params }), () =>
-    client.follow(client.pathOf('getRollout', { params }), (event) => {
-      if (event.event === 'progress') say((JSON.parse(event.data) as { line: string }).line);
-      else if (event.event === 'end') {
-        ended = JSON.parse(event.data) as Rollout;
-        return true;
-      }
-      return false;
-    }),
-  );
-  if (!ended) throw new Error(`scale ${started.id} ended without an outcome`);
+  const ended = await followToEnd(client, started, io, json, 'scale');
   if (ended.status === 'error' || !ended.scale) {
     const code = ended.error?.code ?? 'INTERNAL';
     io.stderr.write(`slipway scale: ${ended.error?.message ?? 'the scale ended without an outcome'} (${code})\n`);

@@ -211,13 +211,7 @@ export class KubernetesDeployTarget implements DeployTarget {
       if (problem) throw new DeployError('ROLLOUT_INVALID', `${app}/${environment}: ${problem}`, [{ field: 'replicas', message: problem.replace(/^replicas: /, '') }]);
       const namespace = latest.config.kubernetes?.namespace ?? DEFAULT_NAMESPACE;
       const clients = this.connect();
-      let deployments: V1Deployment[];
-      try {
-        deployments = (await clients.apps.listNamespacedDeployment({ namespace, labelSelector: `${LABEL_APP}=${app},${LABEL_ENVIRONMENT}=${environment}` })).items;
-      } catch (err) {
-        throw toDeployError(err, clients.server, `list the deployments of ${app}/${environment} in namespace ${namespace}`);
-      }
-      if (deployments.length === 0) throw new DeployError('ROLLOUT_NO_REVISION', `no Deployment of ${app}/${environment} in namespace ${namespace} on ${clients.server}`);
+      const deployments = await deploymentsOf(clients, namespace, app, environment);
       const from = deployments[0]?.spec?.replicas ?? 1;
       const event: ScaleEvent = { app, environment, target: 'kubernetes', revision: current.number, from, to: request.replicas, by: request.by, ...(request.cause ? { cause: request.cause } : {}), at: new Date().toISOString(), outcome: 'healthy' };
       if (deployments.every((d) => (d.spec?.replicas ?? 1) === request.replicas)) {
@@ -311,13 +305,7 @@ export class KubernetesDeployTarget implements DeployTarget {
     const clients = this.connect();
     // the ReplicaSets remember the Slipway revision whose template they hold (a rollback restores an older one)
     const original = originalOf(history, target);
-    let deployments: V1Deployment[];
-    try {
-      deployments = (await clients.apps.listNamespacedDeployment({ namespace, labelSelector: `${LABEL_APP}=${app},${LABEL_ENVIRONMENT}=${environment}` })).items;
-    } catch (err) {
-      throw toDeployError(err, clients.server, `list the deployments of ${app}/${environment} in namespace ${namespace}`);
-    }
-    if (deployments.length === 0) throw new DeployError('ROLLOUT_NO_REVISION', `no Deployment of ${app}/${environment} in namespace ${namespace} on ${clients.server}`);
+    const deployments = await deploymentsOf(clients, namespace, app, environment);
     const plan: { deployment: V1Deployment; k8sRevision: number }[] = [];
     for (const deployment of deployments) {
       const replicaSets = await listOwnedReplicaSets(clients, deployment).catch((err: unknown) => {
@@ -503,4 +491,16 @@ async function listDirs(dir: string): Promise<string[]> {
 
 export function createKubernetesTarget(options: { dataDir: string; kubeconfig?: string; workspace?: string }): KubernetesDeployTarget {
   return new KubernetesDeployTarget(options);
+}
+
+/** The environment's Deployments (found by label); none is an environment with nothing to act on. */
+async function deploymentsOf(clients: KubeClients, namespace: string, app: string, environment: string): Promise<V1Deployment[]> {
+  let deployments: V1Deployment[];
+  try {
+    deployments = (await clients.apps.listNamespacedDeployment({ namespace, labelSelector: `${LABEL_APP}=${app},${LABEL_ENVIRONMENT}=${environment}` })).items;
+  } catch (err) {
+    throw toDeployError(err, clients.server, `list the deployments of ${app}/${environment} in namespace ${namespace}`);
+  }
+  if (deployments.length === 0) throw new DeployError('ROLLOUT_NO_REVISION', `no Deployment of ${app}/${environment} in namespace ${namespace} on ${clients.server}`);
+  return deployments;
 }
