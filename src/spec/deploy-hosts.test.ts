@@ -47,3 +47,16 @@ test('two deploy jobs to the same environment may name the same host (one enviro
   ].join('\n');
   assert.deepEqual(deployOf(yaml, 'again').hosts, ['shop.example.test']);
 });
+
+test('a preview environment cannot claim host names (every pull request would claim the same), at the host key', () => {
+  const { pipeline, diagnostics } = parsePipeline(
+    'version: 1\nname: shop\njobs:\n  preview:\n    deploy: { environment: "pr-${{ pr.number }}", image: shop:1, port: 8080, host: pr.shop.example.test }\n',
+    'slipway.yaml',
+  );
+  assert.equal(pipeline, undefined);
+  const error = diagnostics.find((d) => d.code === 'SPEC_DEPLOY_HOST');
+  assert.ok(error, JSON.stringify(diagnostics));
+  assert.equal(error.severity, 'error');
+  assert.match(error.message, /preview environment/);
+  assert.equal(error.line, 5);
+});

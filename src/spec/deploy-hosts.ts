@@ -21,7 +21,17 @@ export function checkDeployHosts(src: YamlSource, diags: DiagnosticList, name: s
   if (!isRecord(deploy)) return;
   const base = ['jobs', name, 'deploy'];
   const list = typeof deploy.host === 'string' ? [deploy.host] : Array.isArray(deploy.host) ? deploy.host : [];
-  const environment = typeof deploy.environment === 'string' && !isPreviewEnvironment(deploy.environment) ? deploy.environment : undefined;
+  const preview = typeof deploy.environment === 'string' && isPreviewEnvironment(deploy.environment);
+  const environment = typeof deploy.environment === 'string' && !preview ? deploy.environment : undefined;
+  if (preview && deploy.host !== undefined) {
+    // every open pull request would claim the same names on the shared front
+    diags.error(
+      'SPEC_DEPLOY_HOST',
+      `host of job '${name}' is on a preview environment (${clip(String(deploy.environment))}): every pull request would claim the same names; a preview is reached on its own port (shown in the job's log and its commit status)`,
+      src.keyAt([...base, 'host']),
+    );
+    return;
+  }
   const seen = new Set<string>();
   list.forEach((entry: unknown, i) => {
     if (typeof entry !== 'string' || !HOSTNAME.test(entry)) return;
