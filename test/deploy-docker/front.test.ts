@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -61,6 +61,7 @@ before(async () => {
   process.env.SLIPWAY_HTTPS_PORT = String(httpsPort);
   process.env.SLIPWAY_FRONT_ADDRESS = '127.0.0.1';
   certs = await mkdtemp(path.join(os.tmpdir(), 'slipway-certs-'));
+  process.env.SLIPWAY_TLS_DIR = certs;
   [f] = await Promise.all([fixture(), buildImages()]);
 });
 after(async () => {
@@ -108,4 +109,25 @@ test('a deploy naming a certificate that cannot be read is refused before anythi
     (err: unknown) => err instanceof DeployError && err.code === 'ROLLOUT_INVALID' && /certificate or key cannot be read/.test(err.message),
   );
   assert.deepEqual(await f.target.history('delta', 'test'), [], 'no revision recorded');
+});
+
+test('a pipeline cannot make the agent serve a key from outside the TLS directory (the server\'s own, say)', { timeout: 60_000 }, async () => {
+  const outside = await mkdtemp(path.join(os.tmpdir(), 'slipway-certs-outside-'));
+  try {
+    const saved = certs;
+    certs = outside;
+    const stolen = await certificate('e.example.test');
+    certs = saved;
+    // through a link inside the directory too: the real path decides
+    await symlink(stolen.key, path.join(certs, 'link.key'));
+    for (const tls of [stolen, { certificate: stolen.certificate, key: path.join(certs, 'link.key') }]) {
+      await assert.rejects(
+        f.target.deploy(deployRequest('epsilon', IMAGES.v1, testSpec({ replicas: 1, hosts: ['e.example.test'], tls }))),
+        (err: unknown) => err instanceof DeployError && err.code === 'ROLLOUT_INVALID' && /outside the TLS directory/.test(err.message),
+      );
+    }
+    assert.deepEqual(await f.target.history('epsilon', 'test'), [], 'no revision recorded');
+  } finally {
+    await rm(outside, { recursive: true, force: true });
+  }
 });

@@ -4,7 +4,8 @@
 // (SLIPWAY_HTTP_PORT, SLIPWAY_HTTPS_PORT, on SLIPWAY_FRONT_ADDRESS, default 0.0.0.0), routed by the
 // Host header. The agent hands it the whole picture on every change; the edge keeps a listener
 // whose address and port did not change, so traffic on it is not disturbed.
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
+import path from 'node:path';
 import type { DataPlaneClient, DataPlaneConfig } from './dataplane/client.js';
 import type { DataPlaneContainers } from './dataplane-containers.js';
 import type { EnvironmentState, RolloutConfig } from './state.js';
@@ -39,13 +40,18 @@ export class Edge {
     return this.client;
   }
 
-  /** Reads a deploy block's certificate and key; refuses what is not there before anything changes. */
+  /**
+   * Reads a deploy block's certificate and key; refuses what is not there before anything changes.
+   * Only files under the TLS directory are read: a pipeline file is not to pick any key the agent
+   * can read (the server's own, say) and serve it.
+   */
   async loadCertificate(config: RolloutConfig): Promise<void> {
     const tls = config.tls;
     if (!tls) return;
     const id = `${tls.certificate}\0${tls.key}`;
     try {
-      const [cert, key] = await Promise.all([readFile(tls.certificate, 'utf8'), readFile(tls.key, 'utf8')]);
+      const [certFile, keyFile] = await Promise.all([inTlsDirectory(tls.certificate), inTlsDirectory(tls.key)]);
+      const [cert, key] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
       this.certificates.set(id, { cert, key });
     } catch (err) {
       if (this.certificates.has(id)) return;
@@ -97,6 +103,21 @@ export class Edge {
       },
     };
   }
+}
+
+/** Where certificates and keys may be read from: SLIPWAY_TLS_DIR, default /etc/slipway/tls. */
+export function tlsDirectory(): string {
+  return path.resolve(process.env.SLIPWAY_TLS_DIR ?? '/etc/slipway/tls');
+}
+
+/** The file's real path when it lies under the TLS directory (links resolved on both sides). */
+async function inTlsDirectory(file: string): Promise<string> {
+  const root = await realpath(tlsDirectory()).catch(() => tlsDirectory());
+  const real = await realpath(file);
+  if (real !== root && !real.startsWith(`${root}${path.sep}`)) {
+    throw new Error(`${file} is outside the TLS directory ${root} (SLIPWAY_TLS_DIR): put certificates and keys there`);
+  }
+  return real;
 }
 
 /** The deploy block an environment serves with: the one being rolled out, else the current one. */
