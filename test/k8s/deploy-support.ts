@@ -2,7 +2,11 @@
 // would produce it, and a request that records its progress lines.
 import { makeTemplate } from '../../src/spec/index.js';
 import type { DeploySpec } from '../../src/spec/model.js';
+import { mkdtemp } from 'node:fs/promises';
+import path from 'node:path';
 import type { DeployRequest, RollbackRequest } from '../../src/deploy/index.js';
+import { createKubernetesTarget } from '../../src/deploy/kubernetes/index.js';
+import type { TestCluster } from './support.js';
 
 export function deploySpec(namespace: string, overrides: Partial<DeploySpec> = {}, strategy: Partial<DeploySpec['strategy']> = {}): DeploySpec {
   return {
@@ -32,4 +36,10 @@ export function deployRequest(app: string, spec: DeploySpec, image: string, line
 
 export function rollbackRequest(app: string, environment: string, to?: number, lines: string[] = []): RollbackRequest {
   return { app, environment, ...(to !== undefined ? { to } : {}), by: 'test', signal: AbortSignal.timeout(170_000), onProgress: (line) => lines.push(line) };
+}
+
+/** A kubernetes target on the test cluster with a data directory of its own. */
+export async function freshTarget(cluster: TestCluster): Promise<ReturnType<typeof createKubernetesTarget>> {
+  const dataDir = await mkdtemp(path.join(cluster.dir, 'data-'));
+  return createKubernetesTarget({ dataDir, kubeconfig: cluster.kubeconfigPath });
 }

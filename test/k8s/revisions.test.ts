@@ -2,12 +2,9 @@
 // cluster with KUBECONFIG: an identical deploy applies nothing, --force rolls out new pods as
 // `kubectl rollout restart` does, and rollback without --to skips a revision equal to the current one.
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AppsV1Api } from '@kubernetes/client-node';
-import { createKubernetesTarget } from '../../src/deploy/kubernetes/index.js';
-import { deployRequest, deploySpec, rollbackRequest } from './deploy-support.js';
+import { deployRequest, deploySpec, freshTarget, rollbackRequest } from './deploy-support.js';
 import { images, kubectl, openCluster, type TestCluster } from './support.js';
 
 describe('kubernetes target: revisions mean changes', () => {
@@ -19,10 +16,7 @@ describe('kubernetes target: revisions mean changes', () => {
     await cluster.close();
   });
 
-  async function target() {
-    const dataDir = await mkdtemp(path.join(cluster.dir, 'data-'));
-    return createKubernetesTarget({ dataDir, kubeconfig: cluster.kubeconfigPath });
-  }
+  const target = () => freshTarget(cluster);
 
   test('an identical deploy applies nothing and adds no revision; --force rolls out new pods as a new revision', async () => {
     const ns = await cluster.createNamespace('noop');

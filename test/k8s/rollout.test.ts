@@ -2,12 +2,9 @@
 // healthy rollouts, a never-ready image rolled back at the deadline, a crash loop, manual rollback,
 // and kubectl seeing the same revisions Slipway reports.
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AppsV1Api } from '@kubernetes/client-node';
-import { createKubernetesTarget } from '../../src/deploy/kubernetes/index.js';
-import { deployRequest, deploySpec, rollbackRequest } from './deploy-support.js';
+import { deployRequest, deploySpec, freshTarget, rollbackRequest } from './deploy-support.js';
 import { images, kubectl, openCluster, type TestCluster } from './support.js';
 
 describe('kubernetes target rollouts', () => {
@@ -19,10 +16,7 @@ describe('kubernetes target rollouts', () => {
     await cluster.close();
   });
 
-  async function target() {
-    const dataDir = await mkdtemp(path.join(cluster.dir, 'data-'));
-    return createKubernetesTarget({ dataDir, kubeconfig: cluster.kubeconfigPath });
-  }
+  const target = () => freshTarget(cluster);
 
   test('a healthy rollout applies a Deployment and Service and reports revision 1 healthy, as kubectl sees it', async () => {
     const ns = await cluster.createNamespace('healthy');
