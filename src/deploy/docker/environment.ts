@@ -161,6 +161,11 @@ export class Environment {
     this.changes.emit('change');
   }
 
+  /** Retires without waiting; a failure (the engine going away, say) is logged, not thrown at no one. */
+  private retireLater(replica: Replica): void {
+    this.retire(replica).catch((err: unknown) => this.deps.log(`${this.key}: could not stop ${replica.name}: ${(err as Error).message}`));
+  }
+
   waitForChange(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
@@ -467,7 +472,7 @@ export class Environment {
             await this.record('replaced', `replica ${r.name} (revision ${r.revision}) ${why}; replacing it`);
             if (r.state === 'failed' || r.state === 'unhealthy') this.healFailures += r.counters.successes === 0 && r.state === 'failed' ? 1 : 0;
           }
-          void this.retire(r);
+          this.retireLater(r);
         }
       }
       const live = [...this.replicas].filter((r) => r.revision === current.number && r.isLive);
@@ -487,11 +492,11 @@ export class Environment {
         if (this.healFailures > 0) this.healNotBefore = Date.now() + Math.min(30_000, 500 * 2 ** Math.min(this.healFailures, 6));
       } else if (live.length > current.config.replicas) {
         const extra = live.sort((a, b) => Number(a.state === 'healthy') - Number(b.state === 'healthy')).slice(0, live.length - current.config.replicas);
-        for (const r of extra) void this.retire(r);
+        for (const r of extra) this.retireLater(r);
       }
       // Replicas of another revision outside a rollout: leftovers; they go once the current ones serve.
       const ready = live.filter((r) => r.state === 'healthy').length;
-      if (others.length > 0 && ready >= current.config.replicas) for (const r of others) void this.retire(r);
+      if (others.length > 0 && ready >= current.config.replicas) for (const r of others) this.retireLater(r);
     });
   }
 
