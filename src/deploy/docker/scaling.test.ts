@@ -57,16 +57,21 @@ test('scales up under a load step and back down once it stayed away for cooldown
   const started = Date.now();
   // 1 real ms is 100 ms on the autoscaler's clock: a decision every 10 real ms is one a second
   const autoscaler = new Autoscaler({ environments: () => [env], log: () => undefined, intervalMs: 10, now: () => started + (Date.now() - started) * 100 });
+  // the load is there from the first sample: a step straddling a sampling window would average it
+  load.now = 12;
   autoscaler.start();
   try {
-    load.now = 12;
     await until('a scale-up', () => scales.length > 0);
     assert.deepEqual(scales[0]?.to, 3);
     assert.equal(scales[0]?.by, 'autoscaler');
     assert.match(scales[0]?.cause ?? '', /^in-flight 12\.0 per replica, target 4$/);
     load.now = 0;
     await until('a scale-down', () => scales.at(-1)?.to === 1);
-    assert.deepEqual(scales.map((s) => s.to), [3, 1]);
+    // down to 1 in one step or, when a slow machine's sampling straddled the drop, in several —
+    // never up again once the load is gone
+    const downs = scales.slice(1).map((s) => s.to);
+    assert.ok(downs.every((to, i) => to < (i === 0 ? 3 : (downs[i - 1] ?? 0))), `scale-downs: ${downs.join(', ')}`);
+    assert.ok(scales.every((s) => s.by === 'autoscaler'));
   } finally {
     await autoscaler.stop();
   }
