@@ -11,14 +11,13 @@ import { isSameRelease, rollbackTarget, unchangedOutcome } from '../changes.js';
 import { imageOf } from './images.js';
 import type { RevisionStore } from '../revisions.js';
 import type { EnvironmentRoutes } from './routes.js';
+import { DEFAULT_DRAIN_MS } from './dataplane/pool.js';
 import { startReplica, type Replica, type ReplicaInfo, type ReplicaState } from './replicas.js';
 import { rollOut, type RolloutResult } from './rollout.js';
 import type { EnvironmentState, RevisionRef, RolloutConfig } from './state.js';
 import { replicasForRollout, scaleProblem } from '../autoscale.js';
 import { scaleMessage, type ScaleEvent, type ScaleOutcome } from '../scale-events.js';
 
-/** kamal-proxy's drain default: how long a leaving replica's requests may take to finish. */
-export const DEFAULT_DRAIN_MS = 10_000;
 
 export interface EnvironmentDeps {
   docker: Docker;
