@@ -19,6 +19,24 @@ export interface SandboxSpec {
   /** environment of every command run in the sandbox (secrets are not here: they go per exec) */
   env: Record<string, string>;
   services: ServiceSpec[];
+  /**
+   * values of the run's secrets by name; they also reach every exec's env. An executor whose
+   * workload spec others can read (Kubernetes) keeps them in a Secret and drops them from exec env.
+   */
+  secrets?: Record<string, string>;
+  /** requests = limits for the job's own container, in Kubernetes quantities ("500m", "512Mi") */
+  resources?: JobResources;
+  /**
+   * where the sandbox may fetch the workspace itself: a tar of the run's commit over HTTP with a
+   * short-lived bearer token. An executor that does (Sandbox.hasWorkspace) spares the engine's
+   * putArchive of the source; one that does not ignores it.
+   */
+  checkout?: { url: string; token: string };
+}
+
+export interface JobResources {
+  cpu?: string;
+  memory?: string;
 }
 
 /** Where a command's output goes; writes honour backpressure. */
@@ -34,6 +52,8 @@ export interface ExecOutput {
 export interface Sandbox {
   /** the workspace path inside the sandbox */
   readonly workspace: string;
+  /** true when the sandbox already holds the workspace (fetched through SandboxSpec.checkout) */
+  readonly hasWorkspace?: boolean;
   /** unpacks a tar stream into `dir` (relative to the workspace; created if missing) */
   putArchive(tar: NodeJS.ReadableStream, dir: string): Promise<void>;
   /** a tar stream of `path` (relative to the workspace), or undefined when it does not exist */
@@ -54,6 +74,8 @@ export interface Executor {
   createSandbox(spec: SandboxSpec, progress: SandboxProgress, signal: AbortSignal): Promise<Sandbox>;
   /** removes containers, networks and volumes of runs whose owning process is gone */
   reapOrphans(): Promise<{ containers: number; networks: number; volumes: number }>;
+  /** stops whatever the executor keeps running between jobs (warm containers, watches) */
+  close?(): Promise<void>;
   /** gets sandboxes of these images ready ahead of the jobs that will want them (if it can) */
   prewarm?(images: readonly string[]): void;
 }
