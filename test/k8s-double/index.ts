@@ -26,6 +26,11 @@ export interface DoubleOptions {
   adminToken?: string;
   /** how many changes a watch can resume across before it gets 410 Gone */
   watchHistory?: number;
+  /**
+   * A real API server ends every watch after a while (minutes) and the client resumes it; the
+   * double ends them after this long, so a test sees the resume (and 410 with a small history).
+   */
+  watchLifetimeMs?: number;
 }
 
 export interface KubernetesDouble {
@@ -66,7 +71,7 @@ export async function startDouble(options: DoubleOptions = {}): Promise<Kubernet
       return { ok: true };
     }
     return { paths: ['pod-rules', 'tokens'] };
-  }, tls);
+  }, tls, options.watchLifetimeMs);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', resolve);

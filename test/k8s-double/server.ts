@@ -33,7 +33,7 @@ const PATCH_TYPES: Record<string, PatchType> = {
   'application/apply-patch+cbor': 'apply',
 };
 
-export function createApiServer(cluster: Cluster, auth: Authorizer, control: ControlHandler, tls: Certificate): Server {
+export function createApiServer(cluster: Cluster, auth: Authorizer, control: ControlHandler, tls: Certificate, watchLifetimeMs?: number): Server {
   const server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       const status = err instanceof ApiError ? err.status : statusError(500, 'InternalError', `Internal error occurred: ${String(err)}`).status;
@@ -266,7 +266,8 @@ export function createApiServer(cluster: Cluster, auth: Authorizer, control: Con
     }
     flush();
     const timeoutSeconds = Number(url.searchParams.get('timeoutSeconds') ?? '0');
-    const timer = timeoutSeconds > 0 ? setTimeout(() => res.end(), timeoutSeconds * 1000) : undefined;
+    const lifetimeMs = timeoutSeconds > 0 ? timeoutSeconds * 1000 : (watchLifetimeMs ?? 0);
+    const timer = lifetimeMs > 0 ? setTimeout(() => res.end(), lifetimeMs) : undefined;
     const stop = () => {
       unsubscribe();
       if (timer) clearTimeout(timer);

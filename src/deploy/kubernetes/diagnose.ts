@@ -41,13 +41,34 @@ export function podProblems(pods: V1Pod[]): PodProblem[] {
   return out;
 }
 
-/** The last few events about a pod, oldest first, as `Warning BackOff: Back-off restarting…`. */
-export function lastEvents(events: CoreV1Event[], podName: string, limit = 3): string[] {
-  const time = (e: CoreV1Event) => new Date(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? 0).getTime();
-  return events
-    .filter((e) => e.involvedObject?.name === podName)
-    .sort((a, b) => time(a) - time(b))
-    .slice(-limit)
+/** The event reasons that explain each pod problem: these are never left out for lack of room. */
+const EXPLAINING_EVENTS: Record<string, readonly string[]> = {
+  CrashLoopBackOff: ['BackOff'],
+  ErrImagePull: ['Failed', 'BackOff'],
+  ImagePullBackOff: ['Failed', 'BackOff'],
+  InvalidImageName: ['InspectFailed', 'Failed'],
+  NotReady: ['Unhealthy'],
+  Unschedulable: ['FailedScheduling'],
+};
+
+function eventTime(e: CoreV1Event): number {
+  // eventTime (events.k8s.io) has microseconds; lastTimestamp only whole seconds
+  return new Date(e.series?.lastObservedTime ?? e.eventTime ?? e.lastTimestamp ?? e.firstTimestamp ?? 0).getTime();
+}
+
+/**
+ * The few events about a pod worth showing, oldest first, as `Warning BackOff: Back-off restarting…`.
+ * Timestamps have whole seconds, so "the last three" is not an order a kubelet's burst of events
+ * keeps: the events explaining `reason` come first, then warnings, then the newest of the rest.
+ */
+export function lastEvents(events: CoreV1Event[], podName: string, limit = 3, reason?: string): string[] {
+  const explaining = new Set(reason ? (EXPLAINING_EVENTS[reason] ?? []) : []);
+  const rank = (e: CoreV1Event): number => (explaining.has(e.reason ?? '') ? 2 : 0) + (e.type === 'Warning' ? 1 : 0);
+  const about = events.filter((e) => e.involvedObject?.name === podName);
+  const chosen = [...about].sort((a, b) => rank(b) - rank(a) || eventTime(b) - eventTime(a)).slice(0, limit);
+  return about
+    .filter((e) => chosen.includes(e))
+    .sort((a, b) => eventTime(a) - eventTime(b))
     .map((e) => `${e.type ?? 'Normal'} ${e.reason ?? ''}: ${e.message ?? ''}${(e.count ?? 1) > 1 ? ` (x${e.count})` : ''}`);
 }
 
@@ -57,7 +78,7 @@ export function describeProblems(problems: PodProblem[], events: CoreV1Event[]):
   return problems
     .slice(0, 3)
     .map((p) => {
-      const evs = lastEvents(events, p.pod);
+      const evs = lastEvents(events, p.pod, 3, p.reason);
       return `pod ${p.pod}: ${p.reason}${p.restarts ? `, ${p.restarts} restarts` : ''} — ${p.detail}${evs.length ? `\n    events: ${evs.join('\n            ')}` : ''}`;
     })
     .join('\n  ');

@@ -418,6 +418,7 @@ export class KubernetesDeployTarget implements DeployTarget {
         for (const hpa of autoscalers) await clients.autoscaling.deleteNamespacedHorizontalPodAutoscaler({ name: hpa.metadata?.name ?? '', namespace });
         for (const d of deployments) await clients.apps.deleteNamespacedDeployment({ name: d.metadata?.name ?? '', namespace, propagationPolicy: 'Foreground' });
         for (const svc of services) await clients.core.deleteNamespacedService({ name: svc.metadata?.name ?? '', namespace });
+        await waitUntilGone(clients, namespace, labelSelector);
       } catch (err) {
         throw toDeployError(err, clients.server, `removing ${app}/${environment} from namespace ${namespace}`);
       }
@@ -503,4 +504,19 @@ async function deploymentsOf(clients: KubeClients, namespace: string, app: strin
   }
   if (deployments.length === 0) throw new DeployError('ROLLOUT_NO_REVISION', `no Deployment of ${app}/${environment} in namespace ${namespace} on ${clients.server}`);
   return deployments;
+}
+
+/**
+ * A Foreground delete returns while the garbage collector still removes the pods, and the
+ * Deployment stays listed (with a deletionTimestamp) until it has: a deploy straight after would
+ * meet an object being deleted. Waits until the environment's Deployments are gone, for at most
+ * a minute; past that the deletion goes on in the cluster without us.
+ */
+async function waitUntilGone(clients: KubeClients, namespace: string, labelSelector: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const left = (await clients.apps.listNamespacedDeployment({ namespace, labelSelector })).items;
+    if (left.length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
