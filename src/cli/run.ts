@@ -9,7 +9,7 @@ import path from 'node:path';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, type CliIO, type Command } from './io.js';
 import { formatDiagnostic, loadPipeline } from '../spec/index.js';
 import { executeRun, RunStorage, slipwayHome, snapshotWorkspace, WorkspaceError } from '../engine/index.js';
-import { connectDocker, DockerExecutor, ExecutorError } from '../executors/index.js';
+import { connectDocker, DockerExecutor, ExecutorChoice, ExecutorError } from '../executors/index.js';
 import { DockerImageBuilder } from '../build/index.js';
 import type { RegistryTarget } from '../engine/build-runner.js';
 import { createTarget } from '../deploy/targets.js';
@@ -203,9 +203,21 @@ export const run: Command = async (argv: string[], io: CliIO): Promise<number> =
 
   try {
     const docker = await connectDocker();
-    const executor = new DockerExecutor(docker);
+    const dockerExecutor = new DockerExecutor(docker);
+    // jobs with runs-on: kubernetes run as Pods in the cluster of KUBECONFIG (or ~/.kube/config)
+    const executor = new ExecutorChoice('docker', {
+      docker: async () => dockerExecutor,
+      kubernetes: async () => {
+        const { KubernetesExecutor } = await import('../executors/kubernetes/index.js');
+        const namespace = io.env.SLIPWAY_JOBS_NAMESPACE;
+        const kubernetes = KubernetesExecutor.fromEnvironment({ ...(namespace ? { namespace } : {}), log: (line: string) => reporter.note(line) });
+        const left = await kubernetes.reapOrphans();
+        if (left.containers > 0) reporter.note(`removed ${left.containers} job Pods killed runs left behind`);
+        return kubernetes;
+      },
+    });
     const registry = registryTarget(flags.registry, io.env);
-    const reaped = await executor.reapOrphans();
+    const reaped = await dockerExecutor.reapOrphans();
     const total = reaped.containers + reaped.networks + reaped.volumes;
     if (total > 0) {
       reporter.note(`removed what killed runs left behind: ${reaped.containers} containers, ${reaped.networks} networks, ${reaped.volumes} volumes`);

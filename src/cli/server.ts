@@ -35,6 +35,12 @@ options (flags beat environment variables, which beat the config file):
                        (SLIPWAY_LOG_RETENTION; default: keep them)
   --warm-containers N  started job containers kept ready per recently used image, so a run
                        does not wait for one to start (SLIPWAY_WARM_CONTAINERS; default 1; 0: none)
+  --executor E         where jobs without runs-on run: docker (default) or kubernetes, as Pods in the
+                       cluster of the server's kubeconfig (SLIPWAY_EXECUTOR)
+  --jobs-namespace NS  the namespace job Pods run in (SLIPWAY_JOBS_NAMESPACE; default slipway-jobs)
+  --clone-url URL      how job Pods reach this server (SLIPWAY_CLONE_URL, e.g. http://10.0.0.5:7700):
+                       an init container then checks out the commit with a short-lived token;
+                       without it the workspace is copied into the Pod
   --log-level L        debug, info, warn or error (SLIPWAY_LOG_LEVEL; default info); the log
                        goes to stderr: JSON lines, or one readable line each on a terminal
   --config FILE        a YAML or JSON file with the same keys (port, host, data, database, logLevel, …)
@@ -44,7 +50,9 @@ On first start it prints an admin token once and keeps it in DATA/admin-token (0
 SLIPWAY_ADMIN_TOKEN sets it instead.
 `;
 
-type FileConfig = Partial<Record<'port' | 'host' | 'data' | 'database' | 'concurrency' | 'autoCreate' | 'retryInterrupted' | 'registry' | 'warmContainers' | 'logLevel', string | number | boolean>>;
+type FileConfig = Partial<
+  Record<'port' | 'host' | 'data' | 'database' | 'concurrency' | 'autoCreate' | 'retryInterrupted' | 'registry' | 'warmContainers' | 'executor' | 'jobsNamespace' | 'cloneUrl' | 'logLevel', string | number | boolean>
+>;
 
 function toInt(value: string | number | boolean | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -60,6 +68,35 @@ function toBool(value: string | number | boolean | undefined, fallback: boolean)
 
 export function hideSecrets(url: string | undefined): string {
   return url ? url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@') : '(SQLite in the data directory)';
+}
+
+type ConfigValue = string | number | boolean | undefined;
+
+/** --executor, --jobs-namespace and --clone-url, checked: a bad one stops the start (exit 2). */
+export function executorConfig(executor: ConfigValue, namespace: ConfigValue, cloneUrl: ConfigValue): Pick<ServerConfig, 'executor' | 'jobsNamespace' | 'cloneUrl'> {
+  const out: Pick<ServerConfig, 'executor' | 'jobsNamespace' | 'cloneUrl'> = {};
+  if (executor !== undefined) {
+    if (executor !== 'docker' && executor !== 'kubernetes') throw new UsageError(`--executor takes docker or kubernetes, not '${String(executor).slice(0, 80)}'`);
+    out.executor = executor;
+  }
+  if (namespace !== undefined) {
+    const ns = String(namespace);
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) throw new UsageError(`--jobs-namespace takes a Kubernetes namespace name (lower-case letters, digits and -, at most 63), not '${ns.slice(0, 80)}'`);
+    out.jobsNamespace = ns;
+  }
+  if (cloneUrl !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(String(cloneUrl));
+    } catch {
+      throw new UsageError(`--clone-url takes a URL like http://10.0.0.5:7700, not '${String(cloneUrl).slice(0, 80)}'`);
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password || url.search || url.hash) {
+      throw new UsageError(`--clone-url takes an http(s) URL without credentials, query or fragment, like http://10.0.0.5:7700, not '${String(cloneUrl).slice(0, 80)}'`);
+    }
+    out.cloneUrl = url.toString().replace(/\/+$/, '');
+  }
+  return out;
 }
 
 export const server: Command = async (argv: string[], io: CliIO): Promise<number> => {
@@ -81,6 +118,9 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
         'log-retention': { type: 'string' },
         'preview-ttl': { type: 'string' },
         'warm-containers': { type: 'string' },
+        executor: { type: 'string' },
+        'jobs-namespace': { type: 'string' },
+        'clone-url': { type: 'string' },
         'log-level': { type: 'string' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -127,6 +167,7 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  Object.assign(config, executorConfig(pick(flags.executor, 'SLIPWAY_EXECUTOR', 'executor'), pick(flags['jobs-namespace'], 'SLIPWAY_JOBS_NAMESPACE', 'jobsNamespace'), pick(flags['clone-url'], 'SLIPWAY_CLONE_URL', 'cloneUrl')));
   const retention = flags['log-retention'] ?? env.SLIPWAY_LOG_RETENTION;
   if (retention !== undefined) config.logRetentionMs = longDuration('--log-retention', retention, '30d, 72h');
   const previewTtl = flags['preview-ttl'] ?? env.SLIPWAY_PREVIEW_TTL;
@@ -158,6 +199,9 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
       autoCreate: config.allowAutoCreate,
       retryInterrupted: config.retryInterrupted,
       warmContainers: config.warmContainers,
+      executor: config.executor ?? 'docker',
+      ...(config.executor === 'kubernetes' || config.jobsNamespace ? { jobsNamespace: config.jobsNamespace ?? 'slipway-jobs' } : {}),
+      ...(config.cloneUrl ? { cloneUrl: config.cloneUrl } : {}),
       logLevel,
     },
     'config',

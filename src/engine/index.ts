@@ -5,5 +5,5 @@ export { skipReasonOf, formatWait, type ApprovalGate, type ApprovalDecision, typ
 export { snapshotWorkspace, isGitWorkTree, WorkspaceError, type SourceSnapshot } from './workspace.js';
 export { RunStorage, runsRoot, slipwayHome } from './storage.js';
 export { SecretMasker, secretPatterns, secretsTooShortToMask, shortSecretsWarning, MASK } from './secrets.js';
-export { formatMs } from './job-runner.js';
+export { formatMs, type WorkspaceCheckout } from './job-runner.js';
 export type { PullRequestInfo, Untrusted } from './pull-requests.js';

@@ -25,9 +25,16 @@ export interface JobAttemptInput {
   secrets: Record<string, string>;
   source: SourceSnapshot;
   executor: Executor;
+  /** a checkout of the run's commit the sandbox may fetch itself (the server's, for Pods) */
+  checkout?: WorkspaceCheckout;
   storage: RunStorage;
   signal: AbortSignal;
   emit: (event: RunEvent) => void | Promise<void>;
+}
+
+export interface WorkspaceCheckout {
+  url: string;
+  token: string;
 }
 
 export interface JobAttemptResult {
@@ -61,11 +68,15 @@ export async function runStepsJob(input: JobAttemptInput): Promise<JobAttemptRes
           ...(s.command ? { command: s.command } : {}),
           ...(s.health ? { health: s.health } : {}),
         })),
+        secrets: input.secrets,
+        ...(job.runsOn ? { runsOn: job.runsOn } : {}),
+        ...(job.resources ? { resources: job.resources } : {}),
+        ...(input.checkout ? { checkout: input.checkout } : {}),
       },
       { info: system },
       deadline.signal,
     );
-    await sandbox.putArchive(createReadStream(input.source.tarPath), '.');
+    if (!sandbox.hasWorkspace) await sandbox.putArchive(createReadStream(input.source.tarPath), '.');
     await restoreArtifacts(input, sandbox, system);
     const cache = job.cache ? await restoreCache(input, sandbox, system) : undefined;
 

@@ -8,7 +8,7 @@ import type { Executor } from '../executors/index.js';
 import { isTerminal, type JobStatus, type RunEvent, type RunEventListener, type RunStatus } from './events.js';
 import type { SourceSnapshot } from './workspace.js';
 import type { RunStorage } from './storage.js';
-import { runStepsJob, type JobAttemptResult } from './job-runner.js';
+import { runStepsJob, type JobAttemptResult, type WorkspaceCheckout } from './job-runner.js';
 import { buildStepNames, runBuildJob, type RegistryTarget } from './build-runner.js';
 import { DEPLOY_STEP, runDeployJob, type DeployTargets } from './deploy-runner.js';
 import type { ImageBuilder } from '../build/index.js';
@@ -32,6 +32,11 @@ export interface RunOptions {
   trigger: Trigger;
   source: SourceSnapshot;
   executor: Executor;
+  /**
+   * a checkout of the run's commit a job's sandbox may fetch itself instead of being handed the
+   * workspace (Pods fetch it from the server's git hosting); minted per job attempt
+   */
+  checkout?: () => WorkspaceCheckout;
   storage: RunStorage;
   /** values of the pipeline's secrets, by name */
   secrets: Record<string, string>;
@@ -379,6 +384,7 @@ function attemptJob(
     secrets: options.secrets,
     source: options.source,
     executor: options.executor,
+    ...(options.checkout ? { checkout: options.checkout() } : {}),
     storage: options.storage,
     signal,
     emit,

@@ -2,3 +2,4 @@
 export * from './types.js';
 export { DockerExecutor } from './docker/executor.js';
 export { connectDocker } from './docker/client.js';
+export { ExecutorChoice, type ExecutorFactory } from './choice.js';

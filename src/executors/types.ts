@@ -24,6 +24,8 @@ export interface SandboxSpec {
    * workload spec others can read (Kubernetes) keeps them in a Secret and drops them from exec env.
    */
   secrets?: Record<string, string>;
+  /** the executor the job asked for (`runs-on`); absent: the default one */
+  runsOn?: ExecutorName;
   /** requests = limits for the job's own container, in Kubernetes quantities ("500m", "512Mi") */
   resources?: JobResources;
   /**
@@ -33,6 +35,8 @@ export interface SandboxSpec {
    */
   checkout?: { url: string; token: string };
 }
+
+export type ExecutorName = 'docker' | 'kubernetes';
 
 export interface JobResources {
   cpu?: string;

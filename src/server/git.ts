@@ -9,6 +9,7 @@ import path from 'node:path';
 import { git, gitEnvironment } from '../git/index.js';
 import { projectNameProblem } from '../store/index.js';
 import { requestUrl } from '../http/index.js';
+import { ARCHIVE_ROUTE, serveCheckout, type CheckoutTokens } from './checkout.js';
 
 export const ZERO_SHA = '0'.repeat(40);
 const ROUTE = /^\/git\/([^/]+)\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/;
@@ -34,6 +35,8 @@ export interface GitHostingOptions {
    * shown to the pusher (`remote: …`). When it throws, the push is undone and the pusher told.
    */
   onPush(project: string, updates: RefUpdate[], who: string): Promise<string[]>;
+  /** job checkouts (GET …/archive/COMMIT.tar) with their own short-lived tokens */
+  checkouts?: CheckoutTokens;
   log?: (message: string) => void;
 }
 
@@ -107,6 +110,8 @@ export class GitHosting {
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const checkout = this.options.checkouts ? ARCHIVE_ROUTE.exec(url.pathname) : null;
+    if (checkout && this.options.checkouts) return serveCheckout(req, res, checkout, this.options.reposDir, this.options.checkouts);
     const match = ROUTE.exec(url.pathname);
     if (!match) return deny(res, 404, 'not a git repository path: use /git/<project>.git');
     const project = match[1] ?? '';

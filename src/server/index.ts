@@ -9,7 +9,9 @@ import { ChangeFeed, observeChanges } from './changes.js';
 import { Previews } from './previews.js';
 import { checkTokenSecret } from '../store/tokens.js';
 import { createRegistry, type Registry } from '../registry/index.js';
-import { connectDocker, DockerExecutor } from '../executors/index.js';
+import { connectDocker, DockerExecutor, ExecutorChoice, type ExecutorName } from '../executors/index.js';
+import { CheckoutTokens, checkoutUrl } from './checkout.js';
+import { loadSecretKey } from '../store/crypto.js';
 import { ownerIdentity } from '../executors/docker/labels.js';
 import { DockerImageBuilder } from '../build/index.js';
 import { createTarget, type TargetName } from '../deploy/targets.js';
@@ -53,6 +55,12 @@ export interface ServerConfig {
   scheduleClock?: SchedulerClock;
   /** a pull request's preview environment not deployed to for this long is taken down; default 7 days */
   previewTtlMs?: number;
+  /** where jobs without `runs-on` run; default docker */
+  executor?: ExecutorName;
+  /** the namespace job Pods run in; default slipway-jobs */
+  jobsNamespace?: string;
+  /** how job Pods reach this server, for their checkout; without it the workspace is copied in */
+  cloneUrl?: string;
 }
 
 export interface RunningServer {
@@ -147,7 +155,10 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   const registryHost = config.publicRegistry ?? `127.0.0.1:${port}`;
   const publicUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
 
-  const executor = new DockerExecutor(docker, { warmContainers: config.warmContainers ?? 1, log });
+  const executor = jobExecutors(config, docker, log);
+  // a server whose jobs run as Pods by default cannot run them without its cluster: say so now
+  if (config.executor === 'kubernetes') await executor.executor('kubernetes');
+  const checkouts = new CheckoutTokens((await loadSecretKey(config.dataDir, env)).key);
   const runner = new Runner({
     store,
     dataDir: config.dataDir,
@@ -161,6 +172,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     workerId: ownerIdentity,
     retryInterrupted: config.retryInterrupted,
     publicUrl,
+    ...(config.cloneUrl ? { checkout: (project: string, commit: string) => ({ url: checkoutUrl(config.cloneUrl!, project, commit), token: checkouts.mint(project, commit) }) } : {}),
     logger,
   });
 
@@ -182,6 +194,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
       // branches and tags run their pipelines; refs/for/BRANCH opens a pull request run
       return recordGitPush({ store, runner, reposDir, log, publicUrl, wake: () => runner.wake() }, project, updates, who);
     },
+    checkouts,
     log,
   });
 
@@ -268,4 +281,23 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
       await release();
     },
   };
+}
+
+/**
+ * The executors of the server's jobs: docker (warm containers), and kubernetes from the server's
+ * kubeconfig, made when the first job asks for it (or at start with --executor kubernetes). A
+ * fresh kubernetes executor reaps the Pods a killed server left before it runs anything.
+ */
+function jobExecutors(config: ServerConfig, docker: Awaited<ReturnType<typeof connectDocker>>, log: (message: string) => void): ExecutorChoice {
+  const dockerExecutor = new DockerExecutor(docker, { warmContainers: config.warmContainers ?? 1, log });
+  return new ExecutorChoice(config.executor ?? 'docker', {
+    docker: async () => dockerExecutor,
+    kubernetes: async () => {
+      const { KubernetesExecutor } = await import('../executors/kubernetes/index.js');
+      const executor = KubernetesExecutor.fromEnvironment({ ...(config.jobsNamespace ? { namespace: config.jobsNamespace } : {}), log });
+      const reaped = await executor.reapOrphans();
+      if (reaped.containers > 0) log(`removed ${reaped.containers} job Pods interrupted runs left`);
+      return executor;
+    },
+  });
 }

@@ -229,6 +229,8 @@ class Compiler {
       steps: (raw.steps ?? []).map((step, index) => this.step(step, [...path, 'steps', index])),
       ...(raw.cache ? { cache: compileCache(raw.cache) } : {}),
       artifacts: raw.artifacts ?? [],
+      ...(raw['runs-on'] ? { runsOn: raw['runs-on'] } : {}),
+      ...(raw.resources ? { resources: { ...(raw.resources.cpu ? { cpu: raw.resources.cpu } : {}), ...(raw.resources.memory ? { memory: raw.resources.memory } : {}) } } : {}),
     };
     return job;
   }

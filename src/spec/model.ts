@@ -141,6 +141,10 @@ export interface StepsJob extends JobBase {
   cache?: Cache;
   /** workspace-relative paths handed to the jobs that need this one */
   artifacts: string[];
+  /** the executor the job asks for; absent: the one the run was given */
+  runsOn?: 'docker' | 'kubernetes';
+  /** CPU and memory of the job container, in Kubernetes quantities */
+  resources?: { cpu?: string; memory?: string };
 }
 
 export interface BuildJob extends JobBase {

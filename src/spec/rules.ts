@@ -33,7 +33,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 // The keys a job may have, from the schema: jobs is a record whose one pattern maps to the job.
 const JOB_KEYS = ((Object.values((annotatedPipelineSchema.properties as Record<string, SchemaNode>).jobs?.patternProperties as Record<string, SchemaNode>)[0]?.properties ?? {}) as Record<string, SchemaNode>);
-const STEPS_ONLY_KEYS = ['image', 'services', 'steps', 'cache', 'artifacts', 'matrix'] as const;
+const STEPS_ONLY_KEYS = ['image', 'services', 'steps', 'cache', 'artifacts', 'matrix', 'runs-on', 'resources'] as const;
 
 /** The kind a job's keys make it, for the rules and for the expression checks. */
 export function jobKindOf(job: Record<string, unknown>): JobKind | undefined {

@@ -564,6 +564,39 @@ export const annotatedPipelineSchema: SchemaNode = {
                 "type": "string"
               }
             },
+            "runs-on": {
+              "description": "Steps jobs: the executor that runs the job — docker (a container on the server's engine) or kubernetes (a Pod); default: the server's --executor.",
+              "anyOf": [
+                {
+                  "const": "docker",
+                  "type": "string"
+                },
+                {
+                  "const": "kubernetes",
+                  "type": "string"
+                }
+              ]
+            },
+            "resources": {
+              "additionalProperties": false,
+              "minProperties": 1,
+              "description": "Steps jobs: what the job container gets (requests = limits on Kubernetes; CPU and memory limits on Docker).",
+              "type": "object",
+              "properties": {
+                "cpu": {
+                  "pattern": "^([1-9][0-9]{0,5}m|[0-9]{1,3}(\\.[0-9]{1,3})?)$",
+                  "description": "CPU for the job container, in Kubernetes quantities: 500m, 2, 1.5.",
+                  "x-expected": "a CPU quantity like 500m, 1 or 1.5",
+                  "type": "string"
+                },
+                "memory": {
+                  "pattern": "^[1-9][0-9]{0,8}(Ki|Mi|Gi|Ti|k|M|G|T)?$",
+                  "description": "Memory for the job container, in Kubernetes quantities: 512Mi, 2Gi.",
+                  "x-expected": "a memory quantity like 512Mi or 2Gi",
+                  "type": "string"
+                }
+              }
+            },
             "matrix": {
               "description": "Steps jobs: run the job once per combination of these values, e.g. node: [18, 20]; at most 256 combinations.",
               "additionalProperties": {

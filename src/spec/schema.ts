@@ -158,6 +158,26 @@ export const ServiceSchema = Type.Object(
   { additionalProperties: false, description: 'A sidecar container, reachable from the steps by its name.' },
 );
 
+export const ResourcesSchema = Type.Object(
+  {
+    cpu: Type.Optional(
+      Type.String({
+        pattern: '^([1-9][0-9]{0,5}m|[0-9]{1,3}(\\.[0-9]{1,3})?)$',
+        description: 'CPU for the job container, in Kubernetes quantities: 500m, 2, 1.5.',
+        'x-expected': 'a CPU quantity like 500m, 1 or 1.5',
+      }),
+    ),
+    memory: Type.Optional(
+      Type.String({
+        pattern: '^[1-9][0-9]{0,8}(Ki|Mi|Gi|Ti|k|M|G|T)?$',
+        description: 'Memory for the job container, in Kubernetes quantities: 512Mi, 2Gi.',
+        'x-expected': 'a memory quantity like 512Mi or 2Gi',
+      }),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1, description: 'Steps jobs: what the job container gets (requests = limits on Kubernetes; CPU and memory limits on Docker).' },
+);
+
 export const CacheSchema = Type.Object(
   {
     key: Type.Union([relativePath('A file whose content keys the cache.'), Type.Array(relativePath('A file whose content keys the cache.'), { minItems: 1 })], {
@@ -395,6 +415,12 @@ export const JobSchema = Type.Object(
     steps: Type.Optional(Type.Array(StepSchema, { minItems: 1, description: 'Steps jobs: the commands, in order, in one container.' })),
     cache: Type.Optional(CacheSchema),
     artifacts: Type.Optional(stringList('Steps jobs: workspace paths handed to the jobs that need this one.', relativePath('A workspace path.'))),
+    'runs-on': Type.Optional(
+      Type.Union([Type.Literal('docker'), Type.Literal('kubernetes')], {
+        description: "Steps jobs: the executor that runs the job — docker (a container on the server's engine) or kubernetes (a Pod); default: the server's --executor.",
+      }),
+    ),
+    resources: Type.Optional(ResourcesSchema),
     matrix: Type.Optional(MatrixSchema),
     'fail-fast': Type.Optional(Type.Boolean({ default: defaults.failFast, description: 'Matrix jobs: when one combination fails, cancel the others still pending or running.' })),
     build: Type.Optional(BuildSchema),

@@ -9,8 +9,11 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-export function spawnServer(data: string, options: { port?: number; concurrency?: number; adminToken?: string; env?: Record<string, string>; bin?: string } = {}): ServerProcess {
-  const args = [options.bin ?? slipwayBin, 'server', '--port', String(options.port ?? 0), '--host', '127.0.0.1', '--data', data];
+export function spawnServer(
+  data: string,
+  options: { port?: number; host?: string; concurrency?: number; adminToken?: string; env?: Record<string, string>; bin?: string; args?: string[] } = {},
+): ServerProcess {
+  const args = [options.bin ?? slipwayBin, 'server', '--port', String(options.port ?? 0), '--host', options.host ?? '127.0.0.1', '--data', data, ...(options.args ?? [])];
   if (options.concurrency !== undefined) args.push('--concurrency', String(options.concurrency));
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -17,6 +17,7 @@ import {
   type SandboxProgress,
   type SandboxSpec,
   type ServiceSpec,
+  type JobResources,
 } from '../types.js';
 
 const WORKSPACE = '/workspace';
@@ -48,6 +49,21 @@ const jobContainer = (networkName: string): ContainerRecipe => (image, name, vol
     NetworkMode: networkName,
   },
 });
+
+/** `resources:` as the engine's limits: the same numbers a Pod gets as requests = limits. */
+export function resourceLimits(resources: JobResources | undefined): { NanoCpus?: number; Memory?: number } {
+  const limits: { NanoCpus?: number; Memory?: number } = {};
+  if (resources?.cpu) {
+    const cpu = resources.cpu.endsWith('m') ? Number(resources.cpu.slice(0, -1)) / 1000 : Number(resources.cpu);
+    if (cpu > 0) limits.NanoCpus = Math.round(cpu * 1e9);
+  }
+  if (resources?.memory) {
+    const match = /^(\d+)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(resources.memory);
+    const unit: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+    if (match) limits.Memory = Number(match[1]) * (match[2] ? (unit[match[2]] ?? 1) : 1);
+  }
+  return limits;
+}
 
 export interface DockerExecutorOptions {
   /**
@@ -213,7 +229,8 @@ class DockerSandbox implements Sandbox {
     const ids = await Promise.all(images.map((image) => ensureImage(this.docker, image, progress)));
     signal.throwIfAborted();
 
-    if (this.pool && this.spec.services.length === 0 && WarmPool.accepts(this.spec.image)) {
+    // warm containers have no CPU or memory limits: a job that sets them starts its own
+    if (this.pool && this.spec.services.length === 0 && !this.spec.resources && WarmPool.accepts(this.spec.image)) {
       const warm = await this.pool.take(this.spec.image, ids[0] ?? '');
       if (warm) {
         this.container = warm.container;
@@ -236,7 +253,8 @@ class DockerSandbox implements Sandbox {
       await Promise.all(this.spec.services.map((service) => this.startService(service, networkName, progress, signal)));
     }
 
-    this.container = await this.docker.createContainer(jobContainer(networkName)(this.spec.image, this.baseName, volumeName, this.labels));
+    const recipe = jobContainer(networkName)(this.spec.image, this.baseName, volumeName, this.labels);
+    this.container = await this.docker.createContainer({ ...recipe, HostConfig: { ...recipe.HostConfig, ...resourceLimits(this.spec.resources) } });
     await this.container.start();
   }
 

@@ -1,7 +1,7 @@
 // Runs one claimed run to its end: reads its pipeline file (fetching a webhook's commit first),
 // reports to the forge, runs the engine on the pushed commit, and records what happens.
 import { parsePipeline, formatDiagnostic, type Pipeline } from '../../spec/index.js';
-import { executeRun, RunStorage, type ResumedJob, type RunOptions, type RunResult, type SourceSnapshot, type Trigger } from '../../engine/index.js';
+import { executeRun, RunStorage, type ResumedJob, type RunOptions, type RunResult, type SourceSnapshot, type Trigger, type WorkspaceCheckout } from '../../engine/index.js';
 import type { Executor } from '../../executors/index.js';
 import type { ImageBuilder } from '../../build/index.js';
 import type { RegistryTarget } from '../../engine/build-runner.js';
@@ -34,6 +34,8 @@ export interface RunExecutionOptions {
   concurrency: number;
   /** this server's URL, for links back to runs */
   publicUrl?: string;
+  /** a checkout of a project's commit that a job's sandbox may fetch itself (Pods, with --clone-url) */
+  checkout?: (project: string, commit: string) => WorkspaceCheckout;
   /** the server's logger; a run's lines go through a child of it that carries `runId` */
   logger: Logger;
 }
@@ -54,6 +56,7 @@ interface PreparedRun {
   /** a pull request run's: what it may not have */
   trust: RunTrust;
   source: SourceSnapshot;
+  projectName: string;
   reuse?: ReusedJobs;
   /** a run that waited for approval: its jobs so far */
   resume?: Map<string, ResumedJob>;
@@ -129,11 +132,11 @@ async function prepareRun(options: RunExecutionOptions, run: Run, storage: RunSt
   // said once, as the run starts: a run going on after a decision said it already
   const notice = resume ? undefined : trustNotice(trust);
   if (notice) await store.appendLogs(run.id, [{ job: 'pipeline', stream: 'system', line: notice }]);
-  if (resume) return { pipeline, report, secrets, trust, source, resume };
+  if (resume) return { pipeline, report, secrets, trust, source, projectName: project.name, resume };
   const reuse = run.rerunOf
     ? await reusedJobs({ store, dataDir: options.dataDir, runId: run.id, fromRunId: run.rerunOf, pipeline, storage, onEvent: (event) => recorder.onEvent(event) })
     : undefined;
-  return { pipeline, report, secrets, trust, source, ...(reuse ? { reuse } : {}) };
+  return { pipeline, report, secrets, trust, source, projectName: project.name, ...(reuse ? { reuse } : {}) };
 }
 
 /** The run's pipeline; when its file is not valid, the run fails with the file's problems in its log. */
@@ -181,6 +184,7 @@ function engineOptions(options: RunExecutionOptions, hub: RunHub, run: Run, prep
     trigger: engineTrigger(run),
     source: prepared.source,
     executor: options.executor,
+    ...(options.checkout ? { checkout: () => options.checkout!(prepared.projectName, run.trigger.commit) } : {}),
     storage,
     secrets: prepared.secrets,
     envOverrides: {},
