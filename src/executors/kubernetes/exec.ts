@@ -122,8 +122,10 @@ export async function podExec(kubeConfig: KubeConfig, request: PodExecRequest): 
         request.pod,
         request.container,
         request.command,
-        request.stdout ? placeholder() : null,
-        request.stderr ? placeholder() : null,
+        // always both: the API refuses an exec with no stream at all (and a command's output
+        // that nobody reads is dropped above)
+        placeholder(),
+        placeholder(),
         request.stdin ? new PassThrough() : null,
         false,
       )
