@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { ExecutorError, KubernetesExecutor, type Sandbox, type SandboxSpec } from '../../src/executors/index.js';
@@ -54,7 +55,7 @@ describe('kubernetes executor', { skip: !onRealCluster && 'needs a real cluster:
   const podExists = (name: string) => core.readNamespacedPod({ name, namespace }).then(() => true, () => false);
   const secretExists = (name: string) => core.readNamespacedSecret({ name, namespace }).then(() => true, () => false);
 
-  test('steps run in order in one workspace (the namespace is created), with live output, exit codes and sh -e', async () => {
+  test('steps run in order in one workspace (the namespace is created), with live output that a slow reader slows down without loss, exit codes and sh -e', async () => {
     const sandbox = await sandboxOf(jobSpec({ env: { JOB_LEVEL: 'from the job' } }));
     assert.equal(sandbox.workspace, '/workspace');
     assert.ok(!sandbox.hasWorkspace, 'without checkout the engine puts the source in');
@@ -69,6 +70,18 @@ describe('kubernetes executor', { skip: !onRealCluster && 'needs a real cluster:
     assert.equal(live.code, 0);
     const firstWrite = live.out.writes.find((w) => w.text.includes('first'));
     assert.ok(firstWrite && Date.now() - firstWrite.at >= 1500, `"first" arrived ${firstWrite ? firstWrite.at - started : '?'} ms after the start, before the step ended`);
+
+    // a slow reader: the socket pauses while the destination is full, and nothing is lost
+    let received = 0;
+    const slow = new Writable({
+      highWaterMark: 1024,
+      write(chunk: Buffer, _encoding, callback) {
+        received += chunk.length;
+        setTimeout(callback, 1);
+      },
+    });
+    const flood = await sandbox.exec("head -c 2000000 /dev/zero | tr '\\0' a", {}, { stdout: slow, stderr: capture().stream }, new AbortController().signal);
+    assert.deepEqual([flood, received], [0, 2_000_000]);
 
     assert.equal((await step(sandbox, 'exit 3')).code, 3);
     const stopped = await step(sandbox, 'echo before; false; echo after');
