@@ -44,111 +44,119 @@ export interface PodExecRequest {
 }
 
 /** The command's exit code. The remote command is not killed by an abort or a timeout. */
-export async function podExec(kubeConfig: KubeConfig, request: PodExecRequest): Promise<number> {
+export function podExec(kubeConfig: KubeConfig, request: PodExecRequest): Promise<number> {
   request.signal?.throwIfAborted();
-  const exec = new Exec(kubeConfig);
-  const inner = exec.handler;
-  return new Promise<number>((resolve, reject) => {
-    let socket: ExecSocket | undefined;
-    let settled = false;
-    const blocked = new Set<Writable>();
-    const cleanups: (() => void)[] = [];
-    const settle = (outcome: () => number): void => {
-      if (settled) return;
-      settled = true;
-      for (const cleanup of cleanups) cleanup();
-      try {
-        resolve(outcome());
-      } catch (err) {
-        socket?.terminate();
-        reject(err);
-      }
-    };
-    const fail = (err: unknown): void =>
-      settle(() => {
-        throw err;
-      });
+  return new Promise<number>((resolve, reject) => new ExecCall(request, resolve, reject).start(kubeConfig));
+}
 
-    const write = (target: Writable | undefined, data: Buffer): void => {
-      if (!target || data.length === 0 || settled) return;
-      if (target.write(data) || blocked.has(target)) return;
-      blocked.add(target);
-      socket?.pause();
-      const unblock = (): void => {
-        target.off('drain', unblock);
-        target.off('close', unblock);
-        blocked.delete(target);
-        if (blocked.size === 0) socket?.resume();
-      };
-      target.on('drain', unblock);
-      target.on('close', unblock);
-    };
-    exec.handler = {
-      connect: (path, textHandler) =>
-        inner.connect(path, textHandler, (channel, data) => {
-          if (channel === STDOUT) write(request.stdout, data);
-          else if (channel === STDERR) write(request.stderr, data);
-          else if (channel === STATUS) {
-            settle(() => exitCodeOf(parseStatus(data), request));
-            return false;
-          }
-          return true;
-        }),
-    };
+/** One exec: its socket, the destinations it waits for, and how it ends (once). */
+class ExecCall {
+  private socket?: ExecSocket;
+  private settled = false;
+  private readonly blocked = new Set<Writable>();
+  private readonly cleanups: (() => void)[] = [];
 
-    if (request.signal) {
-      const signal = request.signal;
-      const onAbort = (): void => {
-        socket?.terminate();
-        fail(signal.reason);
-      };
+  constructor(
+    private readonly request: PodExecRequest,
+    private readonly resolve: (code: number) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {}
+
+  start(kubeConfig: KubeConfig): void {
+    const { signal, timeoutMs } = this.request;
+    if (signal) {
+      const onAbort = (): void => this.fail(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
-      cleanups.push(() => signal.removeEventListener('abort', onAbort));
+      this.cleanups.push(() => signal.removeEventListener('abort', onAbort));
     }
-    if (request.timeoutMs !== undefined) {
-      const timer = setTimeout(() => {
-        socket?.terminate();
-        fail(new ExecutorError('EXECUTOR_FAILED', `'${request.command.join(' ').slice(0, 200)}' did not finish within ${request.timeoutMs} ms`));
-      }, request.timeoutMs);
-      cleanups.push(() => clearTimeout(timer));
+    if (timeoutMs !== undefined) {
+      const what = this.request.command.join(' ').slice(0, 200);
+      const timer = setTimeout(() => this.fail(new ExecutorError('EXECUTOR_FAILED', `'${what}' did not finish within ${timeoutMs} ms`)), timeoutMs);
+      this.cleanups.push(() => clearTimeout(timer));
     }
+    this.connect(kubeConfig).then(
+      (socket) => this.opened(socket),
+      (err: unknown) => this.fail(connectError(err, this.request)),
+    );
+  }
 
-    // Exec only looks at whether there are streams (the query) and whether stdout is a terminal;
-    // the channels are handled above, so it gets stand-ins.
+  private connect(kubeConfig: KubeConfig): Promise<ExecSocket> {
+    const exec = new Exec(kubeConfig);
+    const inner = exec.handler;
+    exec.handler = { connect: (path, textHandler) => inner.connect(path, textHandler, (channel, data) => this.onMessage(channel, data)) };
+    // Exec only looks at whether there are streams (for the query) and whether stdout is a
+    // terminal: the channels are handled in onMessage, so it gets stand-ins. Always stdout and
+    // stderr: the API refuses an exec without any stream.
     const placeholder = (): Writable => new Writable({ write: (_chunk, _encoding, callback) => callback() });
-    exec
-      .exec(
-        request.namespace,
-        request.pod,
-        request.container,
-        request.command,
-        // always both: the API refuses an exec with no stream at all (and a command's output
-        // that nobody reads is dropped above)
-        placeholder(),
-        placeholder(),
-        request.stdin ? new PassThrough() : null,
-        false,
-      )
-      .then((ws: unknown) => {
-        socket = ws as ExecSocket;
-        if (settled) {
-          socket.terminate();
-          return;
-        }
-        if (blocked.size > 0) socket.pause();
-        socket.on('error', () => undefined);
-        socket.on('close', () =>
-          fail(new ExecutorError('EXECUTOR_FAILED', `the connection to pod ${request.pod} closed before the command finished (was the pod deleted?)`)),
-        );
-        if (request.stdin) {
-          sendStdin(socket, request.stdin.stream, request.stdin.length, () => settled).catch((err: unknown) => {
-            socket?.terminate();
-            fail(err instanceof ExecutorError ? err : new ExecutorError('EXECUTOR_FAILED', `sending input to pod ${request.pod}: ${(err as Error).message}`));
-          });
-        }
-      })
-      .catch((err: unknown) => fail(connectError(err, request)));
-  });
+    const { namespace, pod, container, command, stdin } = this.request;
+    return exec
+      .exec(namespace, pod, container, command, placeholder(), placeholder(), stdin ? new PassThrough() : null, false)
+      .then((ws: unknown) => ws as ExecSocket);
+  }
+
+  private opened(socket: ExecSocket): void {
+    this.socket = socket;
+    if (this.settled) {
+      socket.terminate();
+      return;
+    }
+    if (this.blocked.size > 0) socket.pause();
+    socket.on('error', () => undefined);
+    socket.on('close', () =>
+      this.fail(new ExecutorError('EXECUTOR_FAILED', `the connection to pod ${this.request.pod} closed before the command finished (was the pod deleted?)`)),
+    );
+    const stdin = this.request.stdin;
+    if (stdin) {
+      sendStdin(socket, stdin.stream, stdin.length, () => this.settled).catch((err: unknown) =>
+        this.fail(err instanceof ExecutorError ? err : new ExecutorError('EXECUTOR_FAILED', `sending input to pod ${this.request.pod}: ${(err as Error).message}`)),
+      );
+    }
+  }
+
+  /** Whether the socket is to stay open. */
+  private onMessage(channel: number, data: Buffer): boolean {
+    if (channel === STDOUT) this.write(this.request.stdout, data);
+    else if (channel === STDERR) this.write(this.request.stderr, data);
+    else if (channel === STATUS) {
+      this.settle(() => exitCodeOf(parseStatus(data), this.request));
+      return false;
+    }
+    return true;
+  }
+
+  /** Writes on; when `target` is full, the socket pauses until every full destination drains. */
+  private write(target: Writable | undefined, data: Buffer): void {
+    if (!target || data.length === 0 || this.settled) return;
+    if (target.write(data) || this.blocked.has(target)) return;
+    this.blocked.add(target);
+    this.socket?.pause();
+    const unblock = (): void => {
+      target.off('drain', unblock);
+      target.off('close', unblock);
+      this.blocked.delete(target);
+      if (this.blocked.size === 0) this.socket?.resume();
+    };
+    target.on('drain', unblock);
+    target.on('close', unblock);
+  }
+
+  private settle(outcome: () => number): void {
+    if (this.settled) return;
+    this.settled = true;
+    for (const cleanup of this.cleanups) cleanup();
+    try {
+      this.resolve(outcome());
+    } catch (err) {
+      this.socket?.terminate();
+      this.reject(err);
+    }
+  }
+
+  private fail(err: unknown): void {
+    this.settle(() => {
+      throw err;
+    });
+  }
 }
 
 async function sendStdin(socket: ExecSocket, stream: NodeJS.ReadableStream, length: number, stopped: () => boolean): Promise<void> {
