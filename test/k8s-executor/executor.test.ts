@@ -164,6 +164,12 @@ describe('kubernetes executor', { skip: !onRealCluster && 'needs a real cluster:
     assert.deepEqual(JSON.parse(JSON.stringify(job?.resources)), { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '100m', memory: '64Mi' } });
   });
 
+  test("a job that asks for more than any node has fails at once with the scheduler's reason", async () => {
+    const started = Date.now();
+    await assert.rejects(sandboxOf(jobSpec({ resources: { cpu: '500', memory: '64Mi' } })), isExecutorError('EXECUTOR_FAILED', /no node can run[^]*Insufficient cpu/));
+    assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
+  });
+
   test('an abort during a long step settles the exec within seconds and deletes the Pod', async () => {
     const sandbox = await sandboxOf(jobSpec());
     const name = podNameOf(sandbox);
