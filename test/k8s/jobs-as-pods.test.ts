@@ -154,7 +154,7 @@ describe('jobs as Pods (slipway server --executor kubernetes)', { skip: onRealCl
     assert.equal(job('fails')?.steps[0]?.exitCode, 7);
     assert.match(text('fails'), /about to fail/);
     assert.equal(job('slow')?.status, 'failure');
-    assert.match(job('slow')?.reason ?? '', /timed out after 4s/);
+    assert.match(job('slow')?.reason ?? '', /timed out after 4(\.0)?s/);
     await eventually('the run\'s Pods to be gone', async () => (await podsOf(id)).length === 0, 30_000);
 
     // a later push with the same cache key: the cache is restored into the Pod
