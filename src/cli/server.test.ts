@@ -1,0 +1,13 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { executorConfig } from './server.js';
+
+test('--executor, --jobs-namespace and --clone-url are checked before the server starts (a usage error, exit 2)', () => {
+  assert.deepEqual(executorConfig('kubernetes', 'ci-jobs', 'http://10.244.0.1:7700/'), { executor: 'kubernetes', jobsNamespace: 'ci-jobs', cloneUrl: 'http://10.244.0.1:7700' });
+  assert.deepEqual(executorConfig(undefined, undefined, undefined), {});
+  assert.throws(() => executorConfig('nomad', undefined, undefined), /--executor takes docker or kubernetes, not 'nomad'/);
+  for (const ns of ['Jobs', '-jobs', 'a'.repeat(64), 'jobs;rm', '']) assert.throws(() => executorConfig(undefined, ns, undefined), /--jobs-namespace takes/, ns);
+  for (const url of ['file:///etc/passwd', 'http://user:pw@host:1', 'http://host/?x=1', 'not a url', 'javascript:alert(1)']) {
+    assert.throws(() => executorConfig(undefined, undefined, url), /--clone-url takes/, url);
+  }
+});
