@@ -7,7 +7,8 @@
 //   kubernetes    KubernetesExecutor in a namespace of its own (deleted at the end): every job its
 //                 own Pod (cold), steps exec'd through the API server
 // Figures: wall time of executeRun; executeRun → the first step started; a job's start (running →
-// its first step started); one step (step.finished durations, every step of every round).
+// its first step started); one step (step.finished durations, every step of every round); a job's
+// end (its last step finished → the job's success: the sandbox removed).
 // Needs KUBECONFIG (a real cluster that has busybox:1.36) and the local Docker engine.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -48,6 +49,8 @@ interface Sample {
   jobStartMs: number[];
   /** every step's duration */
   stepMs: number[];
+  /** per job: its last step finished → the job's success (the sandbox removed) */
+  teardownMs: number[];
 }
 
 function median(values: readonly number[]): number {
@@ -68,11 +71,16 @@ async function runOnce(executor: Executor, pipeline: Pipeline, repo: TempRepo, s
   const running = new Map<string, number>();
   const firstStep = new Map<string, number>();
   const stepMs: number[] = [];
+  const lastStep = new Map<string, number>();
+  const teardownMs: number[] = [];
   const onEvent = (e: RunEvent): void => {
     if (e.type === 'job.status' && e.status === 'running' && !running.has(e.job)) running.set(e.job, e.at);
+    else if (e.type === 'job.status' && e.status === 'success') teardownMs.push(e.at - (lastStep.get(e.job) ?? NaN));
     else if (e.type === 'step.started' && !firstStep.has(e.job)) firstStep.set(e.job, e.at);
-    else if (e.type === 'step.finished') stepMs.push(e.durationMs);
-    else if (e.type === 'log') lines.push(`[${e.job}] ${e.line}`);
+    else if (e.type === 'step.finished') {
+      stepMs.push(e.durationMs);
+      lastStep.set(e.job, e.at);
+    } else if (e.type === 'log') lines.push(`[${e.job}] ${e.line}`);
   };
   const startedAt = Date.now();
   const t0 = performance.now();
@@ -94,7 +102,7 @@ async function runOnce(executor: Executor, pipeline: Pipeline, repo: TempRepo, s
   if (result.status !== 'success') throw new Error(`${executor.name}: the run ended ${result.status}\n${lines.join('\n')}`);
   if (stepMs.length !== 15 || firstStep.size !== 3) throw new Error(`${executor.name}: ${stepMs.length} steps finished, ${firstStep.size} jobs started`);
   const jobStartMs = [...firstStep].map(([name, at]) => at - (running.get(name) ?? NaN));
-  return { wallMs, firstStepMs: Math.min(...firstStep.values()) - startedAt, jobStartMs, stepMs };
+  return { wallMs, firstStepMs: Math.min(...firstStep.values()) - startedAt, jobStartMs, stepMs, teardownMs };
 }
 
 /** The cluster's busybox:1.36 is this engine's busybox:latest (shared/k8s imports it with `docker save`). */
@@ -166,6 +174,7 @@ async function main(): Promise<void> {
     ['executeRun → first step started', median(d.map((s) => s.firstStepMs)), median(k.map((s) => s.firstStepMs)), (s) => `(${all(s, (x) => x.firstStepMs)})`],
     ["a job's start: running → its first step started (3 jobs a run)", median(d.flatMap((s) => s.jobStartMs)), median(k.flatMap((s) => s.jobStartMs)), (s) => `(${s.flatMap((x) => x.jobStartMs).length} samples)`],
     ['one trivial step (echo, write, read, ls, true), exec to exit', median(d.flatMap((s) => s.stepMs)), median(k.flatMap((s) => s.stepMs)), (s) => `(${s.flatMap((x) => x.stepMs).length} samples)`],
+    ["a job's end: last step finished → job success (sandbox removed)", median(d.flatMap((s) => s.teardownMs)), median(k.flatMap((s) => s.teardownMs)), (s) => `(${s.flatMap((x) => x.teardownMs).length} samples)`],
   ];
   console.log(
     `bench/executors — ${ROUNDS} rounds each, alternating docker, kubernetes (one unmeasured run of each first), medians; ` +

@@ -26,7 +26,7 @@ test('the JSON Schema is well-formed for editors: draft-07, $id, titles, descrip
   assert.deepEqual(schema.required, ['version', 'name', 'jobs']);
   assert.deepEqual(Object.keys(schema.properties), ['version', 'name', 'on', 'env', 'secrets', 'environments', 'jobs']);
   const job = Object.values(schema.properties.jobs.patternProperties as Record<string, any>)[0];
-  assert.deepEqual(Object.keys(job.properties), ['needs', 'if', 'when', 'approval', 'env', 'timeout', 'retry', 'image', 'services', 'steps', 'cache', 'artifacts', 'matrix', 'fail-fast', 'build', 'deploy']);
+  assert.deepEqual(Object.keys(job.properties), ['needs', 'if', 'when', 'approval', 'env', 'timeout', 'retry', 'image', 'services', 'steps', 'cache', 'artifacts', 'runs-on', 'resources', 'matrix', 'fail-fast', 'build', 'deploy']);
   assert.equal(job.additionalProperties, false);
   assert.equal(job.properties.timeout.default, '60m');
   assert.deepEqual(job.properties.build.required, ['repository']);
