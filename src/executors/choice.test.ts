@@ -26,7 +26,8 @@ test('a job goes to the executor its runs-on names, others to the default; each 
       return fake('kubernetes', made);
     },
   });
-  assert.deepEqual(await choice.reapOrphans(), { containers: 0, networks: 0, volumes: 0 }, 'nothing made yet, nothing to reap');
+  assert.deepEqual(await choice.reapOrphans(), { containers: 1, networks: 0, volumes: 0 }, 'the default executor is made to reap what a killed process left');
+  assert.equal(builds, 0, 'the kubernetes one is not made for that');
   const signal = new AbortController().signal;
   await choice.createSandbox(spec(), { info: () => undefined }, signal);
   await choice.createSandbox(spec('kubernetes'), { info: () => undefined }, signal);
@@ -34,7 +35,7 @@ test('a job goes to the executor its runs-on names, others to the default; each 
   await choice.createSandbox(spec('docker'), { info: () => undefined }, signal);
   assert.deepEqual(made, ['docker', 'kubernetes', 'kubernetes', 'docker']);
   assert.equal(builds, 1);
-  assert.deepEqual(await choice.reapOrphans(), { containers: 3, networks: 0, volumes: 0 });
+  assert.deepEqual(await choice.reapOrphans(), { containers: 3, networks: 0, volumes: 0 }, 'then both');
 });
 
 test('a job asking for an executor that cannot start fails naming runs-on and why; the next job tries again', async () => {
