@@ -2,7 +2,7 @@
 // repository and expires; it is stateless — `slwpull_<claims>.<HMAC-SHA256>` under a key derived
 // from the registry's token key — so minting one writes nothing and checking one reads nothing.
 // It is never a Slipway token: the API, git hosting and pushes refuse it.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isValidName } from './names.js';
 
 export const PULL_CREDENTIAL_PREFIX = 'slwpull_';
@@ -25,6 +25,8 @@ interface Claims {
   /** issued at, expires at (Unix seconds) */
   i: number;
   e: number;
+  /** a nonce: no two credentials are alike, even minted in the same second */
+  n: string;
 }
 
 /** Its own key: a pull credential can never be mistaken for a Bearer token signed with the parent key. */
@@ -40,7 +42,7 @@ export function mintPullCredential(tokenKey: Buffer, repository: string, ttlMs: 
   if (!isValidName(repository)) throw new Error(`not a repository name: ${JSON.stringify(repository.slice(0, 100))}`);
   if (!Number.isFinite(ttlMs) || ttlMs < 1000 || ttlMs > MAX_PULL_CREDENTIAL_TTL_MS) throw new Error(`a pull credential lives from 1 s to 90 days, not ${ttlMs} ms`);
   const issued = Math.floor(nowMs / 1000);
-  const claims: Claims = { r: repository, i: issued, e: issued + Math.floor(ttlMs / 1000) };
+  const claims: Claims = { r: repository, i: issued, e: issued + Math.floor(ttlMs / 1000), n: randomBytes(8).toString('base64url') };
   const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
   const password = `${PULL_CREDENTIAL_PREFIX}${body}.${signature(tokenKey, body).toString('base64url')}`;
   return { username: PULL_CREDENTIAL_USER, password, repository, issuedAt: new Date(claims.i * 1000), expiresAt: new Date(claims.e * 1000) };

@@ -1,0 +1,157 @@
+// Nodes pull from Slipway's registry: a deploy of an image in it makes the environment's image pull
+// secret (a pull-only credential for that one repository) and names it in the pod template, and on
+// a real cluster (KUBECONFIG) the kubelet pulls the image with it from the registry on loopback,
+// which refuses anonymous pulls. The credential cannot push or pull anything else; it is renewed
+// once past half its lifetime; images from elsewhere get no secret; removing the environment removes it.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+import { AppsV1Api, CoreV1Api, type V1Secret } from '@kubernetes/client-node';
+import { createKubernetesTarget } from '../../src/deploy/kubernetes/index.js';
+import type { RegistryPullAccess } from '../../src/deploy/index.js';
+import { ADMIN, basic, call, pushBlob, sha256, startRegistry, type TestRegistry } from '../registry/support.js';
+import { deployRequest, deploySpec } from './deploy-support.js';
+import { images, kubectl, onRealCluster, openCluster, type TestCluster } from './support.js';
+
+const run = promisify(execFile);
+const SECRET = 'slipway-pull-web-production';
+
+/**
+ * An image that serves HTTP on :80 in the registry: the Docker engine's busybox copied in with
+ * skopeo, its config's command changed to busybox httpd (a new config blob and manifest). A label
+ * unique to each call gives it a digest no node has pulled before, so the kubelet must pull it.
+ */
+async function pushServingImage(reg: TestRegistry, repository: string): Promise<string> {
+  const creds = `ci:${ADMIN}`;
+  await run('skopeo', ['copy', '--dest-tls-verify=false', '--dest-creds', creds, 'docker-daemon:busybox:latest', `docker://${reg.host}/${repository}:base`]);
+  const accept = 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json';
+  const res = await call(reg, 'GET', `/v2/${repository}/manifests/base`, { headers: { accept } });
+  const mediaType = res.headers.get('content-type') ?? 'application/vnd.docker.distribution.manifest.v2+json';
+  const manifest = (await res.json()) as { config: { mediaType: string; digest: string; size: number } };
+  const config = (await (await call(reg, 'GET', `/v2/${repository}/blobs/${manifest.config.digest}`)).json()) as { config: Record<string, unknown> };
+  config.config.Cmd = ['sh', '-c', 'mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 80 -h /www'];
+  config.config.Labels = { 'dev.slipway.test': randomBytes(8).toString('hex') };
+  const pushed = await pushBlob(reg, repository, JSON.stringify(config), manifest.config.mediaType);
+  const bytes = JSON.stringify({ ...manifest, config: { ...manifest.config, digest: pushed.digest, size: pushed.size } });
+  const put = await call(reg, 'PUT', `/v2/${repository}/manifests/v1`, { body: bytes, headers: { 'content-type': mediaType } });
+  assert.equal(put.status, 201, await put.text());
+  return `${reg.host}/${repository}@${sha256(bytes)}`;
+}
+
+function credentialOf(secret: V1Secret, host: string): { username: string; password: string } {
+  const config = JSON.parse(Buffer.from(secret.data?.['.dockerconfigjson'] ?? '', 'base64').toString()) as { auths: Record<string, { username: string; password: string; auth: string }> };
+  const entry = config.auths[host];
+  assert.ok(entry, `the secret has credentials for ${host}: ${Object.keys(config.auths).join(', ')}`);
+  assert.equal(Buffer.from(entry.auth, 'base64').toString(), `${entry.username}:${entry.password}`);
+  return entry;
+}
+
+describe('kubernetes target: nodes pull from Slipway\'s registry', () => {
+  let cluster: TestCluster;
+  let reg: TestRegistry;
+  let image: string;
+  let access: RegistryPullAccess;
+  before(async () => {
+    cluster = await openCluster();
+    reg = await startRegistry();
+    image = await pushServingImage(reg, 'shop/web');
+    access = { host: reg.host, pullCredential: (repository) => reg.registry.pullCredential(repository, 3_600_000) };
+  });
+  after(async () => {
+    await cluster.close();
+    await reg.close();
+  });
+  const target = async (withAccess = true) => createKubernetesTarget({ dataDir: await mkdtemp(path.join(cluster.dir, 'data-')), kubeconfig: cluster.kubeconfigPath, ...(withAccess ? { registry: access } : {}) });
+
+  test('a deploy of an image in the registry becomes Ready through a pull secret holding a credential that can only pull that repository', async () => {
+    const anonymous = await call(reg, 'GET', `/v2/shop/web/manifests/v1`, { headers: { authorization: '' } });
+    assert.equal(anonymous.status, 401, 'the registry refuses anonymous pulls');
+    await anonymous.arrayBuffer();
+
+    const ns = await cluster.createNamespace('pull');
+    const t = await target();
+    const lines: string[] = [];
+    const outcome = await t.deploy(deployRequest('web', deploySpec(ns, { replicas: 1 }), image, lines));
+    assert.equal(outcome.outcome, 'healthy', `${outcome.reason}\n${lines.join('\n')}`);
+    assert.ok(lines.some((l) => l.startsWith(`secret/${SECRET}: a pull-only credential for ${reg.host}/shop/web, valid until`)), lines.join('\n'));
+
+    const deployment = await cluster.kubeConfig().makeApiClient(AppsV1Api).readNamespacedDeployment({ name: 'web-production', namespace: ns });
+    assert.deepEqual(deployment.spec?.template.spec?.imagePullSecrets?.map((s) => s.name), [SECRET]);
+    const core = cluster.kubeConfig().makeApiClient(CoreV1Api);
+    const secret = await core.readNamespacedSecret({ name: SECRET, namespace: ns });
+    assert.equal(secret.type, 'kubernetes.io/dockerconfigjson');
+    assert.equal(secret.metadata?.labels?.['app.kubernetes.io/managed-by'], 'slipway');
+    assert.equal(secret.metadata?.annotations?.['slipway.dev/pull-repository'], 'shop/web');
+    if (onRealCluster) {
+      // the kubelet pulled it from the registry on loopback: the pod runs that very digest
+      const pods = await core.listNamespacedPod({ namespace: ns });
+      assert.ok(pods.items.some((p) => p.status?.containerStatuses?.some((c) => c.ready && c.imageID.endsWith(image.split('@')[1] ?? '?'))), JSON.stringify(pods.items.map((p) => p.status?.containerStatuses)));
+    }
+
+    // what the secret holds, used as an attacker would: pull shop/web, nothing more
+    const { username, password } = credentialOf(secret, reg.host);
+    const auth = { authorization: basic(password, username) };
+    const pull = await call(reg, 'GET', '/v2/shop/web/manifests/v1', { headers: auth });
+    assert.equal(pull.status, 200);
+    await pull.arrayBuffer();
+    const push = await call(reg, 'POST', `/v2/shop/web/blobs/uploads/?digest=${sha256('x')}`, { body: 'x', headers: auth });
+    assert.equal(push.status, 403, 'it cannot push');
+    await push.arrayBuffer();
+    await pushBlob(reg, 'shop/other', 'another repository');
+    const other = await call(reg, 'GET', `/v2/shop/other/blobs/${sha256('another repository')}`, { headers: auth });
+    assert.equal(other.status, 403, 'it cannot pull another repository');
+    await other.arrayBuffer();
+    const api = await call(reg, 'GET', '/v2/_catalog', { headers: auth });
+    assert.equal(api.status, 403, 'it cannot list the registry');
+    await api.arrayBuffer();
+  });
+
+  test('without the pull secret the kubelet cannot pull the image (real cluster)', { skip: !onRealCluster && 'the double\'s kubelet pulls nothing' }, async () => {
+    const ns = await cluster.createNamespace('pull-none');
+    const t = await target(false);
+    const unpulled = await pushServingImage(reg, 'shop/private');
+    const outcome = await t.deploy(deployRequest('web', deploySpec(ns, { replicas: 1 }, { progressDeadlineMs: 10_000, autoRollback: false }), unpulled));
+    assert.equal(outcome.outcome, 'failed');
+    assert.match(outcome.reason ?? '', /ErrImagePull|ImagePullBackOff/);
+    assert.match(outcome.reason ?? '', /401|nauthorized|authorization/);
+  });
+
+  test('the credential is renewed once past half its lifetime, not before; images from elsewhere get no secret; remove deletes it', async () => {
+    const ns = await cluster.createNamespace('pull-renew');
+    const t = await target();
+    const first = await t.deploy(deployRequest('web', deploySpec(ns, { replicas: 1 }), image));
+    assert.equal(first.outcome, 'healthy', first.reason);
+    const core = cluster.kubeConfig().makeApiClient(CoreV1Api);
+    const before = credentialOf(await core.readNamespacedSecret({ name: SECRET, namespace: ns }), reg.host).password;
+
+    const problems: string[] = [];
+    await t.renewCredentials(problems.push.bind(problems));
+    assert.equal(credentialOf(await core.readNamespacedSecret({ name: SECRET, namespace: ns }), reg.host).password, before, 'a fresh credential is kept');
+
+    // issued two hours ago for an hour: past half its lifetime (expired, even)
+    const r = await kubectl(cluster.kubeconfigPath, ['-n', ns, 'annotate', '--overwrite', `secret/${SECRET}`, `slipway.dev/pull-issued-at=${new Date(Date.now() - 7_200_000).toISOString()}`, `slipway.dev/pull-expires-at=${new Date(Date.now() - 3_600_000).toISOString()}`]);
+    assert.equal(r.code, 0, r.stderr);
+    await t.renewCredentials(problems.push.bind(problems));
+    assert.deepEqual(problems, []);
+    const renewed = await core.readNamespacedSecret({ name: SECRET, namespace: ns });
+    assert.notEqual(credentialOf(renewed, reg.host).password, before);
+    assert.ok(Date.parse(renewed.metadata?.annotations?.['slipway.dev/pull-expires-at'] ?? '') > Date.now() + 3_000_000);
+    const pull = await call(reg, 'GET', '/v2/shop/web/manifests/v1', { headers: { authorization: basic(credentialOf(renewed, reg.host).password, 'slipway-pull') } });
+    assert.equal(pull.status, 200);
+    await pull.arrayBuffer();
+
+    // an image from elsewhere: no secret for that environment, none named in its pods
+    const staging = await t.deploy(deployRequest('web', deploySpec(ns, { environment: 'staging', replicas: 1 }), images.healthy));
+    assert.equal(staging.outcome, 'healthy', staging.reason);
+    await assert.rejects(core.readNamespacedSecret({ name: 'slipway-pull-web-staging', namespace: ns }), (err: unknown) => (err as { code?: number }).code === 404);
+    const d = await cluster.kubeConfig().makeApiClient(AppsV1Api).readNamespacedDeployment({ name: 'web-staging', namespace: ns });
+    assert.equal(d.spec?.template.spec?.imagePullSecrets, undefined);
+
+    assert.equal(await t.remove('web', 'production'), true);
+    await assert.rejects(core.readNamespacedSecret({ name: SECRET, namespace: ns }), (err: unknown) => (err as { code?: number }).code === 404);
+  });
+});
