@@ -14,6 +14,7 @@ import { AppsV1Api, CoreV1Api, type V1Secret } from '@kubernetes/client-node';
 import { createKubernetesTarget } from '../../src/deploy/kubernetes/index.js';
 import type { RegistryPullAccess } from '../../src/deploy/index.js';
 import { ADMIN, basic, call, pushBlob, sha256, startRegistry, type TestRegistry } from '../registry/support.js';
+import { testServer, type TestServer } from '../server/support.js';
 import { deployRequest, deploySpec } from './deploy-support.js';
 import { images, kubectl, onRealCluster, openCluster, type TestCluster } from './support.js';
 
@@ -25,19 +26,21 @@ const SECRET = 'slipway-pull-web-production';
  * skopeo, its config's command changed to busybox httpd (a new config blob and manifest). A label
  * unique to each call gives it a digest no node has pulled before, so the kubelet must pull it.
  */
-async function pushServingImage(reg: TestRegistry, repository: string): Promise<string> {
-  const creds = `ci:${ADMIN}`;
-  await run('skopeo', ['copy', '--dest-tls-verify=false', '--dest-creds', creds, 'docker-daemon:busybox:latest', `docker://${reg.host}/${repository}:base`]);
-  const accept = 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json';
-  const res = await call(reg, 'GET', `/v2/${repository}/manifests/base`, { headers: { accept } });
+async function pushServingImage(reg: { host: string; url: string }, repository: string, secret = ADMIN): Promise<string> {
+  await run('skopeo', ['copy', '--dest-tls-verify=false', '--dest-creds', `ci:${secret}`, 'docker-daemon:busybox:latest', `docker://${reg.host}/${repository}:base`]);
+  const authorization = basic(secret);
+  const get = (p: string, accept = '*/*') => fetch(`${reg.url}/v2/${repository}/${p}`, { headers: { authorization, accept } });
+  const res = await get('manifests/base', 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json');
   const mediaType = res.headers.get('content-type') ?? 'application/vnd.docker.distribution.manifest.v2+json';
   const manifest = (await res.json()) as { config: { mediaType: string; digest: string; size: number } };
-  const config = (await (await call(reg, 'GET', `/v2/${repository}/blobs/${manifest.config.digest}`)).json()) as { config: Record<string, unknown> };
+  const config = (await (await get(`blobs/${manifest.config.digest}`)).json()) as { config: Record<string, unknown> };
   config.config.Cmd = ['sh', '-c', 'mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 80 -h /www'];
   config.config.Labels = { 'dev.slipway.test': randomBytes(8).toString('hex') };
-  const pushed = await pushBlob(reg, repository, JSON.stringify(config), manifest.config.mediaType);
-  const bytes = JSON.stringify({ ...manifest, config: { ...manifest.config, digest: pushed.digest, size: pushed.size } });
-  const put = await call(reg, 'PUT', `/v2/${repository}/manifests/v1`, { body: bytes, headers: { 'content-type': mediaType } });
+  const configBytes = JSON.stringify(config);
+  const upload = await fetch(`${reg.url}/v2/${repository}/blobs/uploads/?digest=${sha256(configBytes)}`, { method: 'POST', headers: { authorization, 'content-type': 'application/octet-stream' }, body: configBytes });
+  assert.equal(upload.status, 201, await upload.text());
+  const bytes = JSON.stringify({ ...manifest, config: { ...manifest.config, digest: sha256(configBytes), size: Buffer.byteLength(configBytes) } });
+  const put = await fetch(`${reg.url}/v2/${repository}/manifests/v1`, { method: 'PUT', headers: { authorization, 'content-type': mediaType }, body: bytes });
   assert.equal(put.status, 201, await put.text());
   return `${reg.host}/${repository}@${sha256(bytes)}`;
 }
@@ -153,5 +156,78 @@ describe('kubernetes target: nodes pull from Slipway\'s registry', () => {
 
     assert.equal(await t.remove('web', 'production'), true);
     await assert.rejects(core.readNamespacedSecret({ name: SECRET, namespace: ns }), (err: unknown) => (err as { code?: number }).code === 404);
+  });
+});
+
+describe('through the server: its registry, its API and the kubernetes target together', () => {
+  let cluster: TestCluster;
+  let server: TestServer;
+  const kubeconfigBefore = process.env.KUBECONFIG;
+  before(async () => {
+    cluster = await openCluster();
+    // the server's kubernetes target reads the cluster of KUBECONFIG, as `slipway server` does
+    process.env.KUBECONFIG = cluster.kubeconfigPath;
+    server = await testServer({ config: { schedules: false } });
+  });
+  after(async () => {
+    await server.stop();
+    if (kubeconfigBefore === undefined) delete process.env.KUBECONFIG;
+    else process.env.KUBECONFIG = kubeconfigBefore;
+    await cluster.close();
+  });
+
+  type Rollout = { id: string; kind: string; status: string; outcome?: { revision: { number: number }; sync?: { corrected: Array<{ path: string }> } }; error?: { code: string; message: string } };
+  type Failure = { error: { code: string; message: string; fields?: Array<{ field: string; message: string }> } };
+  type Status = { environments: Array<{ drift?: { revision: number; fields: Array<{ message: string }> } }> };
+
+  test('an image pushed to the server\'s registry deploys through the API with a pull secret; drift shows in GET /api/status and {"sync": true} puts it back, audited, adding no revision', async () => {
+    const host = new URL(server.url).host;
+    const image = await pushServingImage({ host, url: server.url }, 'shop/api', server.token);
+    const ns = await cluster.createNamespace('pull-server');
+    const deploy = (body: unknown, token?: string) => server.api<Rollout & Failure>('/api/apps/web/environments/production/deploy', { method: 'POST', body, ...(token !== undefined ? { token } : {}) });
+    const never = await deploy({ sync: true });
+    assert.equal(never.status, 404, JSON.stringify(never.body));
+    assert.equal(never.body.error.code, 'ROLLOUT_NO_REVISION');
+
+    const started = await deploy({ image, target: 'kubernetes', replicas: 1, port: 80, health: { path: '/', interval: '1s', healthy: 1 }, kubernetes: { namespace: ns } });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    const done = await server.rolloutEnded<Rollout>(started.body.id, 170_000);
+    assert.equal(done.status, 'healthy', JSON.stringify(done));
+    const secret = await cluster.kubeConfig().makeApiClient(CoreV1Api).readNamespacedSecret({ name: SECRET, namespace: ns });
+    const { password } = credentialOf(secret, host);
+    const push = await fetch(`${server.url}/v2/shop/api/blobs/uploads/`, { method: 'POST', headers: { authorization: basic(password, 'slipway-pull') } });
+    assert.equal(push.status, 403, 'the secret\'s credential cannot push to the server\'s registry');
+    await push.arrayBuffer();
+    const asApi = await fetch(`${server.url}/api/status`, { headers: { authorization: basic(password, 'slipway-pull') } });
+    assert.equal(asApi.status, 401, 'nor is it a token of the API');
+    await asApi.arrayBuffer();
+
+    await kubectl(cluster.kubeconfigPath, ['-n', ns, 'scale', 'deployment/web-production', '--replicas=2']);
+    const drifted = await server.api<Status>('/api/status?app=web&environment=production');
+    assert.deepEqual(drifted.body.environments[0]?.drift, { revision: 1, fields: [{ object: 'deployment/web-production', path: 'spec.replicas', live: 2, revision: 1, message: 'spec.replicas: 2 (revision says 1)' }] });
+
+    // bad input changes nothing and names each field
+    const mixed = await deploy({ sync: true, image, replicas: 3 });
+    assert.equal(mixed.status, 422, JSON.stringify(mixed.body));
+    assert.deepEqual(mixed.body.error.fields?.map((f) => f.field), ['image', 'replicas']);
+    const notTrue = await deploy({ sync: 'yes' });
+    assert.equal(notTrue.status, 422);
+    assert.deepEqual(notTrue.body.error.fields?.map((f) => f.field), ['sync']);
+    const reader = (await server.store.createToken({ name: 'reader', scopes: ['read'] })).secret;
+    assert.equal((await deploy({ sync: true }, reader)).status, 403);
+    assert.equal((await server.api<Status>('/api/status?app=web&environment=production')).body.environments[0]?.drift?.fields.length, 1);
+
+    const sync = await deploy({ sync: true });
+    assert.equal(sync.status, 202, JSON.stringify(sync.body));
+    assert.equal(sync.body.kind, 'sync');
+    const synced = await server.rolloutEnded<Rollout>(sync.body.id, 170_000);
+    assert.equal(synced.status, 'healthy', JSON.stringify(synced));
+    assert.deepEqual(synced.outcome?.sync?.corrected.map((f) => f.path), ['spec.replicas']);
+    assert.equal(synced.outcome?.revision.number, 1);
+    assert.deepEqual((await server.api<Status>('/api/status?app=web&environment=production')).body.environments[0]?.drift, { revision: 1, fields: [] });
+    const history = await server.api<{ revisions: unknown[] }>('/api/apps/web/environments/production/revisions');
+    assert.equal(history.body.revisions.length, 1, 'a sync adds no revision');
+    const audit = await server.store.listAudit({ subject: 'web/production' });
+    assert.ok(audit.some((a) => a.action === 'sync' && a.actor === 'admin' && a.details?.rollout === sync.body.id), JSON.stringify(audit));
   });
 });
