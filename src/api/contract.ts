@@ -58,7 +58,7 @@ export const DeployBody = Type.Object(
     kubernetes: Type.Optional(Type.Object({ namespace: Type.Optional(Type.String()) })),
     autoscale: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'min, max, targetInflight, targetCPU, cooldown: {up, down} (docs/pipeline-file.md)' })),
     force: Type.Optional(Type.Boolean({ description: 'roll out a new revision (replicas restarted) even when the image digest and config equal the current revision\'s; without it such a deploy is a no-op whose outcome is `unchanged`' })),
-    sync: Type.Optional(Type.Boolean({ description: 'true, alone in the body: apply the current revision again as recorded, putting back what drifted (kubernetes), without adding a revision; the rollout has kind `sync`' })),
+    sync: Type.Optional(Type.Boolean({ description: 'true, alone in the body: apply the current revision again as recorded, putting back what drifted (kubernetes), without adding a revision; the rollout has kind `sync`. false or absent: a deploy' })),
   },
   { description: 'the deploy block of slipway.yaml without environment, and whether to force a rollout; or {"sync": true}' },
 );

@@ -219,7 +219,12 @@ export class Deployments {
   /** Validates the request, starts the rollout and returns at once; the rollout goes on. */
   async deploy(app: string, environment: string, body: unknown, by: string): Promise<RolloutView> {
     checkNames(app, environment);
-    if (typeof body === 'object' && body !== null && 'sync' in body) return this.sync(app, environment, body as Record<string, unknown>, by);
+    if (typeof body === 'object' && body !== null && !Array.isArray(body) && 'sync' in body) {
+      const { sync, ...rest } = body as Record<string, unknown>;
+      if (sync === true) return this.sync(app, environment, rest, by);
+      if (sync !== false) throw invalidSync(rest, environment, sync);
+      body = rest;
+    }
     const { spec, image, force } = parseDeployRequestBody(body, environment);
     const rollout = this.begin({ kind: 'deploy', app, environment, target: spec.target, image, by });
     this.carryOut(rollout, async (say) => {
@@ -233,8 +238,8 @@ export class Deployments {
    * `{"sync": true}`: applies the current revision again with the target it was deployed with,
    * putting back what drifted, without a new revision; followed like a rollout (kind `sync`).
    */
-  private async sync(app: string, environment: string, body: Record<string, unknown>, by: string): Promise<RolloutView> {
-    parseSyncBody(body);
+  private async sync(app: string, environment: string, others: Record<string, unknown>, by: string): Promise<RolloutView> {
+    refuseBesideSync(others);
     const newest = (await this.history(app, environment)).at(-1);
     if (!newest) throw new DeployError('ROLLOUT_NO_REVISION', `${app}/${environment} has never been deployed, so there is nothing to sync`);
     const target = await this.options.targets(newest.target);
@@ -396,14 +401,28 @@ function checkNames(app: string | undefined, environment: string | undefined): v
   }
 }
 
+type FieldProblem = { field: string; message: string };
+
+function invalidDeploy(fields: FieldProblem[]): DeployError {
+  return new DeployError('ROLLOUT_INVALID', `invalid deploy request: ${fields.map((f) => `${f.field}: ${f.message}`).join('; ')}`, fields);
+}
+
 /** {"sync": true} and nothing else: a sync applies the current revision as recorded, so a field beside it would be ignored. */
-function parseSyncBody(body: Record<string, unknown>): void {
-  const fields: Array<{ field: string; message: string }> = [];
-  if (body.sync !== true) fields.push({ field: 'sync', message: `true (leave it out to roll out an image), not ${JSON.stringify(body.sync)?.slice(0, 40) ?? String(body.sync)}` });
-  for (const key of Object.keys(body).filter((k) => k !== 'sync')) {
-    fields.push({ field: key, message: 'not accepted with sync: a sync applies the current revision as recorded (leave sync out to roll out a new revision)' });
+function refuseBesideSync(others: Record<string, unknown>): void {
+  const fields = Object.keys(others).map((field) => ({ field, message: 'not accepted with sync: a sync applies the current revision as recorded (leave sync out to roll out a new revision)' }));
+  if (fields.length > 0) throw invalidDeploy(fields);
+}
+
+/** A `sync` that is neither true nor false, with whatever else is wrong with the rest of the body. */
+function invalidSync(rest: Record<string, unknown>, environment: string, sync: unknown): DeployError {
+  const problem = { field: 'sync', message: `true (apply the current revision again) or false, not ${JSON.stringify(sync)?.slice(0, 40) ?? String(sync)}` };
+  try {
+    parseDeployRequestBody(rest, environment);
+  } catch (err) {
+    if (err instanceof DeployError) return invalidDeploy([...err.fields, problem]);
+    throw err;
   }
-  if (fields.length > 0) throw new DeployError('ROLLOUT_INVALID', `invalid deploy request: ${fields.map((f) => `${f.field}: ${f.message}`).join('; ')}`, fields);
+  return invalidDeploy([problem]);
 }
 
 /** { replicas: 0..1000 }: the route's schema checks it first; this guards the handler on its own. */

@@ -210,9 +210,9 @@ describe('through the server: its registry, its API and the kubernetes target to
     const mixed = await deploy({ sync: true, image, replicas: 3 });
     assert.equal(mixed.status, 422, JSON.stringify(mixed.body));
     assert.deepEqual(mixed.body.error.fields?.map((f) => f.field), ['image', 'replicas']);
-    const notTrue = await deploy({ sync: 'yes' });
-    assert.equal(notTrue.status, 422);
-    assert.deepEqual(notTrue.body.error.fields?.map((f) => f.field), ['sync']);
+    const notBoolean = await deploy({ sync: 'yes' });
+    assert.equal(notBoolean.status, 422);
+    assert.deepEqual(notBoolean.body.error.fields?.map((f) => f.field), ['image', 'sync'], 'not a sync, so a deploy, which needs an image');
     const reader = (await server.store.createToken({ name: 'reader', scopes: ['read'] })).secret;
     assert.equal((await deploy({ sync: true }, reader)).status, 403);
     assert.equal((await server.api<Status>('/api/status?app=web&environment=production')).body.environments[0]?.drift?.fields.length, 1);
