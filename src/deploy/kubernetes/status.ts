@@ -42,7 +42,12 @@ async function driftOf(clients: KubeClients, dataDir: string, history: Revision[
   const drift: Drift = { revision: current.number, fields: [] };
   if (latest.outcome === 'in-progress') return { ...drift, unchecked: `revision ${latest.number} is being rolled out` };
   if (current.config.kubernetes?.manifests) return { ...drift, unchecked: 'the revision applied your own manifests (kubernetes.manifests), which Slipway does not keep to compare with' };
-  drift.fields = (await liveDrift(clients, await planOf(dataDir, history, current))).fields;
+  try {
+    drift.fields = (await liveDrift(clients, await planOf(dataDir, history, current))).fields;
+  } catch (err) {
+    // the rest of the status stands: a cluster that forbids reading the Service says so here only
+    return { ...drift, unchecked: err instanceof Error ? err.message : String(err) };
+  }
   return drift;
 }
 
