@@ -48,7 +48,7 @@ const RevisionNumber = Type.String({ pattern: '^[1-9][0-9]{0,8}$', errorMessage:
 
 export const DeployBody = Type.Object(
   {
-    image: Type.String({ description: 'the image reference to roll out' }),
+    image: Type.Optional(Type.String({ description: 'the image reference to roll out (required, except with sync)' })),
     target: Type.Optional(Type.Union([Type.Literal('docker'), Type.Literal('kubernetes')])),
     replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
@@ -58,8 +58,9 @@ export const DeployBody = Type.Object(
     kubernetes: Type.Optional(Type.Object({ namespace: Type.Optional(Type.String()) })),
     autoscale: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'min, max, targetInflight, targetCPU, cooldown: {up, down} (docs/pipeline-file.md)' })),
     force: Type.Optional(Type.Boolean({ description: 'roll out a new revision (replicas restarted) even when the image digest and config equal the current revision\'s; without it such a deploy is a no-op whose outcome is `unchanged`' })),
+    sync: Type.Optional(Type.Boolean({ description: 'true, alone in the body: apply the current revision again as recorded, putting back what drifted (kubernetes), without adding a revision; the rollout has kind `sync`. false or absent: a deploy' })),
   },
-  { description: 'the deploy block of slipway.yaml without environment, and whether to force a rollout' },
+  { description: 'the deploy block of slipway.yaml without environment, and whether to force a rollout; or {"sync": true}' },
 );
 export type DeployBody = Static<typeof DeployBody>;
 
@@ -197,7 +198,7 @@ export const routes = {
   }),
   deploy: spec({
     method: 'POST', path: '/api/apps/{app}/environments/{env}/deploy', tag: 'deploys', scope: 'deploy', params: AppEnv, invalidCode: 'ROLLOUT_INVALID', bodyCheckedByHandler: true,
-    summary: 'Start a rollout of an image (follow it at Location); one whose image digest and config equal the current revision\'s ends `unchanged`, adding no revision, unless `force` is true',
+    summary: 'Start a rollout of an image (follow it at Location); one whose image digest and config equal the current revision\'s ends `unchanged`, adding no revision, unless `force` is true. `{"sync": true}` applies the current revision again instead, putting back what drifted from it (kubernetes; 422 for docker, 404 ROLLOUT_NO_REVISION for an environment serving none)',
     body: DeployBody, status: 202, response: S.Rollout,
   }),
   rollback: spec({

@@ -211,6 +211,25 @@ export const RolloutInProgress = Type.Object(
 );
 export type RolloutInProgress = Static<typeof RolloutInProgress>;
 
+/** A field of a live object that differs from what the current revision rendered (kubernetes). */
+export const DriftField = Type.Object({
+  object: Type.String({ description: 'deployment/NAME, service/NAME or horizontalpodautoscaler/NAME' }),
+  path: Type.String({ description: 'e.g. spec.replicas, spec.template.spec.containers[app].env[DEBUG], spec.ports[http].port; empty when the whole object is missing' }),
+  live: Type.Optional(Type.Unknown({ description: 'the live value (never for environment variables); absent: not there' })),
+  revision: Type.Optional(Type.Unknown({ description: 'what the revision says (never for environment variables); absent: the revision does not set it' })),
+  message: Type.String({ description: 'e.g. spec.replicas: 5 (revision says 2)' }),
+});
+export type DriftField = Static<typeof DriftField>;
+export const Drift = Type.Object(
+  {
+    revision: Type.Integer({ description: 'the revision compared against (the current one)' }),
+    fields: Type.Array(DriftField, { description: 'none: the live objects are as the revision renders them' }),
+    unchecked: Type.Optional(Type.String({ description: 'why drift was not checked (a rollout under way, user manifests)' })),
+  },
+  { description: 'kubernetes target: how the live Deployment, Service and HorizontalPodAutoscaler differ from the current revision (kubectl edit, scale, set env…); a deploy with sync puts them back' },
+);
+export type Drift = Static<typeof Drift>;
+
 export const EnvironmentStatus = Type.Object({
   app: Type.String(),
   environment: Type.String(),
@@ -223,6 +242,7 @@ export const EnvironmentStatus = Type.Object({
   network: Type.Optional(Type.String({ description: "docker target: the environment's network, where other apps call this one as APP or APP.ENV on its port" })),
   hosts: Type.Optional(Type.Array(Type.String(), { description: 'docker target: host names routed to it on the shared front (80/443)' })),
   rollout: Type.Optional(RolloutInProgress),
+  drift: Type.Optional(Drift),
 });
 export type EnvironmentStatus = Static<typeof EnvironmentStatus>;
 
@@ -232,6 +252,7 @@ export const Outcome = Type.Object({
     description: 'healthy: the new revision serves; rolled-back: it failed and the previous one serves again; unchanged: the current revision (`revision`) already runs this image digest and config, so nothing was done and no revision added',
   }),
   reason: Type.Optional(Type.String()),
+  sync: Type.Optional(Type.Object({ corrected: Type.Array(DriftField, { description: 'the drifted fields it put back' }) }, { description: 'a sync: the current revision (`revision`) was applied again and no revision added' })),
 });
 export type Outcome = Static<typeof Outcome>;
 
@@ -255,7 +276,7 @@ export type ScaleEvent = Static<typeof ScaleEvent>;
 export const RolloutLine = Type.Object({ seq: Type.Integer(), atMs: Type.Integer(), line: Type.String() }, { additionalProperties: true });
 export const Rollout = Type.Object({
   id: Type.String(),
-  kind: Type.Union([Type.Literal('deploy'), Type.Literal('rollback'), Type.Literal('promote'), Type.Literal('scale')]),
+  kind: Type.Union([Type.Literal('deploy'), Type.Literal('rollback'), Type.Literal('promote'), Type.Literal('scale'), Type.Literal('sync')]),
   app: Type.String(),
   environment: Type.String(),
   target: Target,

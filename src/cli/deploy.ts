@@ -24,6 +24,10 @@ A deploy whose image (by digest: a tag moved to another image is a change) and c
 current revision's changes nothing: it says so, adds no revision and exits 0. --force rolls it
 out anyway as a new revision, restarting the replicas.
 
+slipway deploy ENV --sync applies the current revision of ENV again as its history records it
+(kubernetes): what was changed by hand (kubectl scale, set env, set image, edit — see slipway
+status) is put back, and no revision is added.
+
 With SLIPWAY_URL set (or --remote) the rollout is done by that server (token: $SLIPWAY_TOKEN, with
 the deploy scope) with its own targets, and its progress is shown here as it goes.
 
@@ -47,6 +51,8 @@ options:
       --no-auto-rollback      on failure, do not report a rollback (the environment still keeps
                               serving its current revision)
       --force                 roll out a new revision even when nothing changed (restarts the replicas)
+      --sync                  apply the current revision again, putting back what drifted (no new
+                              revision; takes no image or deploy flags)
   -f, --file FILE             the pipeline file to read the deploy block from (default: slipway.yaml)
       --target NAME           docker (default) or kubernetes (the cluster of $KUBECONFIG); default:
                               the deploy block's target
@@ -100,7 +106,11 @@ export function reportDeployError(err: unknown, io: CliIO, command: string): num
 export function reportOutcome(outcome: Outcome, io: CliIO, json: boolean, endpoint?: string): number {
   const { revision } = outcome;
   if (json) io.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
-  else if (outcome.outcome === 'unchanged') {
+  else if (outcome.sync && outcome.outcome === 'healthy') {
+    const { corrected } = outcome.sync;
+    const what = corrected.length > 0 ? `put back ${corrected.map((f) => (f.path ? `${f.object} ${f.path}` : f.object)).join(', ')}` : 'nothing had drifted';
+    io.stdout.write(`${revision.app}/${revision.environment}: revision ${revision.number} (${revision.image}) applied again; ${what}${endpoint ? `; it serves at ${endpoint}` : ''}\n`);
+  } else if (outcome.outcome === 'unchanged') {
     io.stdout.write(`${revision.app}/${revision.environment}: ${describeUnchanged(revision)}${endpoint ? `; it serves at ${endpoint}` : ''}\n`);
   } else if (outcome.outcome === 'healthy') {
     io.stdout.write(`${revision.app}/${revision.environment}: revision ${revision.number} (${revision.image}) is healthy${endpoint ? ` at ${endpoint}` : ''}\n`);
@@ -199,6 +209,7 @@ export const deploy: Command = async (argv, io) => {
     'progress-deadline': { type: 'string' },
     'no-auto-rollback': { type: 'boolean' },
     force: { type: 'boolean' },
+    sync: { type: 'boolean' },
     file: { type: 'string', short: 'f' },
     target: { type: 'string' },
     ...WHERE_OPTIONS,
@@ -228,6 +239,7 @@ export const deploy: Command = async (argv, io) => {
     appName = loaded.pipeline.name;
     for (const job of loaded.pipeline.jobs) if (job.kind === 'deploy' && job.deploy.environment === environment) base = job.deploy;
   }
+  if (v.sync) return syncEnvironment(io, { app: v.app ?? appName ?? path.basename(io.cwd), environment, remote, data: v.data, json: v.json === true, others: rolloutFlags(v) });
   if (v.target !== undefined && v.target !== 'docker' && v.target !== 'kubernetes') throw new UsageError(`--target is docker or kubernetes, not '${v.target}'`);
   const targetName: 'docker' | 'kubernetes' = (v.target as 'docker' | 'kubernetes' | undefined) ?? base?.target ?? 'docker';
   const image = v.image ?? (base?.image.isLiteral ? base.image.source : undefined);
@@ -300,3 +312,39 @@ export const deploy: Command = async (argv, io) => {
     process.off('SIGINT', onSigint);
   }
 };
+
+/** The flags of `deploy` that describe a rollout: none of them goes with --sync. */
+function rolloutFlags(values: Record<string, unknown>): string[] {
+  const where = new Set(['app', 'file', 'sync', 'json', 'data', 'remote', 'local', 'help']);
+  return Object.keys(values).filter((key) => !where.has(key) && values[key] !== undefined && values[key] !== false).map((key) => `--${key}`);
+}
+
+/**
+ * `slipway deploy ENV --sync`: the current revision applied again as recorded, with the target it
+ * was deployed with, on this machine or on the server (`{"sync": true}`).
+ */
+async function syncEnvironment(io: CliIO, o: { app: string; environment: string; remote: boolean; data: string | undefined; json: boolean; others: string[] }): Promise<number> {
+  if (o.others.length > 0) throw new UsageError(`--sync applies the current revision as its history records it, so ${o.others.join(', ')} cannot go with it (deploy without --sync to roll out a new revision)`);
+  if (o.remote) {
+    const client = RemoteClient.fromEnv(io, 'deploy');
+    const started = await client.call('deploy', { params: { app: o.app, env: o.environment }, body: { sync: true } });
+    return followRollout(client, started, io, o.json, 'deploy');
+  }
+  const controller = new AbortController();
+  const onSigint = (): void => controller.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    const dataDir = await openDeployDataDir(o.data, io);
+    const newest = (await new RevisionStore(dataDir).list(o.app, o.environment)).at(-1);
+    if (!newest) throw new DeployError('ROLLOUT_NO_REVISION', `${o.app}/${o.environment} has never been deployed from here, so there is nothing to sync`);
+    const target = await targetFor(newest.target, dataDir);
+    if (!target.sync) throw new DeployError('ROLLOUT_INVALID', `${o.app}/${o.environment} runs on the ${target.name} target, which keeps its replicas as the current revision says by itself (self-healing): there is nothing to sync`);
+    const outcome = await target.sync({ app: o.app, environment: o.environment, by: io.env.USER ?? 'cli', signal: controller.signal, onProgress: o.json ? () => undefined : progressPrinter(io) });
+    const status = outcome.outcome === 'healthy' ? (await target.status(o.app, o.environment))[0] : undefined;
+    return reportOutcome(outcome, io, o.json, status?.endpoint);
+  } catch (err) {
+    return reportDeployError(err, io, 'deploy');
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

@@ -18,6 +18,10 @@ Shows every environment deployed from this machine (or those of APP): its curren
 image, the proxy's address, replicas ready of desired, and what happened last. With SLIPWAY_URL
 set (or --remote), those the server deployed (token: $SLIPWAY_TOKEN).
 
+On Kubernetes it also lists the fields of the live Deployment, Service and HorizontalPodAutoscaler
+that differ from the current revision (drift: someone ran kubectl scale, set env, edit…);
+slipway deploy ENV --sync puts them back.
+
 options:
   -e, --env ENV   only this environment
   -v, --verbose   list every replica container with its state
@@ -81,6 +85,7 @@ export const status: Command = async (argv, io) => {
     e.message ?? '',
   ]);
   io.stdout.write(table([['APP', 'ENV', 'REV', 'IMAGE', 'HEALTH', 'READY', 'ENDPOINT', 'LAST'], ...rows]));
+  io.stdout.write(environments.map((e) => describeDrift(e, v.verbose === true)).join(''));
   if (v.verbose) {
     for (const e of environments) {
       io.stdout.write(`\n${e.app}/${e.environment}:\n`);
@@ -111,4 +116,14 @@ async function waitingApprovals(client: RemoteClient, environment: string | unde
     }
   }
   return rows.length ? `\nwaiting for approval:\n${table([['RUN', 'JOB', 'DEPLOYS TO', 'WAITING', 'TO APPROVE'], ...rows])}` : undefined;
+}
+
+/** The drifted fields of an environment and the command that puts them back; '' when none drifted. */
+function describeDrift(e: Environment, verbose: boolean): string {
+  const drift = e.drift;
+  if (!drift) return '';
+  if (drift.unchecked) return verbose ? `\n${e.app}/${e.environment}: drift not checked: ${drift.unchecked}\n` : '';
+  if (drift.fields.length === 0) return '';
+  const lines = drift.fields.map((f) => `  ${f.path ? `${f.object} ${f.message}` : f.message}\n`).join('');
+  return `\n${e.app}/${e.environment} has drifted from revision ${drift.revision}:\n${lines}  slipway deploy ${e.environment} --app ${e.app} --sync puts revision ${drift.revision} back\n`;
 }

@@ -36,6 +36,36 @@ export interface Revision {
   outcome: RevisionOutcome;
   /** why it failed or was rolled back: the failing check's output, exit code, last log lines */
   reason?: string;
+  /**
+   * kubernetes: the replica count the rollout set (the block's, or the live count it kept after a
+   * scale, see replicasForRollout); what drift compares `spec.replicas` with. Absent on older ones.
+   */
+  appliedReplicas?: number;
+}
+
+/** One field of a live object that differs from what the current revision rendered. */
+export interface DriftField {
+  /** `deployment/web-production`, `service/web-production` */
+  object: string;
+  /** `spec.replicas`, `spec.template.spec.containers[app].env[DEBUG]`, `spec.ports[http].port` */
+  path: string;
+  /** the live value; absent: the field is not there */
+  live?: unknown;
+  /** what the revision says; absent: the revision does not set it (someone added it) */
+  revision?: unknown;
+  /** `spec.replicas: 5 (revision says 2)` */
+  message: string;
+}
+
+/**
+ * How the live objects differ from the current revision (someone ran `kubectl edit`, `kubectl
+ * scale`, `kubectl set env`…). No fields: none differ. `unchecked`: why drift could not be checked.
+ */
+export interface Drift {
+  /** the revision compared against */
+  revision: number;
+  fields: DriftField[];
+  unchecked?: string;
 }
 
 export interface EnvironmentStatus {
@@ -54,6 +84,8 @@ export interface EnvironmentStatus {
   network?: string;
   /** host names routed to it on the shared front (docker) */
   hosts?: string[];
+  /** kubernetes: how the live Deployment and Service differ from the current revision */
+  drift?: Drift;
 }
 
 export interface DeployRequest {
@@ -79,6 +111,26 @@ export interface DeployRequest {
   onProgress: (line: string) => void;
 }
 
+/** Re-applies the current revision as recorded, fixing drift, without a new revision. */
+export interface SyncRequest {
+  app: string;
+  environment: string;
+  by: string;
+  signal: AbortSignal;
+  onProgress: (line: string) => void;
+}
+
+/**
+ * How a target lets a cluster's nodes pull from Slipway's own registry (the server gives it; a
+ * local CLI has none). Images of `host` get a pull secret with a credential for their repository.
+ */
+export interface RegistryPullAccess {
+  /** the registry's host as image references name it (`127.0.0.1:5000`, `registry.example.com`) */
+  readonly host: string;
+  /** a credential that may only pull `repository`, until `expiresAt` */
+  pullCredential(repository: string): Promise<{ username: string; password: string; issuedAt: Date; expiresAt: Date }>;
+}
+
 export interface RollbackRequest {
   app: string;
   environment: string;
@@ -98,6 +150,8 @@ export interface DeployOutcome {
    */
   outcome: 'healthy' | 'failed' | 'rolled-back' | 'unchanged';
   reason?: string;
+  /** a sync: the current revision was applied again (no revision added); the fields it put back */
+  sync?: { corrected: DriftField[] };
 }
 
 export interface DeployTarget {
@@ -117,6 +171,16 @@ export interface DeployTarget {
    * event in its history), kept by self-healing and restarts; resolves once that many serve.
    */
   scale(request: ScaleRequest): Promise<ScaleOutcome>;
+  /**
+   * Applies the current revision again as recorded — no new revision — putting back what was
+   * changed by hand (kubernetes). A target without it keeps its environments in shape itself.
+   */
+  sync?(request: SyncRequest): Promise<DeployOutcome>;
+  /**
+   * Renews the credentials the target handed out before they expire (kubernetes: the image pull
+   * secrets of environments running an image of Slipway's registry); the server calls it hourly.
+   */
+  renewCredentials?(onProblem: (message: string) => void): Promise<void>;
 }
 
 /** Rollout failures users see, with stable codes. */

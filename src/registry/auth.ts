@@ -10,6 +10,7 @@ import { credentialsOf, ensureAdminToken as ensureAdminTokenFile, readOrCreateSe
 import { RegistryError } from './errors.js';
 import type { RegistryPaths } from './paths.js';
 import { isNotFound } from './storage.js';
+import { isPullCredential, mintPullCredential, verifyPullCredential, type PullCredential } from './pull-credentials.js';
 
 /** How the registry asks "is this a token, and what may it do?". The server plugs its store in. */
 export interface TokenVerifier {
@@ -152,7 +153,7 @@ export class RegistryAuth {
     let principal: Principal = { kind: 'anonymous' };
     const credentials = credentialsOf(req);
     if (credentials?.scheme === 'basic') {
-      const verified = await this.options.verifier.verify(credentials.secret);
+      const verified = await this.verifyBasic(credentials.secret);
       if (!verified) {
         throw new RegistryError('UNAUTHORIZED', 'invalid credentials', 401, {
           'WWW-Authenticate': `Basic realm="${this.service}"`,
@@ -194,7 +195,7 @@ export class RegistryAuth {
     if (!req.headers.authorization) return { kind: 'anonymous' };
     const credentials = credentialsOf(req);
     if (credentials?.scheme === 'basic') {
-      const verified = await this.options.verifier.verify(credentials.secret);
+      const verified = await this.verifyBasic(credentials.secret);
       if (!verified) throw this.unauthorized(req, 'invalid credentials');
       return { kind: 'token', account: credentials.user, scopes: verified.scopes };
     }
@@ -204,6 +205,23 @@ export class RegistryAuth {
       return { kind: 'bearer', anonymous: claims.anon, access: claims.access };
     }
     throw this.unauthorized(req, 'unsupported authorization scheme');
+  }
+
+  /**
+   * A Basic secret: a pull credential (one repository, pull only, until it expires; see
+   * pull-credentials.ts) or else a token the verifier knows.
+   */
+  private async verifyBasic(secret: string): Promise<{ scopes: string[] } | undefined> {
+    if (isPullCredential(secret)) {
+      const verified = verifyPullCredential(await this.key(), secret);
+      return verified ? { scopes: [`repository:${verified.repository}:pull`] } : undefined;
+    }
+    return this.options.verifier.verify(secret);
+  }
+
+  /** A credential that may only pull `repository`, for `ttlMs` (a cluster's image pull secret). */
+  async pullCredential(repository: string, ttlMs: number): Promise<PullCredential> {
+    return mintPullCredential(await this.key(), repository, ttlMs);
   }
 
   private async allows(p: Principal, need: Need): Promise<boolean> {

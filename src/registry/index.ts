@@ -8,6 +8,7 @@ import { collectGarbage, DEFAULT_UPLOAD_MAX_IDLE_MS, type GcOptions, type GcRepo
 import { RegistryRoutes } from './routes.js';
 import { Storage } from './storage.js';
 import { Uploads } from './uploads.js';
+import type { PullCredential } from './pull-credentials.js';
 
 export { ensureAdminToken, staticTokens, allowedActions, readAccessConfig } from './auth.js';
 export type { AccessConfig, Action, AuthOptions, TokenVerifier } from './auth.js';
@@ -18,6 +19,7 @@ export type { ManifestDetails, Platform, RegistryCatalog, RepositoryList, Reposi
 export { MAX_TAGS } from './catalog.js';
 export { isValidName, isValidTag, parseImageReference, type ImageReference } from './names.js';
 export { RegistryPaths } from './paths.js';
+export { isPullCredential, PULL_CREDENTIAL_USER, type PullCredential } from './pull-credentials.js';
 
 export interface RegistryOptions {
   dataDir: string;
@@ -36,6 +38,11 @@ export interface Registry {
   gc(options?: GcOptions): Promise<GcReport>;
   /** Repositories and tags as the web UI and the API show them, and tag deletion. */
   catalog: RegistryCatalog;
+  /**
+   * A credential that may only pull `repository` and expires after `ttlMs` (at most 90 days): what
+   * a Kubernetes target puts in its image pull secret. Stateless: nothing is stored to mint or check it.
+   */
+  pullCredential(repository: string, ttlMs: number): Promise<PullCredential>;
   /** Stops the periodic clean-up of abandoned uploads. */
   close(): void;
 }
@@ -72,6 +79,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     },
     gc: (gcOptions) => collectGarbage(storage, uploads, gcOptions),
     catalog: createCatalog(storage),
+    pullCredential: (repository, ttlMs) => auth.pullCredential(repository, ttlMs),
     close: () => clearInterval(timer),
   };
 }

@@ -34,7 +34,7 @@ export interface RolloutLine {
 /** A rollout as the API shows it; `outcome` is the target's own answer once there is one. */
 export interface RolloutView {
   id: string;
-  kind: 'deploy' | 'rollback' | 'promote' | 'scale';
+  kind: 'deploy' | 'rollback' | 'promote' | 'scale' | 'sync';
   app: string;
   environment: string;
   target: 'docker' | 'kubernetes';
@@ -219,12 +219,36 @@ export class Deployments {
   /** Validates the request, starts the rollout and returns at once; the rollout goes on. */
   async deploy(app: string, environment: string, body: unknown, by: string): Promise<RolloutView> {
     checkNames(app, environment);
+    if (typeof body === 'object' && body !== null && !Array.isArray(body) && 'sync' in body) {
+      const { sync, ...rest } = body as Record<string, unknown>;
+      if (sync === true) return this.sync(app, environment, rest, by);
+      if (sync !== false) throw invalidSync(rest, environment, sync);
+      body = rest;
+    }
     const { spec, image, force } = parseDeployRequestBody(body, environment);
     const rollout = this.begin({ kind: 'deploy', app, environment, target: spec.target, image, by });
     this.carryOut(rollout, async (say) => {
       const target = await this.options.targets(spec.target);
       return target.deploy({ app, environment, spec, image, ...(force ? { force } : {}), trigger: { by, kind: 'deploy' }, signal: rollout.abort.signal, onProgress: say });
     });
+    return { ...rollout.view };
+  }
+
+  /**
+   * `{"sync": true}`: applies the current revision again with the target it was deployed with,
+   * putting back what drifted, without a new revision; followed like a rollout (kind `sync`).
+   */
+  private async sync(app: string, environment: string, others: Record<string, unknown>, by: string): Promise<RolloutView> {
+    refuseBesideSync(others);
+    const newest = (await this.history(app, environment)).at(-1);
+    if (!newest) throw new DeployError('ROLLOUT_NO_REVISION', `${app}/${environment} has never been deployed, so there is nothing to sync`);
+    const target = await this.options.targets(newest.target);
+    if (!target.sync) {
+      throw new DeployError('ROLLOUT_INVALID', `${app}/${environment} runs on the ${newest.target} target, which keeps its replicas as the current revision says by itself (self-healing): there is nothing to sync`, [{ field: 'sync', message: `not available on the ${newest.target} target` }]);
+    }
+    const sync = target.sync.bind(target);
+    const rollout = this.begin({ kind: 'sync', app, environment, target: newest.target, by });
+    this.carryOut(rollout, (say) => sync({ app, environment, by, signal: rollout.abort.signal, onProgress: say }));
     return { ...rollout.view };
   }
 
@@ -310,6 +334,8 @@ export class Deployments {
         if (outcome.outcome === 'unchanged') {
           // a no-op added no revision, so there is none to record
           rollout.say(describeUnchanged(outcome.revision));
+        } else if (outcome.sync) {
+          // nor did a sync: the current revision was applied again
         } else {
           await recordRollout(store, outcome, await this.originOf(app, environment, promotedFrom)).catch((err: unknown) => {
             log(`rollout ${rollout.view.id}: revision ${outcome.revision.number} of ${app}/${environment} not recorded: ${(err as Error).message}`);
@@ -375,7 +401,30 @@ function checkNames(app: string | undefined, environment: string | undefined): v
   }
 }
 
-/** { to?: a revision number }: anything else is refused before anything changes. */
+type FieldProblem = { field: string; message: string };
+
+function invalidDeploy(fields: FieldProblem[]): DeployError {
+  return new DeployError('ROLLOUT_INVALID', `invalid deploy request: ${fields.map((f) => `${f.field}: ${f.message}`).join('; ')}`, fields);
+}
+
+/** {"sync": true} and nothing else: a sync applies the current revision as recorded, so a field beside it would be ignored. */
+function refuseBesideSync(others: Record<string, unknown>): void {
+  const fields = Object.keys(others).map((field) => ({ field, message: 'not accepted with sync: a sync applies the current revision as recorded (leave sync out to roll out a new revision)' }));
+  if (fields.length > 0) throw invalidDeploy(fields);
+}
+
+/** A `sync` that is neither true nor false, with whatever else is wrong with the rest of the body. */
+function invalidSync(rest: Record<string, unknown>, environment: string, sync: unknown): DeployError {
+  const problem = { field: 'sync', message: `true (apply the current revision again) or false, not ${JSON.stringify(sync)?.slice(0, 40) ?? String(sync)}` };
+  try {
+    parseDeployRequestBody(rest, environment);
+  } catch (err) {
+    if (err instanceof DeployError) return invalidDeploy([...err.fields, problem]);
+    throw err;
+  }
+  return invalidDeploy([problem]);
+}
+
 /** { replicas: 0..1000 }: the route's schema checks it first; this guards the handler on its own. */
 function parseScaleBody(body: unknown): number {
   const record = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
@@ -384,6 +433,7 @@ function parseScaleBody(body: unknown): number {
   return record?.replicas as number;
 }
 
+/** { to?: a revision number }: anything else is refused before anything changes. */
 function parseRollbackBody(body: unknown): number | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new DeployError('ROLLOUT_INVALID', 'the body must be a JSON object such as {"to": 3} or {}');
   const record = body as Record<string, unknown>;

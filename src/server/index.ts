@@ -15,7 +15,7 @@ import { loadSecretKey } from '../store/crypto.js';
 import { ownerIdentity } from '../executors/docker/labels.js';
 import { DockerImageBuilder } from '../build/index.js';
 import { createTarget, type TargetName } from '../deploy/targets.js';
-import type { DeployTarget } from '../deploy/index.js';
+import type { DeployTarget, RegistryPullAccess } from '../deploy/index.js';
 import { GitHosting } from './git.js';
 import { Runner } from './runs/index.js';
 import { createApp } from './app.js';
@@ -26,6 +26,9 @@ import { Scheduler, systemClock, type SchedulerClock } from './scheduler.js';
 import { messageLog, toLogger, type ServerLog } from './logger.js';
 import { hasScope, verifiedTokenOf } from './auth.js';
 import { adminTokenFile, ensureAdminToken, readSecretFile } from '../http/index.js';
+
+/** How long the credential of a Kubernetes image pull secret lives; it is renewed at half of it. */
+const PULL_CREDENTIAL_TTL_MS = 24 * 3_600_000;
 
 export interface ServerConfig {
   port: number;
@@ -130,11 +133,20 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   const docker = await connectDocker();
   const deployDataDir = path.join(config.dataDir, 'deploy');
   const deployTargets = new Map<string, Promise<DeployTarget>>();
+  // known once the server listens: the host image references name this registry by
+  let registryHost = '';
+  // a cluster's nodes pull images of this registry with a pull-only credential for their repository
+  const registryAccess: RegistryPullAccess = {
+    get host() {
+      return registryHost;
+    },
+    pullCredential: (repository) => registry.pullCredential(repository, PULL_CREDENTIAL_TTL_MS),
+  };
   // one target per kind, shared by run deploys and API rollouts
   const deployTarget = (name: TargetName): Promise<DeployTarget> => {
     let target = deployTargets.get(name);
     if (!target) {
-      target = createTarget(name, { dataDir: deployDataDir });
+      target = createTarget(name, { dataDir: deployDataDir, registry: registryAccess });
       deployTargets.set(name, target);
     }
     return target;
@@ -152,7 +164,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     server.listen(config.port, config.host, resolve);
   });
   const port = (server.address() as { port: number }).port;
-  const registryHost = config.publicRegistry ?? `127.0.0.1:${port}`;
+  registryHost = config.publicRegistry ?? `127.0.0.1:${port}`;
   const publicUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
 
   const executor = jobExecutors(config, docker, log);
@@ -258,6 +270,15 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     if (removed.runs > 0) log(`log retention: removed the logs of ${removed.runs} runs (${removed.lines} lines)`);
     return removed;
   };
+  // pull secrets are renewed at half their lifetime: checked at start and hourly, so that nodes can
+  // pull while the server runs however long ago the last deploy was
+  const renewCredentials = async (): Promise<void> => {
+    // the kubernetes target connects to its cluster only for an environment running an image of this registry
+    await (await deployTarget('kubernetes')).renewCredentials?.((message) => logger.warn(message));
+  };
+  void renewCredentials().catch((err: unknown) => logger.warn(`renewing pull secrets: ${(err as Error).message}`));
+  const renewal = setInterval(() => void renewCredentials().catch((err: unknown) => logger.warn(`renewing pull secrets: ${(err as Error).message}`)), 3_600_000);
+  renewal.unref();
   let retention: NodeJS.Timeout | undefined;
   if (config.logRetentionMs !== undefined) {
     await pruneLogs();
@@ -274,6 +295,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     pruneLogs,
     async close() {
       if (retention) clearInterval(retention);
+      clearInterval(renewal);
       poller.stop();
       // a round going on finishes before the store closes under it
       await scheduler.stop();

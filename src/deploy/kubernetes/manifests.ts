@@ -18,7 +18,8 @@ export interface ManifestContext {
   app: string;
   environment: string;
   namespace: string;
-  spec: DeploySpec;
+  /** the deploy block (its `image` template is not read: `image` is the rendered reference) */
+  spec: Omit<DeploySpec, 'image'>;
   image: string;
   revision: number;
   trigger: Revision['trigger'];
@@ -40,7 +41,7 @@ export function changeCause(ctx: Pick<ManifestContext, 'image' | 'trigger' | 're
   return parts.join(', ');
 }
 
-function probeFor(spec: DeploySpec, readiness: boolean): V1Probe {
+function probeFor(spec: Omit<DeploySpec, 'image'>, readiness: boolean): V1Probe {
   const h = spec.health;
   const action: V1Probe = h.cmd
     ? { exec: { command: ['sh', '-c', h.cmd] } }

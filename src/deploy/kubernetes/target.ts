@@ -1,19 +1,21 @@
 // The `kubernetes` deploy target: applies the environment's manifests with server-side apply,
 // follows the rollout like `kubectl rollout status`, restores the previous revision like
 // `kubectl rollout undo` when it fails, and keeps Slipway's revision history like the docker target.
-import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { RevisionStore } from '../revisions.js';
 import { replicasForRollout, scaleProblem } from '../autoscale.js';
 import { appendScaleEvent, type ScaleEvent, type ScaleOutcome, type ScaleRequest } from '../scale-events.js';
 import { isSameRelease, pinnedDigest, rollbackTarget, unchangedOutcome } from '../changes.js';
-import { DeployError, type DeployOutcome, type DeployRequest, type DeployTarget, type EnvironmentStatus, type Revision, type RollbackRequest } from '../types.js';
+import { DeployError, type DeployOutcome, type DeployRequest, type DeployTarget, type EnvironmentStatus, type RegistryPullAccess, type Revision, type RollbackRequest, type SyncRequest } from '../types.js';
 import { applyManifests } from './apply.js';
 import { apiStatusOf, loadKubeConfig, makeClients, toDeployError, type KubeClients } from './client.js';
 import { followRollout, type FollowResult } from './follow.js';
+import { currentOf, DEFAULT_NAMESPACE, deploymentsOf, isDeployment, keyOf, kubernetesEnvironments, listDirs, markRemoved, originalOf, removedAfter } from './environment.js';
 import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_REVISION, changeCause, generateManifests, LABEL_APP, LABEL_ENVIRONMENT, loadManifests, restartPodTemplates, substituteImage, workloadName } from './manifests.js';
-import { rolloutStatus } from './rollout-status.js';
+import { deletePullSecret, ensurePullSecret, repositoryInRegistry, usePullSecret } from './pull-secret.js';
+import { reapplyRevision } from './sync.js';
+import { environmentStatus, planOf } from './status.js';
 import { listOwnedReplicaSets, REVISION_ANNOTATION, revisionOf, undoDeployment } from './undo.js';
 
 export interface KubernetesTargetOptions {
@@ -24,12 +26,12 @@ export interface KubernetesTargetOptions {
   workspace?: string;
   /** how long past a Deployment's progress deadline Slipway waits for the controller to report it */
   deadlineGraceMs?: number;
+  /** the server's registry: images in it get a pull secret with a pull-only credential (pull-secret.ts) */
+  registry?: RegistryPullAccess;
 }
 
 /** A deploy request may carry the checked-out workspace its manifests folder is relative to. */
 export type KubernetesDeployRequest = DeployRequest & { workspace?: string };
-
-const DEFAULT_NAMESPACE = 'default';
 
 export class KubernetesDeployTarget implements DeployTarget {
   readonly name = 'kubernetes' as const;
@@ -77,8 +79,9 @@ export class KubernetesDeployTarget implements DeployTarget {
       createdAt: new Date().toISOString(),
       outcome: 'in-progress',
     });
+    let appliedReplicas: number | undefined;
     const finishAs = async (outcome: Revision['outcome'], reason?: string): Promise<Revision> => {
-      revision = { ...revision, outcome, finishedAt: new Date().toISOString(), ...(reason ? { reason } : {}) };
+      revision = { ...revision, outcome, finishedAt: new Date().toISOString(), ...(reason ? { reason } : {}), ...(appliedReplicas !== undefined ? { appliedReplicas } : {}) };
       await this.revisions.update(revision);
       return revision;
     };
@@ -86,7 +89,10 @@ export class KubernetesDeployTarget implements DeployTarget {
       const clients = this.connect();
       const replicas = await this.replicasToRun(clients, request, namespace, current);
       const objects = await this.manifestsFor(replicas === spec.replicas ? request : { ...request, spec: { ...spec, replicas } }, namespace, revision.number);
+      if (!spec.kubernetes?.manifests) appliedReplicas = replicas;
       if (request.force) restartPodTemplates(objects.filter(isDeployment));
+      const secret = await ensurePullSecret(clients, { access: this.options.registry, namespace, app, environment, image, onProgress: request.onProgress });
+      if (secret) usePullSecret(objects, secret, image);
       const deployments = objects.filter(isDeployment);
       // what each Deployment ran before this rollout: the revision to restore if it fails
       const before = new Map<string, number | undefined>();
@@ -204,7 +210,7 @@ export class KubernetesDeployTarget implements DeployTarget {
       const history = await this.revisions.list(app, environment);
       const latest = history.at(-1);
       const current = currentOf(history);
-      if (!latest || latest.target !== 'kubernetes' || !current || (await this.removedAfter(app, environment, latest))) {
+      if (!latest || latest.target !== 'kubernetes' || !current || (await removedAfter(this.options.dataDir, app, environment, latest))) {
         throw new DeployError('ROLLOUT_NO_REVISION', `${app}/${environment} serves no revision on kubernetes to scale; deploy it first`);
       }
       const problem = scaleProblem(request.replicas, current.config.autoscale);
@@ -212,6 +218,8 @@ export class KubernetesDeployTarget implements DeployTarget {
       const namespace = latest.config.kubernetes?.namespace ?? DEFAULT_NAMESPACE;
       const clients = this.connect();
       const deployments = await deploymentsOf(clients, namespace, app, environment);
+      // new pods may land on nodes that have never pulled the image
+      await ensurePullSecret(clients, { access: this.options.registry, namespace, app, environment, image: current.image, onProgress: request.onProgress });
       const from = deployments[0]?.spec?.replicas ?? 1;
       const event: ScaleEvent = { app, environment, target: 'kubernetes', revision: current.number, from, to: request.replicas, by: request.by, ...(request.cause ? { cause: request.cause } : {}), at: new Date().toISOString(), outcome: 'healthy' };
       if (deployments.every((d) => (d.spec?.replicas ?? 1) === request.replicas)) {
@@ -328,6 +336,8 @@ export class KubernetesDeployTarget implements DeployTarget {
       restoredFrom: target.number,
       createdAt: new Date().toISOString(),
       outcome: 'in-progress',
+      // a rollback keeps the count the environment runs, as `kubectl rollout undo` does
+      ...(!target.config.kubernetes?.manifests && deployments[0] ? { appliedReplicas: deployments[0].spec?.replicas ?? 1 } : {}),
     });
     const finishAs = async (outcome: Revision['outcome'], reason?: string) => {
       revision = { ...revision, outcome, finishedAt: new Date().toISOString(), ...(reason ? { reason } : {}) };
@@ -335,6 +345,8 @@ export class KubernetesDeployTarget implements DeployTarget {
       return revision;
     };
     try {
+      // the restored template names the pull secret when its rollout had one: it must hold a credential for that image
+      await ensurePullSecret(clients, { access: this.options.registry, namespace, app, environment, image: target.image, onProgress: request.onProgress });
       for (const { deployment, k8sRevision } of plan) {
         const name = deployment.metadata?.name ?? '';
         const undo = await undoDeployment(clients, namespace, name, k8sRevision);
@@ -360,44 +372,56 @@ export class KubernetesDeployTarget implements DeployTarget {
   }
 
   async status(app?: string, environment?: string): Promise<EnvironmentStatus[]> {
-    const apps = app ? [app] : await listDirs(path.join(this.options.dataDir, 'deploy'));
     const out: EnvironmentStatus[] = [];
-    for (const a of apps) {
-      for (const env of environment ? [environment] : await this.environmentsOf(a)) {
-        const history = await this.revisions.list(a, env);
-        const latest = history.at(-1);
-        if (!latest || latest.target !== 'kubernetes' || (await this.removedAfter(a, env, latest))) continue;
-        out.push(await this.environmentStatus(a, env, history));
-      }
-    }
+    for (const e of await kubernetesEnvironments(this.options.dataDir, this.revisions, app, environment)) out.push(await environmentStatus(() => this.connect(), this.options.dataDir, e.app, e.environment, e.history));
     return out;
   }
 
-  private async environmentStatus(app: string, environment: string, history: Revision[]): Promise<EnvironmentStatus> {
-    const current = currentOf(history);
-    const latest = history.at(-1) as Revision;
-    const namespace = latest.config.kubernetes?.namespace ?? DEFAULT_NAMESPACE;
-    const status: EnvironmentStatus = { app, environment, target: 'kubernetes', ...(current ? { current } : {}), replicas: { desired: latest.config.replicas, ready: 0 } };
-    try {
-      const clients = this.connect();
-      const deployments = (await clients.apps.listNamespacedDeployment({ namespace, labelSelector: `${LABEL_APP}=${app},${LABEL_ENVIRONMENT}=${environment}` })).items;
-      status.replicas = {
-        desired: deployments.reduce((n, d) => n + (d.spec?.replicas ?? 1), 0),
-        ready: deployments.reduce((n, d) => n + (d.status?.readyReplicas ?? 0), 0),
-        updated: deployments.reduce((n, d) => n + (d.status?.updatedReplicas ?? 0), 0),
-      };
-      status.message = deployments.map((d) => {
-        const s = rolloutStatus(d);
-        return s.error ?? s.message.trim();
-      }).join('; ') || `no Deployment of ${app}/${environment} in namespace ${namespace}`;
-      if (!latest.config.kubernetes?.manifests) {
-        const name = workloadName(app, environment);
-        status.endpoint = `${name}.${namespace}.svc:${latest.config.port}`;
+  /**
+   * Applies the current revision again as recorded — no revision is added — putting back what was
+   * changed by hand (sync.ts), and follows the rollout that may start.
+   */
+  sync(request: SyncRequest): Promise<DeployOutcome> {
+    const { app, environment } = request;
+    return this.serialised(app, environment, async () => {
+      const history = await this.revisions.list(app, environment);
+      const latest = history.at(-1);
+      const current = currentOf(history);
+      if (!latest || latest.target !== 'kubernetes' || !current || (await removedAfter(this.options.dataDir, app, environment, latest))) {
+        throw new DeployError('ROLLOUT_NO_REVISION', `${app}/${environment} serves no revision on kubernetes to sync; deploy it first`);
       }
-    } catch (err) {
-      status.message = err instanceof Error ? err.message : String(err);
+      if (current.config.kubernetes?.manifests) {
+        throw new DeployError('ROLLOUT_INVALID', `revision ${current.number} of ${app}/${environment} applied your own manifests (kubernetes.manifests), which Slipway does not keep: run its pipeline's deploy job again instead`);
+      }
+      const clients = this.connect();
+      const plan = await planOf(this.options.dataDir, history, current);
+      request.onProgress(`applying revision ${current.number} of ${app}/${environment} again to namespace ${plan.namespace} on ${clients.server}`);
+      const { corrected, deployments } = await reapplyRevision(clients, plan, this.options.registry, request.onProgress);
+      const failed = await this.followAll(clients, deployments, request.signal, request.onProgress, current.config.health.unhealthy);
+      if (failed) {
+        const reason = `${failed.code}: ${failed.reason}\nrevision ${current.number} was applied again and did not become healthy; it is still the current revision`;
+        return { revision: current, outcome: 'failed', reason, sync: { corrected } };
+      }
+      request.onProgress(corrected.length > 0 ? `revision ${current.number} is back: ${corrected.length} drifted field(s) put back` : `revision ${current.number} applied again; nothing had drifted`);
+      return { revision: current, outcome: 'healthy', sync: { corrected } };
+    });
+  }
+
+  /**
+   * Renews the pull secrets of the environments whose current revision runs an image of Slipway's
+   * registry once their credential is past half its lifetime; the server calls it periodically, so
+   * nodes can pull while it runs however long ago the last deploy was. Failures are reported, not thrown.
+   */
+  async renewCredentials(onProblem: (message: string) => void): Promise<void> {
+    const access = this.options.registry;
+    if (!access) return;
+    for (const { app, environment, current } of await kubernetesEnvironments(this.options.dataDir, this.revisions)) {
+      if (!current || !repositoryInRegistry(current.image, access.host)) continue;
+      const namespace = current.config.kubernetes?.namespace ?? DEFAULT_NAMESPACE;
+      await this.serialised(app, environment, () => ensurePullSecret(this.connect(), { access, namespace, app, environment, image: current.image, onProgress: () => undefined })).catch((err: unknown) => {
+        onProblem(`the pull secret of ${app}/${environment}: ${err instanceof Error ? err.message : String(err)}`);
+      });
     }
-    return status;
   }
 
   /**
@@ -407,7 +431,7 @@ export class KubernetesDeployTarget implements DeployTarget {
   async remove(app: string, environment: string): Promise<boolean> {
     return this.serialised(app, environment, async () => {
       const latest = (await this.revisions.list(app, environment)).at(-1);
-      if (!latest || latest.target !== 'kubernetes' || (await this.removedAfter(app, environment, latest))) return false;
+      if (!latest || latest.target !== 'kubernetes' || (await removedAfter(this.options.dataDir, app, environment, latest))) return false;
       const namespace = latest.config.kubernetes?.namespace ?? DEFAULT_NAMESPACE;
       const labelSelector = `${LABEL_APP}=${app},${LABEL_ENVIRONMENT}=${environment}`;
       const clients = this.connect();
@@ -418,28 +442,14 @@ export class KubernetesDeployTarget implements DeployTarget {
         for (const hpa of autoscalers) await clients.autoscaling.deleteNamespacedHorizontalPodAutoscaler({ name: hpa.metadata?.name ?? '', namespace });
         for (const d of deployments) await clients.apps.deleteNamespacedDeployment({ name: d.metadata?.name ?? '', namespace, propagationPolicy: 'Foreground' });
         for (const svc of services) await clients.core.deleteNamespacedService({ name: svc.metadata?.name ?? '', namespace });
+        await deletePullSecret(clients, namespace, app, environment);
         await waitUntilGone(clients, namespace, labelSelector);
       } catch (err) {
         throw toDeployError(err, clients.server, `removing ${app}/${environment} from namespace ${namespace}`);
       }
-      await writeFile(this.removedMarker(app, environment), JSON.stringify({ removedAt: new Date().toISOString(), revision: latest.number }));
+      await markRemoved(this.options.dataDir, app, environment, latest.number);
       return true;
     });
-  }
-
-  private removedMarker(app: string, environment: string): string {
-    return path.join(this.options.dataDir, 'deploy', app, environment, 'removed.json');
-  }
-
-  /** Whether the environment was removed after its newest revision (a later deploy brings it back). */
-  private async removedAfter(app: string, environment: string, latest: Revision): Promise<boolean> {
-    const marker = await readFile(this.removedMarker(app, environment), 'utf8').catch(() => undefined);
-    if (marker === undefined) return false;
-    try {
-      return (JSON.parse(marker) as { revision?: unknown }).revision === latest.number;
-    } catch {
-      return false;
-    }
   }
 
   /**
@@ -449,7 +459,7 @@ export class KubernetesDeployTarget implements DeployTarget {
   private async servingRevision(app: string, environment: string): Promise<Revision | undefined> {
     const history = await this.revisions.list(app, environment);
     const latest = history.at(-1);
-    if (!latest || (await this.removedAfter(app, environment, latest))) return undefined;
+    if (!latest || (await removedAfter(this.options.dataDir, app, environment, latest))) return undefined;
     return currentOf(history);
   }
 
@@ -458,52 +468,8 @@ export class KubernetesDeployTarget implements DeployTarget {
   }
 }
 
-function isDeployment(obj: KubernetesObject): obj is V1Deployment {
-  return obj.kind === 'Deployment' && (obj.apiVersion === 'apps/v1' || obj.apiVersion === undefined);
-}
-
-function keyOf(d: V1Deployment): string {
-  return `${d.metadata?.namespace ?? ''}/${d.metadata?.name ?? ''}`;
-}
-
-/** The revision an environment serves: the newest one that became healthy. */
-function currentOf(history: Revision[]): Revision | undefined {
-  return [...history].reverse().find((r) => r.outcome === 'healthy');
-}
-
-/** Through rollbacks of rollbacks, the revision whose template the cluster's ReplicaSet holds. */
-function originalOf(history: Revision[], revision: Revision): Revision {
-  let r = revision;
-  for (let i = 0; i < history.length && r.restoredFrom !== undefined; i++) {
-    const from = history.find((x) => x.number === r.restoredFrom);
-    if (!from) break;
-    r = from;
-  }
-  return r;
-}
-
-async function listDirs(dir: string): Promise<string[]> {
-  try {
-    return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
-  } catch {
-    return [];
-  }
-}
-
-export function createKubernetesTarget(options: { dataDir: string; kubeconfig?: string; workspace?: string }): KubernetesDeployTarget {
+export function createKubernetesTarget(options: { dataDir: string; kubeconfig?: string; workspace?: string; registry?: RegistryPullAccess }): KubernetesDeployTarget {
   return new KubernetesDeployTarget(options);
-}
-
-/** The environment's Deployments (found by label); none is an environment with nothing to act on. */
-async function deploymentsOf(clients: KubeClients, namespace: string, app: string, environment: string): Promise<V1Deployment[]> {
-  let deployments: V1Deployment[];
-  try {
-    deployments = (await clients.apps.listNamespacedDeployment({ namespace, labelSelector: `${LABEL_APP}=${app},${LABEL_ENVIRONMENT}=${environment}` })).items;
-  } catch (err) {
-    throw toDeployError(err, clients.server, `list the deployments of ${app}/${environment} in namespace ${namespace}`);
-  }
-  if (deployments.length === 0) throw new DeployError('ROLLOUT_NO_REVISION', `no Deployment of ${app}/${environment} in namespace ${namespace} on ${clients.server}`);
-  return deployments;
 }
 
 /**

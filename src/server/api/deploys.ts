@@ -60,7 +60,8 @@ export function deployRoutes(ctx: AppContext): Handlers<DeployRoute> {
     deploy: async ({ params, body, token, reply }) => {
       requireDeployTo(token, params.env);
       const rollout = await rolloutCall(() => deployments.deploy(params.app, params.env, body, token.name));
-      await store.appendAudit({ actor: token.name, action: 'deploy', subject: `${params.app}/${params.env}`, details: { rollout: rollout.id, ...(rollout.image ? { image: rollout.image } : {}) } });
+      // a sync ({"sync": true}) is audited as such: it applied the current revision again
+      await store.appendAudit({ actor: token.name, action: rollout.kind === 'sync' ? 'sync' : 'deploy', subject: `${params.app}/${params.env}`, details: { rollout: rollout.id, ...(rollout.image ? { image: rollout.image } : {}) } });
       void reply.header('Location', `/api/rollouts/${rollout.id}`);
       return { ...rollout, lines: [] };
     },

@@ -47,6 +47,27 @@ function Replicas({ env }: { env: EnvironmentStatus }): JSX.Element | null {
 
 const named = (r: Pick<Revision, 'number' | 'image'> | undefined): string => (r ? `revision ${r.number} (${r.image})` : 'no revision');
 
+/** Kubernetes: the fields of the live objects that differ from the current revision (kubectl edit, scale, set env…). */
+function Drift({ env }: { env: EnvironmentStatus }): JSX.Element | null {
+  const drift = env.drift;
+  if (!drift || (drift.fields.length === 0 && !drift.unchecked)) return null;
+  if (drift.fields.length === 0) {
+    return <p class="drift-unchecked">Drift not checked: {drift.unchecked}</p>;
+  }
+  return (
+    <section class="drift" aria-label={`drift of ${env.app} in ${env.environment}`}>
+      <h3>Drifted from revision {drift.revision}</h3>
+      <ul>
+        {drift.fields.map((f) => (
+          <li key={`${f.object} ${f.path}`}>
+            <code>{f.object}</code> {f.path ? f.message : f.message.slice(f.object.length + 2)}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 interface CardProps {
   env: EnvironmentStatus;
   all: EnvironmentStatus[];
@@ -97,6 +118,17 @@ export function EnvironmentCard({ env, all, session, onChange, linked }: CardPro
       setMessage(describeError(err));
     }
   };
+  const sync = async (): Promise<void> => {
+    const drift = env.drift?.fields ?? [];
+    const what = drift.length > 0 ? `, putting back:\n${drift.map((f) => `  ${f.object} ${f.path || 'missing'}`).join('\n')}` : '';
+    if (!confirm(`Apply ${named(env.current)} of ${where} again, as recorded${what}?`)) return;
+    try {
+      const rollout = await api.call('deploy', { params: { app: env.app, env: env.environment }, body: { sync: true } });
+      started('sync', rollout.id);
+    } catch (err) {
+      setMessage(describeError(err));
+    }
+  };
   const promote = async (from: EnvironmentStatus): Promise<void> => {
     if (!confirm(`Roll ${from.current?.image ?? ''} (revision ${from.current?.number ?? '?'} of ${from.environment}) out to ${env.environment}, replacing revision ${env.current?.number ?? 'none'}?`)) return;
     try {
@@ -114,6 +146,7 @@ export function EnvironmentCard({ env, all, session, onChange, linked }: CardPro
         {env.app} <span class="env-name">{env.environment}</span>{' '}
         <span class={`badge ${healthy ? 's-success' : 's-failure'}`}>{healthy ? 'healthy' : env.replicas.ready > 0 ? 'degraded' : 'down'}</span>
         {rolling ? <StatusBadge status="in-progress" /> : null}
+        {env.drift?.fields.length ? <span class="badge s-failure">drifted</span> : null}
       </h2>
       <dl>
         <dt>Revision</dt>
@@ -164,6 +197,7 @@ export function EnvironmentCard({ env, all, session, onChange, linked }: CardPro
           </>
         ) : null}
       </dl>
+      <Drift env={env} />
       <Replicas env={env} />
       {followed ? (
         <LiveRollout key={followed} id={followed} {...(rolling?.id === followed ? { started: rolling } : {})} onEnd={onChange} onDismiss={() => setFollowed(undefined)} />
@@ -174,6 +208,11 @@ export function EnvironmentCard({ env, all, session, onChange, linked }: CardPro
         <button type="button" disabled={reason !== undefined} title={reason} onClick={() => void rollback()}>
           Roll back{reason ? <span class="why"> — {reason}</span> : null}
         </button>
+        {env.drift?.fields.length ? (
+          <button type="button" disabled={reason !== undefined} title={reason ?? 'apply the current revision again, putting back what drifted (no new revision)'} onClick={() => void sync()}>
+            Sync{reason ? <span class="why"> — {reason}</span> : null}
+          </button>
+        ) : null}
         {others.map((from) => (
           <button type="button" key={from.environment} disabled={reason !== undefined} title={reason} onClick={() => void promote(from)}>
             Promote from {from.environment}

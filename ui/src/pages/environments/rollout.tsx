@@ -68,7 +68,7 @@ function useRollout(id: string, onEnd: () => void): Followed {
 }
 
 function verb(kind: string): string {
-  return kind === 'rollback' ? 'Rollback' : kind === 'promote' ? 'Promotion' : kind === 'scale' ? 'Scale' : 'Deploy';
+  return kind === 'rollback' ? 'Rollback' : kind === 'promote' ? 'Promotion' : kind === 'scale' ? 'Scale' : kind === 'sync' ? 'Sync' : 'Deploy';
 }
 
 /** A rollout of this server's API, its progress lines live; after its end, its outcome until dismissed. */
