@@ -69,7 +69,8 @@ export function apiStatusOf(err: unknown): ApiStatus | undefined {
   return { ...status, code };
 }
 
-function networkCode(err: unknown): string | undefined {
+/** The network error code (ECONNREFUSED, …) of an error or one of its causes. */
+export function networkCode(err: unknown): string | undefined {
   for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string') return code;

@@ -207,12 +207,7 @@ export class KubernetesDeployTarget implements DeployTarget {
   scale(request: ScaleRequest): Promise<ScaleOutcome> {
     const { app, environment } = request;
     return this.serialised(app, environment, async () => {
-      const history = await this.revisions.list(app, environment);
-      const latest = history.at(-1);
-      const current = currentOf(history);
-      if (!latest || latest.target !== 'kubernetes' || !current || (await removedAfter(this.options.dataDir, app, environment, latest))) {
-        throw new DeployError('ROLLOUT_NO_REVISION', `${app}/${environment} serves no revision on kubernetes to scale; deploy it first`);
-      }
+      const { latest, current } = await this.servedOnKubernetes(app, environment, 'scale');
       const problem = scaleProblem(request.replicas, current.config.autoscale);
       if (problem) throw new DeployError('ROLLOUT_INVALID', `${app}/${environment}: ${problem}`, [{ field: 'replicas', message: problem.replace(/^replicas: /, '') }]);
       const namespace = latest.config.kubernetes?.namespace ?? DEFAULT_NAMESPACE;
@@ -384,12 +379,7 @@ export class KubernetesDeployTarget implements DeployTarget {
   sync(request: SyncRequest): Promise<DeployOutcome> {
     const { app, environment } = request;
     return this.serialised(app, environment, async () => {
-      const history = await this.revisions.list(app, environment);
-      const latest = history.at(-1);
-      const current = currentOf(history);
-      if (!latest || latest.target !== 'kubernetes' || !current || (await removedAfter(this.options.dataDir, app, environment, latest))) {
-        throw new DeployError('ROLLOUT_NO_REVISION', `${app}/${environment} serves no revision on kubernetes to sync; deploy it first`);
-      }
+      const { history, current } = await this.servedOnKubernetes(app, environment, 'sync');
       if (current.config.kubernetes?.manifests) {
         throw new DeployError('ROLLOUT_INVALID', `revision ${current.number} of ${app}/${environment} applied your own manifests (kubernetes.manifests), which Slipway does not keep: run its pipeline's deploy job again instead`);
       }
@@ -450,6 +440,17 @@ export class KubernetesDeployTarget implements DeployTarget {
       await markRemoved(this.options.dataDir, app, environment, latest.number);
       return true;
     });
+  }
+
+  /** The newest and the current revision of an environment kubernetes serves, or why `verb` cannot act on it. */
+  private async servedOnKubernetes(app: string, environment: string, verb: string): Promise<{ history: Revision[]; latest: Revision; current: Revision }> {
+    const history = await this.revisions.list(app, environment);
+    const latest = history.at(-1);
+    const current = currentOf(history);
+    if (!latest || latest.target !== 'kubernetes' || !current || (await removedAfter(this.options.dataDir, app, environment, latest))) {
+      throw new DeployError('ROLLOUT_NO_REVISION', `${app}/${environment} serves no revision on kubernetes to ${verb}; deploy it first`);
+    }
+    return { history, latest, current };
   }
 
   /**

@@ -1,19 +1,10 @@
 // What went wrong talking to the API server, as an ExecutorError whose message says what Slipway
 // was doing; and the small helpers every caller needs (status codes, ignoring 404).
-import { apiStatusOf } from '../../deploy/kubernetes/client.js';
+import { apiStatusOf, networkCode } from '../../deploy/kubernetes/client.js';
 import { ExecutorError } from '../types.js';
 
 export function statusCode(err: unknown): number | undefined {
   return apiStatusOf(err)?.code;
-}
-
-function networkCode(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
 }
 
 /** `doing` completes "while trying to …" ("create Pod x in namespace y"). */
