@@ -1,6 +1,7 @@
 // What only the double can show quickly: a rollout followed across watches the API server ends,
 // resumed from a resourceVersion it no longer holds (410 Gone). A real API server keeps minutes of
-// history; the double keeps two changes and ends each watch after 150 ms.
+// history; the double keeps none (every resume after a change is 410), ends each watch after 150 ms
+// and moves its controllers every 200 ms, so the rollout outlives several watches.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,7 +14,7 @@ import { deployRequest, deploySpec } from '../k8s/deploy-support.js';
 import { images } from '../k8s/support.js';
 
 test('a rollout is followed to its end across ended watches and 410 Gone, by listing again', { timeout: 60_000 }, async () => {
-  const double = await startDouble({ watchHistory: 2, watchLifetimeMs: 150 });
+  const double = await startDouble({ watchHistory: 0, watchLifetimeMs: 150, tickMs: 200 });
   const dir = await mkdtemp(path.join(tmpdir(), 'slipway-follow-'));
   try {
     let gone = 0;
