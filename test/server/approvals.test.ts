@@ -29,6 +29,24 @@ const job = (run: RunDetail, name: string): Job | undefined => run.jobs.find((j)
 const logText = async (id: string): Promise<string> =>
   (await server.api<{ lines: Array<{ job: string; line: string }> }>(`/api/runs/${id}/logs`)).body.lines.map((l) => `[${l.job}] ${l.line}`).join('\n');
 
+const ENDED = new Set(['success', 'failed', 'cancelled', 'interrupted']);
+/**
+ * The run once it has ended. A resumed run starts its approved job's container and those after it,
+ * which on a loaded CI machine takes as long as a run from a push: the same budget as waitForRun,
+ * and a timeout names the jobs' states last seen.
+ */
+async function ended(id: string, timeoutMs = 120_000): Promise<RunDetail> {
+  let last: RunDetail | undefined;
+  try {
+    return await eventually('the run to end', async () => {
+      last = await detail(id);
+      return ENDED.has(last.status) && last;
+    }, timeoutMs, 200);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last seen ${last?.status}: ${last?.jobs.map((j) => `${j.name} ${j.status}`).join(', ')}`);
+  }
+}
+
 /** Pushes a pipeline as its own project and waits until its first run stops running (ends or waits). */
 async function pushed(project: string, pipeline: string): Promise<RunDetail> {
   const repo = tempRepo({ 'slipway.yaml': pipeline.replace('NAME', project) });
@@ -87,10 +105,8 @@ test('a run waits at a manual job holding no container; slipway approve starts i
   const approved = await runCli(['approve', run.id, 'ship'], { cwd: process.cwd(), env });
   assert.equal(approved.code, 0, approved.stderr);
   assert.match(approved.stdout, /ship approved by admin/);
-  const done = await eventually('the run to finish', async () => {
-    const d = await detail(run.id);
-    return d.status === 'success' && d;
-  });
+  const done = await ended(run.id);
+  assert.equal(done.status, 'success');
   assert.equal(job(done, 'ship')?.status, 'success');
   assert.equal(job(done, 'announce')?.status, 'success');
   assert.equal(job(done, 'ship')?.approval?.decision?.by, 'admin');
@@ -111,10 +127,7 @@ test('reject skips the job with the reason, and the jobs that need it; the run e
   const run = await pushed('rejected', GATED);
   const rejected = await runCli(['reject', run.id, 'ship', '--reason', 'not on a Friday'], { cwd: process.cwd(), env });
   assert.equal(rejected.code, 0, rejected.stderr);
-  const done = await eventually('the run to end', async () => {
-    const d = await detail(run.id);
-    return d.status !== 'waiting' && d.status !== 'queued' && d.status !== 'running' && d;
-  });
+  const done = await ended(run.id);
   assert.equal(done.status, 'success');
   assert.equal(job(done, 'ship')?.status, 'skipped');
   assert.equal(job(done, 'ship')?.reason, 'rejected by admin: not on a Friday');
@@ -125,10 +138,8 @@ test('two approvals at once: one wins, the other is 409, and the job runs once',
   const run = await pushed('raced', GATED);
   const answers = await Promise.all([1, 2, 3].map(() => server.api<{ error?: { code: string } }>(`/api/runs/${run.id}/jobs/ship/approve`, { method: 'POST' })));
   assert.deepEqual(answers.map((a) => a.status).sort(), [200, 409, 409]);
-  const done = await eventually('the run to finish', async () => {
-    const d = await detail(run.id);
-    return d.status === 'success' && d;
-  });
+  const done = await ended(run.id);
+  assert.equal(done.status, 'success');
   const shipped = (await logText(done.id)).split('\n').filter((l) => l === '[ship] shipping');
   assert.equal(shipped.length, 1);
 });
@@ -136,10 +147,8 @@ test('two approvals at once: one wins, the other is 409, and the job runs once',
 test('a manual job nobody approves within approval.timeout is skipped with that reason', async () => {
   const run = await pushed('timed', GATED.replace('    when: manual\n', '    when: manual\n    approval: { timeout: 1s }\n'));
   assert.equal(job(run, 'ship')?.approval?.deadlineMs !== undefined, true);
-  const done = await eventually('the approval to time out', async () => {
-    const d = await detail(run.id);
-    return d.status === 'success' && d;
-  }, 30_000);
+  const done = await ended(run.id);
+  assert.equal(done.status, 'success');
   assert.equal(job(done, 'ship')?.reason, 'nobody approved it within 1s (approval.timeout)');
   assert.equal(job(done, 'ship')?.approval?.decision?.kind, 'expired');
 });
