@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs the whole test suite from the compiled tree: every *.test.js under dist/, with node's own
 // test runner. Arguments narrow it to files whose path contains one of them.
-import { readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 
@@ -23,6 +24,15 @@ if (files.length === 0) {
   console.error('no test files found (did the build run?)');
   process.exit(1);
 }
+// Two files run at a time, so a long file started last leaves one core idle until it ends: the
+// files known to be longest (scripts/test-durations.json, from a CI run) start first, files with no
+// figure yet before them (new, so unknown).
+const durationsFile = path.join(root, 'scripts', 'test-durations.json');
+const known = existsSync(durationsFile) ? JSON.parse(readFileSync(durationsFile, 'utf8')) : {};
+const keyOf = (file) => path.relative(path.join(root, 'dist'), file).replace(/\.test\.js$/, '');
+const weight = (file) => known[keyOf(file)] ?? Number.POSITIVE_INFINITY;
+const longestFirst = (a, b) => weight(b) - weight(a) || a.localeCompare(b);
+
 const concurrency = process.env.SLIPWAY_TEST_CONCURRENCY ?? '2';
 // *.serial.test.js files disturb the whole machine (one restarts the Docker engine): they run after
 // the others, one at a time, with nothing beside them.
@@ -32,11 +42,16 @@ const serial = files.filter((file) => file.endsWith('.serial.test.js'));
 // is printed when that lane ends (two live reports would interleave).
 const isKubernetes = (file) => /[/\\]test[/\\]k8s(-executor)?[/\\]/.test(file);
 const kubernetes = files.filter((file) => !serial.includes(file) && isKubernetes(file));
-const parallel = files.filter((file) => !serial.includes(file) && !kubernetes.includes(file));
+const parallel = files.filter((file) => !serial.includes(file) && !kubernetes.includes(file)).sort(longestFirst);
+const measured = mkdtempSync(path.join(os.tmpdir(), 'slipway-test-durations-'));
+const reporters = (lane) => [
+  '--test-reporter=spec', '--test-reporter-destination=stdout',
+  `--test-reporter=${path.join(root, 'scripts', 'test-durations-reporter.mjs')}`, `--test-reporter-destination=${path.join(measured, `${lane}.json`)}`,
+];
 
-function runTests(batch, width, { buffered = false } = {}) {
+function runTests(batch, width, lane, { buffered = false } = {}) {
   return new Promise((resolve) => {
-    const args = ['--test', `--test-concurrency=${width}`, '--test-reporter=spec', ...batch];
+    const args = ['--test', `--test-concurrency=${width}`, ...reporters(lane), ...batch];
     const child = spawn(process.execPath, args, { stdio: buffered ? ['ignore', 'pipe', 'pipe'] : 'inherit', cwd: root });
     const chunks = [];
     if (buffered) {
@@ -51,9 +66,9 @@ let status = 0;
 const lanes = [];
 if (kubernetes.length > 0) {
   console.log(`[test] ${kubernetes.length} kubernetes test files run beside the others; their report follows them`);
-  lanes.push(runTests(kubernetes, '1', { buffered: true }).then(({ status: s, output }) => ({ s, output })));
+  lanes.push(runTests(kubernetes, '1', 'kubernetes', { buffered: true }).then(({ status: s, output }) => ({ s, output })));
 }
-if (parallel.length > 0) lanes.push(runTests(parallel, concurrency).then(({ status: s }) => ({ s })));
+if (parallel.length > 0) lanes.push(runTests(parallel, concurrency, 'parallel').then(({ status: s }) => ({ s })));
 for (const { s, output } of await Promise.all(lanes)) {
   if (output) {
     console.log('\n[test] the kubernetes lane:');
@@ -62,5 +77,23 @@ for (const { s, output } of await Promise.all(lanes)) {
   }
   status ||= s;
 }
-if (serial.length > 0) status ||= (await runTests(serial, '1')).status;
+if (serial.length > 0) status ||= (await runTests(serial, '1', 'serial')).status;
+writeDurations();
 process.exit(status);
+
+/** Merges the lanes' per-file seconds into dist/test-durations.json, for scripts/test-durations.json. */
+function writeDurations() {
+  const merged = {};
+  for (const entry of readdirSync(measured)) {
+    try {
+      Object.assign(merged, JSON.parse(readFileSync(path.join(measured, entry), 'utf8')));
+    } catch {
+      // a lane that was killed wrote nothing whole: its figures are simply missing
+    }
+  }
+  rmSync(measured, { recursive: true, force: true });
+  if (Object.keys(merged).length === 0) return;
+  const sorted = Object.fromEntries(Object.entries(merged).sort(([, a], [, b]) => b - a));
+  writeFileSync(path.join(root, 'dist', 'test-durations.json'), `${JSON.stringify(sorted, null, 2)}\n`);
+  console.log('[test] seconds per file in dist/test-durations.json (copied to scripts/test-durations.json, it orders the next runs)');
+}
