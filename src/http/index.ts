@@ -7,3 +7,4 @@ export { credentialsOf, parseCredentials, type Credentials } from './credentials
 export { adminTokenFile, ensureAdminToken, readOrCreateSecretFile, readSecretFile } from './admin-token.js';
 export { requestUrl } from './request.js';
 export { cookieOf, setCookie, type CookieOptions } from './cookies.js';
+export { decodeClaims, encodeClaims, isSignatureOf, purposeKey, signatureOf } from './signed.js';

@@ -3,10 +3,10 @@
 // GET /v2/token trades them for a short-lived signed token scoped to repository actions.
 // Reads may be anonymous when the data directory's config.json says so, globally or per
 // repository; pushes never are.
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { credentialsOf, ensureAdminToken as ensureAdminTokenFile, readOrCreateSecretFile } from '../http/index.js';
+import { credentialsOf, decodeClaims, encodeClaims, ensureAdminToken as ensureAdminTokenFile, isSignatureOf, readOrCreateSecretFile, signatureOf } from '../http/index.js';
 import { RegistryError } from './errors.js';
 import type { RegistryPaths } from './paths.js';
 import { isNotFound } from './storage.js';
@@ -287,9 +287,8 @@ export class RegistryAuth {
   private sign(claims: TokenClaims): string {
     const key = this.signingKey;
     if (!key) throw new Error('signing key not loaded');
-    const head = b64(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
-    const body = b64(JSON.stringify(claims));
-    return `${head}.${body}.${createHmac('sha256', key).update(`${head}.${body}`).digest('base64url')}`;
+    const signed = `${encodeClaims({ alg: 'HS256', typ: 'JWT' })}.${encodeClaims(claims)}`;
+    return `${signed}.${signatureOf(key, signed)}`;
   }
 
   private async verifySigned(token: string): Promise<TokenClaims | undefined> {
@@ -297,20 +296,13 @@ export class RegistryAuth {
     const parts = token.split('.');
     if (parts.length !== 3) return undefined;
     const [head = '', body = '', sig = ''] = parts;
-    const expected = createHmac('sha256', key).update(`${head}.${body}`).digest();
-    const given = Buffer.from(sig, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-    let claims: TokenClaims;
-    try {
-      claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as TokenClaims;
-    } catch {
-      return undefined;
-    }
+    if (!isSignatureOf(key, `${head}.${body}`, sig)) return undefined;
+    const claims = decodeClaims(body) as Partial<TokenClaims> | undefined;
     const now = Date.now() / 1000;
-    if (claims.aud !== this.service || !(claims.exp > now) || !(claims.nbf <= now) || !Array.isArray(claims.access)) {
+    if (!claims || claims.aud !== this.service || !(Number(claims.exp) > now) || !(Number(claims.nbf) <= now) || !Array.isArray(claims.access)) {
       return undefined;
     }
-    return claims;
+    return claims as TokenClaims;
   }
 
   /** Loads (or makes, once) the signing key; called before the first token is issued. */
@@ -379,6 +371,3 @@ function sha256(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
-function b64(s: string): string {
-  return Buffer.from(s).toString('base64url');
-}

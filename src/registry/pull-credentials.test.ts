@@ -1,7 +1,7 @@
 // Pull credentials against someone who holds one, or none: they verify for their own repository
 // only, until they expire, and any change to them (or another key) makes them worthless.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { mintPullCredential, PULL_CREDENTIAL_PREFIX, verifyPullCredential } from './pull-credentials.js';
 
@@ -36,4 +36,12 @@ test('a pull credential is not minted for a name the registry would refuse, nor 
   assert.throws(() => mintPullCredential(key, 'shop/*', 60_000, now), 'a wildcard would widen it to a prefix');
   assert.throws(() => mintPullCredential(key, 'shop/web', 0, now));
   assert.throws(() => mintPullCredential(key, 'shop/web', 365 * 86_400_000, now));
+});
+
+test('a credential signed the way earlier servers signed it still verifies: pull secrets in clusters outlive an upgrade', () => {
+  // the derivation of the first release, written out: HMAC(HMAC(tokenKey, purpose), body)
+  const body = Buffer.from(JSON.stringify({ r: 'shop/web', i: now / 1000, e: now / 1000 + 3600, n: 'nonce' })).toString('base64url');
+  const derived = createHmac('sha256', key).update('slipway pull credential v1').digest();
+  const password = `${PULL_CREDENTIAL_PREFIX}${body}.${createHmac('sha256', derived).update(body).digest('base64url')}`;
+  assert.equal(verifyPullCredential(key, password, now + 1000)?.repository, 'shop/web');
 });

@@ -2,7 +2,8 @@
 // repository and expires; it is stateless — `slwpull_<claims>.<HMAC-SHA256>` under a key derived
 // from the registry's token key — so minting one writes nothing and checking one reads nothing.
 // It is never a Slipway token: the API, git hosting and pushes refuse it.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { decodeClaims, encodeClaims, isSignatureOf, purposeKey, signatureOf } from '../http/index.js';
 import { isValidName } from './names.js';
 
 export const PULL_CREDENTIAL_PREFIX = 'slwpull_';
@@ -30,21 +31,15 @@ interface Claims {
 }
 
 /** Its own key: a pull credential can never be mistaken for a Bearer token signed with the parent key. */
-function derivedKey(tokenKey: Buffer): Buffer {
-  return createHmac('sha256', tokenKey).update('slipway pull credential v1').digest();
-}
-
-function signature(tokenKey: Buffer, body: string): Buffer {
-  return createHmac('sha256', derivedKey(tokenKey)).update(body).digest();
-}
+const PURPOSE = 'slipway pull credential v1';
 
 export function mintPullCredential(tokenKey: Buffer, repository: string, ttlMs: number, nowMs = Date.now()): PullCredential {
   if (!isValidName(repository)) throw new Error(`not a repository name: ${JSON.stringify(repository.slice(0, 100))}`);
   if (!Number.isFinite(ttlMs) || ttlMs < 1000 || ttlMs > MAX_PULL_CREDENTIAL_TTL_MS) throw new Error(`a pull credential lives from 1 s to 90 days, not ${ttlMs} ms`);
   const issued = Math.floor(nowMs / 1000);
   const claims: Claims = { r: repository, i: issued, e: issued + Math.floor(ttlMs / 1000), n: randomBytes(8).toString('base64url') };
-  const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
-  const password = `${PULL_CREDENTIAL_PREFIX}${body}.${signature(tokenKey, body).toString('base64url')}`;
+  const body = encodeClaims(claims);
+  const password = `${PULL_CREDENTIAL_PREFIX}${body}.${signatureOf(purposeKey(tokenKey, PURPOSE), body)}`;
   return { username: PULL_CREDENTIAL_USER, password, repository, issuedAt: new Date(claims.i * 1000), expiresAt: new Date(claims.e * 1000) };
 }
 
@@ -57,16 +52,9 @@ export function verifyPullCredential(tokenKey: Buffer, secret: string, nowMs = D
   if (!isPullCredential(secret) || secret.length > 2048) return undefined;
   const [body = '', sig = '', ...rest] = secret.slice(PULL_CREDENTIAL_PREFIX.length).split('.');
   if (rest.length > 0 || !body || !sig) return undefined;
-  const expected = signature(tokenKey, body);
-  const given = Buffer.from(sig, 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-  let claims: Partial<Claims>;
-  try {
-    claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Partial<Claims>;
-  } catch {
-    return undefined;
-  }
-  if (typeof claims.r !== 'string' || !isValidName(claims.r) || typeof claims.e !== 'number' || typeof claims.i !== 'number') return undefined;
+  if (!isSignatureOf(purposeKey(tokenKey, PURPOSE), body, sig)) return undefined;
+  const claims = decodeClaims(body) as Partial<Claims> | undefined;
+  if (!claims || typeof claims.r !== 'string' || !isValidName(claims.r) || typeof claims.e !== 'number' || typeof claims.i !== 'number') return undefined;
   if (!(claims.e * 1000 > nowMs) || claims.i * 1000 > nowMs + 60_000) return undefined;
   return { repository: claims.r, expiresAt: new Date(claims.e * 1000) };
 }

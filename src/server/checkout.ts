@@ -1,15 +1,15 @@
 // Checkouts for jobs that run away from the server (Pods): a short-lived capability to download
 // one commit of one project as a tar from the server's git hosting, and the route that serves it.
-// The capability is an HMAC of (project, commit, expiry) under a key derived from the server's
-// secret key, so it needs no table, every replica on the same key accepts it, and it cannot be
-// stretched to another commit, another project or a later time.
+// The capability is an HMAC of (project, commit, expiry) under a key of its own derived from the
+// server's secret key (src/http/signed.ts), so it needs no table, every replica on the same key
+// accepts it, and it cannot be stretched to another commit, another project or a later time.
 import { spawn } from 'node:child_process';
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import { isSignatureOf, purposeKey, signatureOf } from '../http/index.js';
 import { projectNameProblem } from '../store/index.js';
-import { repositoryPath } from './git.js';
-import { stat } from 'node:fs/promises';
+import { repositoryPath } from './repositories.js';
 
 /** long enough for a Pod to be scheduled and its init container to start; a checkout is one GET */
 export const CHECKOUT_TOKEN_LIFETIME_MS = 15 * 60_000;
@@ -24,12 +24,12 @@ export class CheckoutTokens {
     private readonly lifetimeMs = CHECKOUT_TOKEN_LIFETIME_MS,
     private readonly now: () => number = Date.now,
   ) {
-    this.key = Buffer.from(hkdfSync('sha256', secretKey, Buffer.alloc(0), 'slipway checkout token v1', 32));
+    this.key = purposeKey(secretKey, 'slipway checkout token v1');
   }
 
   mint(project: string, commit: string): string {
     const expires = this.now() + this.lifetimeMs;
-    return `${PREFIX}${expires.toString(36)}.${this.sign(project, commit, expires)}`;
+    return `${PREFIX}${expires.toString(36)}.${signatureOf(this.key, signed(project, commit, expires))}`;
   }
 
   /** Whether `token` lets its bearer download `commit` of `project` now. */
@@ -38,14 +38,13 @@ export class CheckoutTokens {
     if (!match) return false;
     const expires = parseInt(match[1] ?? '', 36);
     if (!Number.isSafeInteger(expires) || expires < this.now()) return false;
-    const given = Buffer.from(match[2] ?? '', 'base64url');
-    const expected = Buffer.from(this.sign(project, commit, expires), 'base64url');
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    return isSignatureOf(this.key, signed(project, commit, expires), match[2] ?? '');
   }
+}
 
-  private sign(project: string, commit: string, expires: number): string {
-    return createHmac('sha256', this.key).update(`${project}\0${commit}\0${expires}`).digest('base64url');
-  }
+/** What a checkout token signs: the project and commit are not in the token, the request names them. */
+function signed(project: string, commit: string, expires: number): string {
+  return `${project}\0${commit}\0${expires}`;
 }
 
 /** The URL a job's checkout downloads from, under `baseUrl` (how Pods reach this server). */
