@@ -7,7 +7,8 @@
 // ref refs/slipway/topics/NAME → refs/pull/N/head), so a newer push supersedes its older runs.
 import { git, gitMaybe, isSafeBranchName } from '../git/index.js';
 import type { Project, Run } from '../store/index.js';
-import { repositoryPath, ZERO_SHA, type RefUpdate } from './git.js';
+import { ZERO_SHA, type RefUpdate } from './git.js';
+import { repositoryPath } from './repositories.js';
 import { isPullRequestTriggered, pathsAllow } from '../spec/index.js';
 import { filesChangedByPullRequest } from './changed-files.js';
 import { supersedeOlderRuns, type PullRequestRuns } from './pull-requests.js';

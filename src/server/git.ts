@@ -10,6 +10,7 @@ import { git, gitEnvironment } from '../git/index.js';
 import { projectNameProblem } from '../store/index.js';
 import { requestUrl } from '../http/index.js';
 import { ARCHIVE_ROUTE, serveCheckout, type CheckoutTokens } from './checkout.js';
+import { repositoryPath } from './repositories.js';
 
 export const ZERO_SHA = '0'.repeat(40);
 const ROUTE = /^\/git\/([^/]+)\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/;
@@ -38,10 +39,6 @@ export interface GitHostingOptions {
   /** job checkouts (GET …/archive/COMMIT.tar) with their own short-lived tokens */
   checkouts?: CheckoutTokens;
   log?: (message: string) => void;
-}
-
-export function repositoryPath(reposDir: string, project: string): string {
-  return path.join(reposDir, `${project}.git`);
 }
 
 async function exists(dir: string): Promise<boolean> {

@@ -3,7 +3,7 @@
 import { parsePipeline, pullRequestConcurrency } from '../spec/index.js';
 import { hasCommit, isCommitId } from '../git/index.js';
 import { StoreError, type Project, type Run, type RunSummary, type Store } from '../store/index.js';
-import { repositoryPath } from './git.js';
+import { repositoryPath } from './repositories.js';
 import { PIPELINE_FILE } from './triggers.js';
 import { readFileAtCommit } from './workspace.js';
 

@@ -6,7 +6,7 @@ import type { CommitSummary, ConfigChange, RevisionDiff } from '../api/schemas.j
 import type { Revision } from '../deploy/index.js';
 import { commitsBetween, GitCommandError, hasCommit, isCommitId } from '../git/index.js';
 import type { RevisionRecord, Store } from '../store/types.js';
-import { repositoryPath } from './git.js';
+import { repositoryPath } from './repositories.js';
 
 export const MAX_CONFIG_CHANGES = 200;
 export const MAX_COMMITS = 200;

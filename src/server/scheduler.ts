@@ -5,7 +5,7 @@
 import { gitMaybe } from '../git/index.js';
 import { latestTick, nextTick, scheduleKey, schedulesOf, type Schedule } from '../spec/index.js';
 import type { EnqueueRun, Project, Store } from '../store/types.js';
-import { repositoryPath } from './git.js';
+import { repositoryPath } from './repositories.js';
 import type { PipelineSnapshot } from './runs/index.js';
 import { PIPELINE_FILE, planCommitFile } from './triggers.js';
 import { commitInfo } from './workspace.js';

@@ -7,7 +7,7 @@ import { HttpError } from '../../http/index.js';
 import type { AppContext } from '../app.js';
 import { commitStatusApiUrlProblem } from '../commit-status.js';
 import { forgeUrlProblem } from '../webhook-remote.js';
-import { repositoryPath } from '../git.js';
+import { repositoryPath } from '../repositories.js';
 import { ManualRunError, planManualRun } from '../triggers.js';
 import type { Handlers } from './routing.js';
 
