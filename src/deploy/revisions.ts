@@ -2,7 +2,7 @@
 // through a temporary file and a rename so that a kill never leaves half a history.
 //
 //   <dataDir>/deploy/<app>/<environment>/revisions.json
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Revision } from './types.js';
 
@@ -37,6 +37,25 @@ export class RevisionStore {
     }
   }
 
+  /** Every (app, environment) with a folder here, sorted; folders that are not valid names are not ours. */
+  async environments(): Promise<Array<{ app: string; environment: string }>> {
+    const out: Array<{ app: string; environment: string }> = [];
+    for (const app of await folders(path.join(this.dataDir, 'deploy'))) {
+      for (const environment of await folders(path.join(this.dataDir, 'deploy', app))) out.push({ app, environment });
+    }
+    return out;
+  }
+
+  /** The newest revision of each environment that has one. */
+  async latestOfEach(): Promise<Revision[]> {
+    const latest: Revision[] = [];
+    for (const { app, environment } of await this.environments()) {
+      const newest = (await this.list(app, environment)).at(-1);
+      if (newest) latest.push(newest);
+    }
+    return latest;
+  }
+
   /** Appends a new revision with the next number; callers serialise per environment. */
   async append(revision: Omit<Revision, 'number'>): Promise<Revision> {
     const all = await this.list(revision.app, revision.environment);
@@ -59,5 +78,13 @@ export class RevisionStore {
     const temp = `${file}.${process.pid}.tmp`;
     await writeFile(temp, JSON.stringify(revisions, null, 2));
     await rename(temp, file);
+  }
+}
+
+async function folders(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && isValidName(e.name)).map((e) => e.name).sort();
+  } catch {
+    return [];
   }
 }

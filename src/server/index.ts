@@ -4,18 +4,17 @@ import { createServer, type Server } from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { openStore, type Store } from '../store/index.js';
+import { loadSecretKey, openStore, type Store } from '../store/index.js';
 import { ChangeFeed, observeChanges } from './changes.js';
 import { Previews } from './previews.js';
 import { checkTokenSecret } from '../store/tokens.js';
 import { createRegistry, type Registry } from '../registry/index.js';
 import { connectDocker, DockerExecutor, ExecutorChoice, type ExecutorName } from '../executors/index.js';
 import { CheckoutTokens, checkoutUrl } from './checkout.js';
-import { loadSecretKey } from '../store/crypto.js';
 import { ownerIdentity } from '../executors/docker/labels.js';
 import { DockerImageBuilder } from '../build/index.js';
 import { createTarget, type TargetName } from '../deploy/targets.js';
-import type { DeployTarget, RegistryPullAccess } from '../deploy/index.js';
+import { RevisionStore, type DeployTarget, type RegistryPullAccess } from '../deploy/index.js';
 import { GitHosting } from './git.js';
 import { Runner } from './runs/index.js';
 import { createApp } from './app.js';
@@ -119,7 +118,9 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const changes = new ChangeFeed();
   // every write that moves a run or an environment tells the web UI's open pages (GET /api/events)
-  const store = observeChanges(await openStore(config.database, config.dataDir, { env }), changes);
+  // one key: the store encrypts secrets with it, checkout tokens are signed with a key derived from it
+  const secretKey = await loadSecretKey(config.dataDir, env);
+  const store = observeChanges(await openStore(config.database, config.dataDir, { env, secretKey }), changes);
   const admin = await ensureAdminToken(adminTokenFile(config.dataDir), env);
   if (!(await store.verifyToken(admin.secret))) await store.createToken({ name: 'admin', scopes: ['admin'], secret: admin.secret });
 
@@ -170,7 +171,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   const executor = jobExecutors(config, docker, log);
   // a server whose jobs run as Pods by default cannot run them without its cluster: say so now
   if (config.executor === 'kubernetes') await executor.executor('kubernetes');
-  const checkouts = new CheckoutTokens((await loadSecretKey(config.dataDir, env)).key);
+  const checkouts = new CheckoutTokens(secretKey.key);
   const runner = new Runner({
     store,
     dataDir: config.dataDir,
@@ -273,6 +274,8 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   // pull secrets are renewed at half their lifetime: checked at start and hourly, so that nodes can
   // pull while the server runs however long ago the last deploy was
   const renewCredentials = async (): Promise<void> => {
+    // a server that never deployed to kubernetes does not load its client (a second of CPU) for this
+    if (!deployTargets.has('kubernetes') && !(await new RevisionStore(deployDataDir).latestOfEach()).some((r) => r.target === 'kubernetes')) return;
     // the kubernetes target connects to its cluster only for an environment running an image of this registry
     await (await deployTarget('kubernetes')).renewCredentials?.((message) => logger.warn(message));
   };

@@ -35,14 +35,6 @@ export function originalOf(history: Revision[], revision: Revision): Revision {
   return r;
 }
 
-export async function listDirs(dir: string): Promise<string[]> {
-  try {
-    return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
-  } catch {
-    return [];
-  }
-}
-
 /** The environment's Deployments (found by label); none is an environment with nothing to act on. */
 export async function deploymentsOf(clients: KubeClients, namespace: string, app: string, environment: string): Promise<V1Deployment[]> {
   let deployments: V1Deployment[];
@@ -86,14 +78,13 @@ export interface KubernetesEnvironment {
 /** The environments (or those of `app`, `environment`) whose newest revision went to kubernetes and that were not removed since. */
 export async function kubernetesEnvironments(dataDir: string, revisions: RevisionStore, app?: string, environment?: string): Promise<KubernetesEnvironment[]> {
   const out: KubernetesEnvironment[] = [];
-  for (const a of app ? [app] : await listDirs(path.join(dataDir, 'deploy'))) {
-    for (const e of environment ? [environment] : await listDirs(path.join(dataDir, 'deploy', a))) {
-      const history = await revisions.list(a, e);
-      const latest = history.at(-1);
-      if (!latest || latest.target !== 'kubernetes' || (await removedAfter(dataDir, a, e, latest))) continue;
-      const current = currentOf(history);
-      out.push({ app: a, environment: e, history, ...(current ? { current } : {}) });
-    }
+  const all = app && environment ? [{ app, environment }] : (await revisions.environments()).filter((e) => (!app || e.app === app) && (!environment || e.environment === environment));
+  for (const { app: a, environment: e } of all) {
+    const history = await revisions.list(a, e);
+    const latest = history.at(-1);
+    if (!latest || latest.target !== 'kubernetes' || (await removedAfter(dataDir, a, e, latest))) continue;
+    const current = currentOf(history);
+    out.push({ app: a, environment: e, history, ...(current ? { current } : {}) });
   }
   return out;
 }

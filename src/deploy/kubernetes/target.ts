@@ -11,7 +11,7 @@ import { DeployError, type DeployOutcome, type DeployRequest, type DeployTarget,
 import { applyManifests } from './apply.js';
 import { apiStatusOf, loadKubeConfig, makeClients, toDeployError, type KubeClients } from './client.js';
 import { followRollout, type FollowResult } from './follow.js';
-import { currentOf, DEFAULT_NAMESPACE, deploymentsOf, isDeployment, keyOf, kubernetesEnvironments, listDirs, markRemoved, originalOf, removedAfter } from './environment.js';
+import { currentOf, DEFAULT_NAMESPACE, deploymentsOf, isDeployment, keyOf, kubernetesEnvironments, markRemoved, originalOf, removedAfter } from './environment.js';
 import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_REVISION, changeCause, generateManifests, LABEL_APP, LABEL_ENVIRONMENT, loadManifests, restartPodTemplates, substituteImage, workloadName } from './manifests.js';
 import { deletePullSecret, ensurePullSecret, repositoryInRegistry, usePullSecret } from './pull-secret.js';
 import { reapplyRevision } from './sync.js';
@@ -465,7 +465,7 @@ export class KubernetesDeployTarget implements DeployTarget {
   }
 
   private async environmentsOf(app: string): Promise<string[]> {
-    return listDirs(path.join(this.options.dataDir, 'deploy', app));
+    return (await this.revisions.environments()).filter((e) => e.app === app).map((e) => e.environment);
   }
 }
 
