@@ -266,6 +266,18 @@ CREATE TABLE schedule_ticks (
 ALTER TABLE revisions ADD COLUMN preview_ttl_ms BIGINT;
 `,
   },
+  {
+    version: 9,
+    name: 'worker heartbeats',
+    // each server process that claims runs says it is alive here; replicas that stop saying so are
+    // taken as gone by the others, wherever they ran
+    sql: () => `
+CREATE TABLE workers (
+  id TEXT PRIMARY KEY,
+  seen_at BIGINT NOT NULL
+);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

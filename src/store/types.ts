@@ -487,6 +487,13 @@ export interface Store {
   markInterrupted(reason?: string, worker?: string): Promise<Run[]>;
   /** Puts an interrupted, failed or cancelled run back in the queue as its next attempt. */
   requeueRun(runId: string): Promise<Run>;
+  /** Records that this worker (a server process that claims runs) is alive now. */
+  recordHeartbeat(worker: string): Promise<void>;
+  /**
+   * Workers holding running runs whose last heartbeat is older than `silentSinceMs`: replicas that
+   * are gone. Workers that never recorded one (servers from before heartbeats) are not judged here.
+   */
+  silentWorkers(silentSinceMs: number): Promise<string[]>;
   /** A new run of the same commit and pipeline; "failed-jobs" copies the jobs that passed, outputs included. */
   rerun(runId: string, mode: RerunMode, sender: string): Promise<Run>;
   /**

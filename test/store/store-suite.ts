@@ -432,6 +432,28 @@ export function storeSuite(name: string, harness: () => Promise<Harness>): void 
         assert.equal((await store.getRun(theirs!.id))?.status, 'running');
       });
 
+      it('workers whose heartbeat went silent are named while they hold running runs; beating ones and ones that never beat are not', async () => {
+        const { store, raw } = await fresh();
+        const p = await store.createProject({ name: 'p' });
+        for (let i = 0; i < 4; i++) await store.enqueueRun(run(p));
+        await store.recordHeartbeat('host-a/1/1');
+        await store.recordHeartbeat('host-b/2/2');
+        await store.recordHeartbeat('host-c/3/3');
+        await store.claimNextRun('host-a/1/1');
+        await store.claimNextRun('host-a/1/1');
+        await store.claimNextRun('host-b/2/2');
+        await store.claimNextRun('before-heartbeats/4/4');
+        const now = Date.now();
+        assert.deepEqual(await store.silentWorkers(now - 60_000), [], 'everyone beat just now');
+        await raw(`UPDATE workers SET seen_at = ${now - 120_000} WHERE id IN ('host-a/1/1', 'host-c/3/3')`);
+        assert.deepEqual(await store.silentWorkers(now - 60_000), ['host-a/1/1'], 'host-c holds no running run; before-heartbeats never beat');
+        await store.recordHeartbeat('host-a/1/1');
+        assert.deepEqual(await store.silentWorkers(now - 60_000), [], 'a beat makes it alive again');
+        await raw(`UPDATE workers SET seen_at = ${now - 8 * 24 * 3_600_000} WHERE id IN ('host-a/1/1', 'host-c/3/3')`);
+        await store.recordHeartbeat('host-b/2/2');
+        assert.deepEqual((await raw('SELECT id FROM workers ORDER BY id')).map((r) => r.id), ['host-a/1/1', 'host-b/2/2'], 'a week-silent worker with no running run is forgotten; one holding runs is kept');
+      });
+
       it('keeps jobs and steps with merged updates, outputs, and a clean slate per attempt', async () => {
         const { store } = await fresh();
         const p = await store.createProject({ name: 'p' });

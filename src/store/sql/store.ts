@@ -40,6 +40,7 @@ import * as schedules from './schedules.js';
 import * as secrets from './secrets.js';
 import * as sessions from './sessions.js';
 import * as tokens from './tokens.js';
+import * as workers from './workers.js';
 
 class SqlStoreTx implements StoreTx {
   protected readonly ctx: Context;
@@ -98,6 +99,12 @@ class SqlStoreTx implements StoreTx {
   }
   requeueRun(runId: string) {
     return runs.requeueRun(this.ctx, runId);
+  }
+  recordHeartbeat(worker: string) {
+    return workers.recordHeartbeat(this.ctx, worker);
+  }
+  silentWorkers(silentSinceMs: number) {
+    return workers.silentWorkers(this.ctx, silentSinceMs);
   }
   rerun(runId: string, mode: RerunMode, sender: string) {
     return runs.rerun(this.ctx, runId, mode, sender);
