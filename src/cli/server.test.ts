@@ -11,3 +11,17 @@ test('--executor, --jobs-namespace and --clone-url are checked before the server
     assert.throws(() => executorConfig(undefined, undefined, url), /--clone-url takes/, url);
   }
 });
+
+test('--replica-timeout takes a duration of 2s or more; less, or not a duration, is a usage error before the server starts', async () => {
+  const { PassThrough } = await import('node:stream');
+  const { server } = await import('./server.js');
+  const io = { stdout: new PassThrough(), stderr: new PassThrough(), env: {}, cwd: process.cwd() };
+  for (const value of ['1s', '500ms', 'soon', '0']) {
+    await assert.rejects(server(['--replica-timeout', value], io), /--replica-timeout takes a duration of 2s or more, not/, value);
+  }
+  let help = '';
+  const out = new PassThrough();
+  out.on('data', (d: Buffer) => (help += d.toString()));
+  assert.equal(await server(['--help'], { ...io, stdout: out }), 0);
+  assert.match(help, /--replica-timeout D {2}a server replica silent this long is taken as gone/);
+});

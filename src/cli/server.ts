@@ -30,9 +30,12 @@ options (flags beat environment variables, which beat the config file):
   --poll PROJECT=URL   poll a git remote for new commits and run them like pushes (repeatable)
   --poll-interval D    how often (SLIPWAY_POLL_INTERVAL; default 60s)
   --log-retention D    delete the logs of runs finished longer ago, e.g. 30d or 72h
+                       (SLIPWAY_LOG_RETENTION; default: keep them)
   --preview-ttl D      take down a pull request's preview environment after this long
                        without a deploy (default 7d; closing the pull request does at once)
-                       (SLIPWAY_LOG_RETENTION; default: keep them)
+  --replica-timeout D  a server replica silent this long is taken as gone by the others on the
+                       same database: its running runs become interrupted and its job containers
+                       or Pods are removed (SLIPWAY_REPLICA_TIMEOUT; default 2m; at least 2s)
   --warm-containers N  started job containers kept ready per recently used image, so a run
                        does not wait for one to start (SLIPWAY_WARM_CONTAINERS; default 1; 0: none)
   --executor E         where jobs without runs-on run: docker (default) or kubernetes, as Pods in the
@@ -117,6 +120,7 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
         'poll-interval': { type: 'string' },
         'log-retention': { type: 'string' },
         'preview-ttl': { type: 'string' },
+        'replica-timeout': { type: 'string' },
         'warm-containers': { type: 'string' },
         executor: { type: 'string' },
         'jobs-namespace': { type: 'string' },
@@ -172,6 +176,12 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
   if (retention !== undefined) config.logRetentionMs = longDuration('--log-retention', retention, '30d, 72h');
   const previewTtl = flags['preview-ttl'] ?? env.SLIPWAY_PREVIEW_TTL;
   if (previewTtl !== undefined) config.previewTtlMs = longDuration('--preview-ttl', previewTtl, '7d, 48h');
+  const replicaTimeout = flags['replica-timeout'] ?? env.SLIPWAY_REPLICA_TIMEOUT;
+  if (replicaTimeout !== undefined) {
+    const ms = parseDuration(replicaTimeout);
+    if (ms === undefined || ms < 2000) throw new UsageError(`--replica-timeout takes a duration of 2s or more, not '${replicaTimeout}'`);
+    config.replicaTimeoutMs = ms;
+  }
   const logLevel = pick(flags['log-level'], 'SLIPWAY_LOG_LEVEL', 'logLevel') ?? 'info';
   if (!isLogLevel(logLevel)) throw new UsageError(`--log-level takes one of ${LOG_LEVELS.join(', ')}, not '${String(logLevel)}'`);
   const interval = flags['poll-interval'] ?? env.SLIPWAY_POLL_INTERVAL;

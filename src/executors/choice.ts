@@ -49,13 +49,13 @@ export class ExecutorChoice implements Executor {
    * Reaps the leftovers of the default executor (made now if it was not yet: a starting server's
    * first act) and of the others made so far; one made later reaps its own as it is made.
    */
-  async reapOrphans(): Promise<{ containers: number; networks: number; volumes: number }> {
+  async reapOrphans(gone?: ReadonlySet<string>): Promise<{ containers: number; networks: number; volumes: number }> {
     const total = { containers: 0, networks: 0, volumes: 0 };
     await this.executor(this.defaultName).catch(() => undefined);
     for (const made of this.made.values()) {
       const executor = await made.catch(() => undefined);
       if (!executor) continue;
-      const reaped = await executor.reapOrphans();
+      const reaped = await executor.reapOrphans(gone);
       total.containers += reaped.containers;
       total.networks += reaped.networks;
       total.volumes += reaped.volumes;

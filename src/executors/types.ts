@@ -76,8 +76,11 @@ export interface SandboxProgress {
 export interface Executor {
   readonly name: string;
   createSandbox(spec: SandboxSpec, progress: SandboxProgress, signal: AbortSignal): Promise<Sandbox>;
-  /** removes containers, networks and volumes of runs whose owning process is gone */
-  reapOrphans(): Promise<{ containers: number; networks: number; volumes: number }>;
+  /**
+   * Removes containers, networks and volumes of runs whose owning process is gone: dead processes
+   * of this host, and the owners in `gone` (replicas elsewhere that stopped beating).
+   */
+  reapOrphans(gone?: ReadonlySet<string>): Promise<{ containers: number; networks: number; volumes: number }>;
   /** stops whatever the executor keeps running between jobs (warm containers, watches) */
   close?(): Promise<void>;
   /** gets sandboxes of these images ready ahead of the jobs that will want them (if it can) */

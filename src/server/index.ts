@@ -63,6 +63,8 @@ export interface ServerConfig {
   jobsNamespace?: string;
   /** how job Pods reach this server, for their checkout; without it the workspace is copied in */
   cloneUrl?: string;
+  /** a replica whose heartbeat is silent this long is taken as gone by the others; default 2 minutes */
+  replicaTimeoutMs?: number;
 }
 
 export interface RunningServer {
@@ -184,6 +186,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     // host/pid/start time: a restarted server can tell its dead predecessor's runs from a live replica's
     workerId: ownerIdentity,
     retryInterrupted: config.retryInterrupted,
+    ...(config.replicaTimeoutMs !== undefined ? { replicaTimeoutMs: config.replicaTimeoutMs } : {}),
     publicUrl,
     ...(config.cloneUrl ? { checkout: (project: string, commit: string) => ({ url: checkoutUrl(config.cloneUrl!, project, commit), token: checkouts.mint(project, commit) }) } : {}),
     logger,

@@ -4,11 +4,20 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { startCluster, type PgCluster } from '../store/pg-cluster.js';
 import { forgeRepository, githubPush, testServer, tempRepo, type TestServer } from './support.js';
 import { eventually } from '../support/wait.js';
+import { spawnServer } from '../support/server-process.js';
+import Docker from 'dockerode';
 
 let cluster: PgCluster;
+const docker = new Docker();
+const execFileAsync = promisify(execFile);
 const repo = tempRepo({
   'slipway.yaml': `version: 1
 name: shared
@@ -106,6 +115,45 @@ test('a replica starting on the database leaves the runs of a live replica runni
   } finally {
     await Promise.all([a.stop(), b?.stop()]);
     slow.remove();
+  }
+});
+
+test('a replica killed while another runs: the survivor sees its heartbeat stop, interrupts its run and removes its container', { timeout: 120_000 }, async () => {
+  const database = await cluster.createDatabase();
+  const token = 'test-admin-token-0123456789';
+  const env = { SLIPWAY_SECRET_KEY: randomBytes(32).toString('base64') };
+  const sleepy = tempRepo({ 'slipway.yaml': 'version: 1\nname: sleepy\njobs:\n  nap:\n    image: busybox:latest\n    steps:\n      - run: echo napping; sleep 300\n' });
+  const data = mkdtempSync(path.join(os.tmpdir(), 'slipway-replica-a-'));
+  // replica a is a process of its own, so that it can die the way a machine does: at once, saying nothing
+  const a = spawnServer(data, { adminToken: token, concurrency: 1, env, args: ['--database', database, '--replica-timeout', '2s'] });
+  let b: TestServer | undefined;
+  try {
+    const url = await a.url;
+    const headers = { Authorization: `Bearer ${token}` };
+    await execFileAsync('git', ['push', '-q', `${url.replace('http://', `http://t:${token}@`)}/git/sleepy.git`, 'main'], { cwd: sleepy.dir });
+    const run = await eventually('the step running on replica a', async () => {
+      const { runs } = (await (await fetch(`${url}/api/runs?project=sleepy`, { headers })).json()) as { runs: Array<{ id: string; status: string }> };
+      const detail = runs[0] && ((await (await fetch(`${url}/api/runs/${runs[0].id}`, { headers })).json()) as { id: string; jobs: Array<{ steps: Array<{ status: string }> }> });
+      return detail && detail.jobs[0]?.steps[0]?.status === 'running' && detail;
+    }, 60_000);
+    const labelled = JSON.stringify({ label: [`io.slipway.run=${run.id}`] });
+    assert.ok((await docker.listContainers({ all: true, filters: labelled })).length > 0, 'the run has a container');
+    // b starts while a is alive: its start-up recovery leaves a's run alone
+    b = await testServer({ config: { database, replicaTimeoutMs: 2000 }, concurrency: 1, env });
+    assert.equal((await b.api<{ status: string }>(`/api/runs/${run.id}`)).body.status, 'running');
+    a.child.kill('SIGKILL');
+    const interrupted = await eventually('replica b to take the run as interrupted', async () => {
+      const r = (await b!.api<{ status: string; reason?: string }>(`/api/runs/${run.id}`)).body;
+      return r.status !== 'running' && r;
+    }, 30_000);
+    assert.equal(interrupted.status, 'interrupted');
+    assert.match(interrupted.reason ?? '', /server replica running it \(.+\) stopped answering/);
+    await eventually('its container to be removed', async () => (await docker.listContainers({ all: true, filters: labelled })).length === 0, 30_000);
+  } finally {
+    await a.stop();
+    await b?.stop();
+    sleepy.remove();
+    rmSync(data, { recursive: true, force: true });
   }
 });
 

@@ -124,11 +124,11 @@ export class DockerExecutor implements Executor {
     }
   }
 
-  async reapOrphans(): Promise<{ containers: number; networks: number; volumes: number }> {
+  async reapOrphans(gone?: ReadonlySet<string>): Promise<{ containers: number; networks: number; volumes: number }> {
     const filters = JSON.stringify({ label: [`${LABEL_MANAGED}=true`, LABEL_OWNER] });
     const isOrphan = (labels: Record<string, string> | undefined | null): boolean => {
       const owner = labels?.[LABEL_OWNER];
-      return owner !== undefined && !isOwnerAlive(owner);
+      return owner !== undefined && (gone?.has(owner) === true || !isOwnerAlive(owner));
     };
     const containers = (await this.docker.listContainers({ all: true, filters })).filter((c) => isOrphan(c.Labels));
     await Promise.all(containers.map((c) => removeContainer(this.docker.getContainer(c.Id))));

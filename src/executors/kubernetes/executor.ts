@@ -101,13 +101,13 @@ export class KubernetesExecutor implements Executor {
    * Deletes the pods and secrets of job attempts whose owning process (on this host) is gone.
    * Returned as containers (pods) and volumes (secrets); there are no networks.
    */
-  async reapOrphans(): Promise<{ containers: number; networks: number; volumes: number }> {
+  async reapOrphans(gone?: ReadonlySet<string>): Promise<{ containers: number; networks: number; volumes: number }> {
     const { core, server } = this.context;
     const namespace = this.namespace;
     const labelSelector = `${LABEL_MANAGED}=true`;
     const isOrphan = (metadata: V1ObjectMeta | undefined): metadata is V1ObjectMeta & { name: string } => {
       const owner = metadata?.annotations?.[ANNOTATION_OWNER];
-      return metadata?.name !== undefined && owner !== undefined && !isOwnerAlive(owner);
+      return metadata?.name !== undefined && owner !== undefined && (gone?.has(owner) === true || !isOwnerAlive(owner));
     };
     try {
       const pods = (await core.listNamespacedPod({ namespace, labelSelector })).items.map((p) => p.metadata).filter(isOrphan);

@@ -4,19 +4,24 @@
 import { CancelRequest, executeClaimedRun, type RunExecutionOptions } from './execute.js';
 import { decidedEvent } from './approvals.js';
 import { RunHub } from './hub.js';
-import { reapLeftovers, recentJobImages, recoverInterruptedRuns } from './recovery.js';
+import { reapLeftovers, recentJobImages, recoverInterruptedRuns, recoverSilentReplicas } from './recovery.js';
 import { sweepRunFolders } from './run-folders.js';
 
 export interface RunnerOptions extends RunExecutionOptions {
   workerId: string;
   /** re-queue runs a killed server left running, instead of only marking them interrupted */
   retryInterrupted: boolean;
+  /** a replica whose heartbeat is silent this long is gone: its runs are interrupted, its leftovers reaped */
+  replicaTimeoutMs?: number;
 }
 
 const SWEEP_INTERVAL_MS = 3_600_000;
 const POLL_INTERVAL_MS = 1000;
 /** How often approvals past their timeout are looked for (a parked run has no engine to notice). */
 const EXPIRY_INTERVAL_MS = 5000;
+const REPLICA_TIMEOUT_MS = 120_000;
+/** Beats per timeout: a replica is taken as gone only after missing this many in a row. */
+const BEATS_PER_TIMEOUT = 8;
 
 export class Runner {
   readonly hub = new RunHub();
@@ -25,7 +30,9 @@ export class Runner {
   private poller?: NodeJS.Timeout;
   private sweeper?: NodeJS.Timeout;
   private expirer?: NodeJS.Timeout;
+  private heart?: NodeJS.Timeout;
   private claiming = false;
+  private beating = false;
 
   constructor(private readonly options: RunnerOptions) {}
 
@@ -37,6 +44,8 @@ export class Runner {
     const { store, logger } = this.options;
     // a replica that runs nothing (concurrency 0) leaves recovery to the ones that do
     if (this.options.concurrency === 0) return;
+    // alive before claiming anything, so that no other replica takes this one's first run as orphaned
+    await store.recordHeartbeat(this.options.workerId);
     await recoverInterruptedRuns(store, this.options.retryInterrupted, logger);
     await reapLeftovers(this.options.executor, logger);
     // the first push after a restart need not wait for a container: the images of recent runs
@@ -50,7 +59,35 @@ export class Runner {
     this.poller.unref();
     this.expirer = setInterval(() => void this.expireApprovals(), EXPIRY_INTERVAL_MS);
     this.expirer.unref();
+    this.heart = setInterval(() => void this.beat(), this.replicaTimeoutMs / BEATS_PER_TIMEOUT);
+    this.heart.unref();
     this.wake();
+  }
+
+  private get replicaTimeoutMs(): number {
+    return this.options.replicaTimeoutMs ?? REPLICA_TIMEOUT_MS;
+  }
+
+  /**
+   * Says this replica is alive, then looks for replicas that stopped saying so — on any host, where
+   * the start-up check can only judge processes of its own — and takes over what they left.
+   */
+  private async beat(): Promise<void> {
+    if (this.beating || this.stopped) return;
+    this.beating = true;
+    const { store, logger, workerId } = this.options;
+    try {
+      await store.recordHeartbeat(workerId);
+      const requeued = await recoverSilentReplicas(
+        { store, executor: this.options.executor, logger },
+        { self: workerId, silentSinceMs: Date.now() - this.replicaTimeoutMs, retry: this.options.retryInterrupted },
+      );
+      if (requeued > 0) this.wake();
+    } catch (err) {
+      logger.warn(`heartbeat: ${(err as Error).message}`);
+    } finally {
+      this.beating = false;
+    }
   }
 
   /** Claims runs while there is room. */
@@ -105,6 +142,7 @@ export class Runner {
     if (this.poller) clearInterval(this.poller);
     if (this.sweeper) clearInterval(this.sweeper);
     if (this.expirer) clearInterval(this.expirer);
+    if (this.heart) clearInterval(this.heart);
     for (const controller of this.active.values()) controller.abort(new Error('the server is stopping'));
     while (this.active.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
   }

@@ -27,10 +27,38 @@ export async function recoverInterruptedRuns(store: Store, retry: boolean, logge
   }
 }
 
-/** Removes what interrupted runs left in the executor. */
-export async function reapLeftovers(executor: Executor, logger: Logger): Promise<void> {
+/**
+ * Takes the replicas whose heartbeat went silent (other than `self`) as gone: their running runs
+ * become interrupted (queued again with `retry`) and what they left in the executor is removed.
+ * Several replicas may find the same one at once; the store gives each run to one of them. Returns
+ * how many runs were queued again.
+ */
+export async function recoverSilentReplicas(
+  parts: { store: Store; executor: Executor; logger: Logger },
+  options: { self: string; silentSinceMs: number; retry: boolean },
+): Promise<number> {
+  const { store, executor, logger } = parts;
+  const silent = (await store.silentWorkers(options.silentSinceMs)).filter((worker) => worker !== options.self);
+  if (silent.length === 0) return 0;
+  let requeued = 0;
+  for (const worker of silent) {
+    const interrupted = await store.markInterrupted(`the server replica running it (${worker}) stopped answering`, worker);
+    for (const run of interrupted) {
+      logger.warn({ runId: run.id }, `run ${run.id} was interrupted: its server replica ${worker} went silent${options.retry ? '; queued again' : ''}`);
+      if (options.retry) {
+        await store.requeueRun(run.id);
+        requeued++;
+      }
+    }
+  }
+  await reapLeftovers(executor, logger, new Set(silent));
+  return requeued;
+}
+
+/** Removes what interrupted runs left in the executor: of dead processes on this host, and of `gone` replicas. */
+export async function reapLeftovers(executor: Executor, logger: Logger, gone?: ReadonlySet<string>): Promise<void> {
   // leftovers are tidied, not state: a failure to remove one must not keep the server down
-  const reaped = await executor.reapOrphans().catch((err: unknown) => {
+  const reaped = await executor.reapOrphans(gone).catch((err: unknown) => {
     logger.warn(`could not remove everything interrupted runs left (the next start tries again): ${(err as Error).message}`);
     return { containers: 0, networks: 0, volumes: 0 };
   });
