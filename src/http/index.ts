@@ -8,3 +8,4 @@ export { adminTokenFile, ensureAdminToken, readOrCreateSecretFile, readSecretFil
 export { requestUrl } from './request.js';
 export { cookieOf, setCookie, type CookieOptions } from './cookies.js';
 export { decodeClaims, encodeClaims, isSignatureOf, purposeKey, signatureOf } from './signed.js';
+export { holdRequestsUntilReady } from './ready.js';

@@ -24,7 +24,7 @@ import { Poller, type PollTarget } from './poller.js';
 import { Scheduler, systemClock, type SchedulerClock } from './scheduler.js';
 import { messageLog, toLogger, type ServerLog } from './logger.js';
 import { hasScope, verifiedTokenOf } from './auth.js';
-import { adminTokenFile, ensureAdminToken, readSecretFile } from '../http/index.js';
+import { adminTokenFile, ensureAdminToken, holdRequestsUntilReady, readSecretFile } from '../http/index.js';
 
 /** How long the credential of a Kubernetes image pull secret lives; it is renewed at half of it. */
 const PULL_CREDENTIAL_TTL_MS = 24 * 3_600_000;
@@ -162,6 +162,8 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
     onRemoved: (preview) => changes.publish({ kind: 'environment', app: preview.app, environment: preview.environment }),
   });
   const server: Server = createServer({ requestTimeout: 0 });
+  // the port is known only once listening, and the app needs it (image references name this registry)
+  const answerWith = holdRequestsUntilReady(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
@@ -216,9 +218,7 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
 
   const metrics = new Metrics();
   metrics.follow(runner.hub);
-  server.on(
-    'request',
-    await createApp({
+  const app = await createApp({
       store,
       runner,
       git,
@@ -232,10 +232,10 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
       changes,
       previews,
       // the runner's cache of targets: API rollouts and run deploys go through the same ones
-      deployTargets: deployTarget,
-      ...(config.uiDir ? { uiDir: config.uiDir } : {}),
-    }),
-  );
+    deployTargets: deployTarget,
+    ...(config.uiDir ? { uiDir: config.uiDir } : {}),
+  });
+  answerWith(app);
   /**
    * Stops the runs and lets go of the port, the engine connections and the database: every step
    * is taken even when one before it failed, and the first failure is thrown at the end.

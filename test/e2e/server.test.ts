@@ -71,7 +71,9 @@ test('git push → tested, built, smoke-tested, on staging by itself; production
   let server = startServer(port, data, log);
   const base = `http://127.0.0.1:${port}`;
   try {
-    await eventually('the server', async () => (await fetch(`${base}/healthz`)).ok, 30_000);
+    // each poll gives up after a while of its own: a hung one must not use up the whole wait
+    const healthy = async (): Promise<boolean | undefined> => (await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(5000) }).catch(() => undefined))?.ok;
+    await eventually('the server', healthy, 60_000);
     const token = readFileSync(path.join(data, 'admin-token'), 'utf8').trim();
     const api = async <T>(p: string): Promise<T> => (await (await fetch(`${base}${p}`, { headers: { Authorization: `Bearer ${token}` } })).json()) as T;
     const cliEnv = { SLIPWAY_URL: base, SLIPWAY_TOKEN: token };
@@ -121,7 +123,7 @@ test('git push → tested, built, smoke-tested, on staging by itself; production
     // the server is killed while the run waits, and started again: the run still waits
     await stopServer(server, 'SIGKILL');
     server = startServer(port, data, log);
-    await eventually('the server again', async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok, 30_000);
+    await eventually('the server again', healthy, 60_000);
     assert.equal((await runOf(1))?.status, 'waiting', 'a waiting run survives a kill');
 
     const approved = await approve(first);
