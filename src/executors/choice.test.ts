@@ -58,3 +58,32 @@ test('a job asking for an executor that cannot start fails naming runs-on and wh
   const none = new ExecutorChoice('docker', { docker: async () => fake('docker', []) });
   await assert.rejects(none.createSandbox(spec('kubernetes'), { info: () => undefined }, signal), /runs on kubernetes \(runs-on\), but no kubernetes executor here/);
 });
+
+test('owners found gone are remembered: every executor reaps theirs, one made later included', async () => {
+  const seen: Array<[string, string[]]> = [];
+  const recording = (name: string): Executor => ({
+    name,
+    createSandbox: async () => ({}) as Sandbox,
+    reapOrphans: async (gone) => {
+      seen.push([name, [...(gone ?? [])]]);
+      return { containers: 0, networks: 0, volumes: 0 };
+    },
+  });
+  let madeWith: string[] | undefined;
+  const choice = new ExecutorChoice('docker', {
+    docker: async () => recording('docker'),
+    kubernetes: async (gone) => {
+      madeWith = [...gone];
+      return recording('kubernetes');
+    },
+  });
+  await choice.reapOrphans(new Set(['other-host/7/1']));
+  assert.deepEqual(seen, [['docker', ['other-host/7/1']]]);
+  await choice.createSandbox(spec('kubernetes'), { info: () => undefined }, new AbortController().signal);
+  assert.deepEqual(madeWith, ['other-host/7/1'], 'the kubernetes executor, made after, learns of them as it is made');
+  await choice.reapOrphans(new Set(['third/8/1']));
+  assert.deepEqual(seen.slice(1), [
+    ['docker', ['other-host/7/1', 'third/8/1']],
+    ['kubernetes', ['other-host/7/1', 'third/8/1']],
+  ]);
+});

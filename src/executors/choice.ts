@@ -3,10 +3,13 @@
 // before and only a job that asks for kubernetes meets the missing kubeconfig.
 import { ExecutorError, type Executor, type ExecutorName, type Sandbox, type SandboxProgress, type SandboxSpec } from './types.js';
 
-export type ExecutorFactory = () => Promise<Executor>;
+/** Makes an executor; `gone` are the owners known gone so far, whose leftovers it may reap as it is made. */
+export type ExecutorFactory = (gone: ReadonlySet<string>) => Promise<Executor>;
 
 export class ExecutorChoice implements Executor {
   private readonly made = new Map<ExecutorName, Promise<Executor>>();
+  /** replicas found gone (their heartbeat stopped): an executor made later still knows their leftovers for orphans */
+  private readonly gone = new Set<string>();
 
   constructor(
     readonly defaultName: ExecutorName,
@@ -23,7 +26,7 @@ export class ExecutorChoice implements Executor {
     if (!made) {
       const factory = this.factories[name];
       if (!factory) return Promise.reject(new ExecutorError('EXECUTOR_FAILED', `no ${name} executor here`));
-      made = factory().catch((err: unknown) => {
+      made = factory(this.gone).catch((err: unknown) => {
         // the next job tries again (a kubeconfig written meanwhile, a cluster back up)
         this.made.delete(name);
         throw err instanceof ExecutorError ? err : new ExecutorError('EXECUTOR_ENGINE_UNREACHABLE', `the ${name} executor cannot start: ${(err as Error).message}`);
@@ -47,15 +50,17 @@ export class ExecutorChoice implements Executor {
 
   /**
    * Reaps the leftovers of the default executor (made now if it was not yet: a starting server's
-   * first act) and of the others made so far; one made later reaps its own as it is made.
+   * first act) and of the others made so far; one made later reaps its own as it is made, `gone`
+   * owners included — once their runs are interrupted nothing else would name them again.
    */
   async reapOrphans(gone?: ReadonlySet<string>): Promise<{ containers: number; networks: number; volumes: number }> {
+    for (const owner of gone ?? []) this.gone.add(owner);
     const total = { containers: 0, networks: 0, volumes: 0 };
     await this.executor(this.defaultName).catch(() => undefined);
     for (const made of this.made.values()) {
       const executor = await made.catch(() => undefined);
       if (!executor) continue;
-      const reaped = await executor.reapOrphans(gone);
+      const reaped = await executor.reapOrphans(this.gone);
       total.containers += reaped.containers;
       total.networks += reaped.networks;
       total.volumes += reaped.volumes;

@@ -320,10 +320,10 @@ function jobExecutors(config: ServerConfig, docker: Awaited<ReturnType<typeof co
   const dockerExecutor = new DockerExecutor(docker, { warmContainers: config.warmContainers ?? 1, log });
   return new ExecutorChoice(config.executor ?? 'docker', {
     docker: async () => dockerExecutor,
-    kubernetes: async () => {
+    kubernetes: async (gone) => {
       const { KubernetesExecutor } = await import('../executors/kubernetes/index.js');
       const executor = KubernetesExecutor.fromEnvironment({ ...(config.jobsNamespace ? { namespace: config.jobsNamespace } : {}), log });
-      const reaped = await executor.reapOrphans();
+      const reaped = await executor.reapOrphans(gone);
       if (reaped.containers > 0) log(`removed ${reaped.containers} job Pods interrupted runs left`);
       return executor;
     },

@@ -186,7 +186,7 @@ describe('kubernetes executor', { skip: !onRealCluster && 'needs a real cluster:
     await sandbox.destroy();
   });
 
-  test("reapOrphans deletes the pods and secrets of a dead process on this host and leaves a live one's", async () => {
+  test("reapOrphans deletes the pods and secrets of a dead process on this host, and of owners named gone, and leaves a live one's", async () => {
     const live = await sandboxOf(jobSpec({ secrets: { S: 'v' } }));
     const dead = `${hostname()}/999999/1`;
     const metadata = (name: string) => ({
@@ -205,6 +205,20 @@ describe('kubernetes executor', { skip: !onRealCluster && 'needs a real cluster:
     assert.equal(await podExists(podNameOf(live)), true, 'the live sandbox is left alone');
     assert.equal(await secretExists(`${podNameOf(live)}-secrets`), true);
     assert.equal((await step(live, 'echo still here')).stdout, 'still here\n');
+
+    // a replica on another host cannot be judged from here: only its silent heartbeat names it gone
+    const elsewhere = 'another-node/42/1';
+    await core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name: 'slipway-job-elsewhere', labels: { 'slipway.dev/managed': 'true' }, annotations: { 'slipway.dev/owner': elsewhere } },
+        spec: { containers: [{ name: 'job', image: 'busybox:1.36', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] }] },
+      },
+    });
+    assert.deepEqual(await executor.reapOrphans(), { containers: 0, networks: 0, volumes: 0 }, 'a live-looking owner elsewhere is left alone');
+    assert.deepEqual(await executor.reapOrphans(new Set([elsewhere])), { containers: 1, networks: 0, volumes: 0 });
+    assert.equal(await podExists('slipway-job-elsewhere'), false);
+    assert.equal(await podExists(podNameOf(live)), true);
   });
 
   test('an image that does not exist fails quickly with EXECUTOR_IMAGE_NOT_FOUND, naming it, and leaves no pod', async () => {
