@@ -104,6 +104,16 @@ export class Environment {
     replica.monitor(this.deps.docker);
   }
 
+  /**
+   * Takes over a replica a restarted agent found running, once its first health check ran (within
+   * the health timeout): the agent answers only after adopting, so status reports what that check
+   * saw, never "down" for a replica that serves.
+   */
+  async adopt(replica: Replica): Promise<void> {
+    this.track(replica);
+    await replica.firstChecked();
+  }
+
   private onReplicaState(replica: Replica, previous: ReplicaState): void {
     if (replica.state === 'healthy') {
       void this.announce(replica);
@@ -417,8 +427,9 @@ export class Environment {
   /** Converges to the current revision after an agent restart; an interrupted rollout is failed. */
   recover(interrupted: RevisionRef | undefined): Promise<void> {
     return this.exclusive(async () => {
-      // Adopted replicas get their first check at once; wait for it so that healthy ones of any
-      // revision keep serving while the environment converges.
+      // Adopted replicas were checked once before the agent answered (adopt); one whose check took
+      // longer than its timeout is given a little more, so that healthy ones of any revision keep
+      // serving while the environment converges.
       const deadline = Date.now() + 3000;
       while ([...this.replicas].some((r) => r.state === 'starting' && !r.lastProbe) && Date.now() < deadline) await this.waitForChange(deadline - Date.now());
       await this.restoreRoutes();
