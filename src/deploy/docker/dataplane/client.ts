@@ -43,6 +43,12 @@ export class DataPlaneClient {
     return this.request('GET', '/state') as Promise<DataPlaneState>;
   }
 
+  /** Requests in flight to one pool now (0 for a pool the data plane does not know). */
+  async inflight(pool: string): Promise<number> {
+    const answer = (await this.request('GET', `/pools/${encodeURIComponent(pool)}/inflight`)) as { inflight: number };
+    return answer.inflight;
+  }
+
   /**
    * Applies a configuration and answers the plain listeners' bound ports. A port in use rejects
    * with code DATAPLANE_PORT_IN_USE (status 409) and the previous configuration stays in force.

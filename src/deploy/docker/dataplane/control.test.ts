@@ -13,6 +13,7 @@ import { DataPlaneClient, DataPlaneError, type DataPlaneConfig } from './client.
 import { createControlServer, listenControl } from './control.js';
 import { DataPlane } from './server.js';
 import { holdingUpstream, makeCertificate, request, upstream, type TestUpstream } from '../../../../test/support/dataplane.js';
+import { eventually } from '../../../../test/support/wait.js';
 
 describe('control API', () => {
   let dir: string;
@@ -169,6 +170,23 @@ describe('control API', () => {
     assert.equal(drained, true);
     assert.equal(await client.removePool('slow'), true);
     assert.equal((await client.state()).pools.slow, undefined);
+  });
+
+  it("answers one pool's in-flight count alone: a held request counts until it ends, and a pool it does not know has none", async () => {
+    const held = await holdingUpstream('held');
+    upstreams.push(held);
+    const [bound] = await client.configure({ listeners: [{ pool: 'web/prod', address: '127.0.0.1', port: 0 }] });
+    await client.add('web/prod', { id: 'h1', host: '127.0.0.1', port: held.port });
+    assert.equal(await client.inflight('web/prod'), 0);
+    const pending = request({ port: bound?.port ?? 0 });
+    await held.arrived;
+    assert.equal(await client.inflight('web/prod'), 1);
+    assert.equal(await client.inflight('web/staging'), 0, 'a pool it does not know');
+    assert.deepEqual(await fetchRaw(socketPath, 'GET', `/pools/${encodeURIComponent('web/prod')}/inflight`), { inflight: 1 }, 'the count and nothing else');
+    held.release('done');
+    assert.equal((await pending).body, 'done');
+    await eventually('the finished request no longer counted', async () => (await client.inflight('web/prod')) === 0, 5000, 20);
+    assert.equal((await client.state()).pools['web/staging'], undefined, 'asking made no pool');
   });
 
   it('an unknown route is a 404 with a code', async () => {
