@@ -196,6 +196,30 @@ describe('control API', () => {
   });
 });
 
+describe('the control client', () => {
+  it("asks a data plane of an earlier release, which has no in-flight route, for its whole state instead", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-control-old-'));
+    const socketPath = path.join(dir, 'ctl.sock');
+    const asked: string[] = [];
+    const old = http.createServer((req, res) => {
+      asked.push(`${req.method} ${req.url}`);
+      const [status, body] = req.url === '/state' ? [200, { config: { listeners: [] }, listeners: [], pools: { 'web/prod': { upstreams: [], inflight: 3, requests: 9 } } }] : [404, { code: 'DATAPLANE_NOT_FOUND', message: `no control route ${req.method} ${req.url}` }];
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    });
+    try {
+      await listenControl(old, socketPath);
+      const client = new DataPlaneClient(socketPath);
+      assert.equal(await client.inflight('web/prod'), 3);
+      assert.equal(await client.inflight('web/staging'), 0);
+      assert.deepEqual(asked, ['GET /pools/web%2Fprod/inflight', 'GET /state', 'GET /pools/web%2Fstaging/inflight', 'GET /state']);
+    } finally {
+      old.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 /** A raw call, mapped to DataPlaneError as the client does. */
 function fetchRaw(socketPath: string, method: string, pathname: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
