@@ -60,6 +60,25 @@ describe('docker target: self-healing and recovery', { timeout: 240_000 }, () =>
     assert.equal((await f.target.history(app, 'test')).length, 1, 'no new revision');
   });
 
+  it('answers its first status after a restart with the adopted replicas healthy, not down, though their health check takes a second', async () => {
+    const app = 'adopted';
+    // A check that takes a second: an agent answering before its adopted replicas were checked
+    // would report them starting, the environment `down 0/2`.
+    const spec = testSpec({ replicas: 2, health: { cmd: 'sleep 1', timeoutMs: 5000 } });
+    const first = await f.target.deploy(deployRequest(app, IMAGES.v1, spec));
+    assert.equal(first.outcome, 'healthy', first.reason);
+    const before = (await containersOf(f.dataDir)).map((c) => c.id);
+    const pid = (await f.target.client.ping())?.pid;
+    assert.ok(pid);
+    process.kill(pid, 'SIGTERM');
+    await eventually('the agent gone', async () => (await f.target.client.ping()) === undefined);
+    const [status] = await f.target.dockerStatus(app, 'test'); // starts a new agent, which adopts them
+    assert.deepEqual(status?.replicas, { desired: 2, ready: 2 }, JSON.stringify(status?.replicaList));
+    assert.deepEqual(status?.replicaList.map((r) => r.state), ['healthy', 'healthy']);
+    assert.deepEqual((await containersOf(f.dataDir)).map((c) => c.id).sort(), before.sort(), 'the same replicas, adopted');
+    assert.equal(await f.target.remove(app, 'test'), true);
+  });
+
   it('converges to one revision, with no orphaned containers, after the agent is SIGKILLed mid-rollout', async () => {
     const app = 'crashsafe';
     const spec = testSpec({ replicas: 3 });

@@ -15,7 +15,8 @@ import { DeployError, type DeployOutcome, type Revision } from '../types.js';
 import type { DeployBody, RollbackBody, ScaleBody, StreamMessage } from './api.js';
 import { Autoscaler } from './scaling.js';
 import type { ScaleOutcome } from '../scale-events.js';
-import { Environment, rolloutConfig } from './environment.js';
+import { Environment } from './environment.js';
+import { rolloutConfig } from './environment-rollouts.js';
 import { agentId, LABEL_AGENT, LABEL_APP, LABEL_ENVIRONMENT, LABEL_REVISION } from './labels.js';
 import { adoptReplica } from './replicas.js';
 import { ensureImage } from './images.js';
@@ -214,7 +215,11 @@ export class Agent {
     return run;
   }
 
-  /** Running replicas of known environments are adopted; anything else with our label is removed. */
+  /**
+   * Running replicas of known environments are adopted, each after one health check (in parallel,
+   * so the agent's start waits at most about one health timeout); anything else with our label is
+   * removed.
+   */
   private async adoptContainers(): Promise<void> {
     const containers = await this.docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABEL_AGENT}=${this.id}`] }) });
     await Promise.all(containers.map((info) => this.adoptContainer(info)));
@@ -228,8 +233,8 @@ export class Agent {
     const config = env && info.State === 'running' ? await this.configOf(env.state, revision) : undefined;
     const replica = env && config ? await adoptReplica(this.docker, info.Id, config).catch(() => undefined) : undefined;
     if (env && replica) {
-      env.track(replica);
-      this.log(`${env.key}: adopted replica ${replica.name} (revision ${revision}) on port ${replica.hostPort}`);
+      await env.adopt(replica);
+      this.log(`${env.key}: adopted replica ${replica.name} (revision ${revision}) on port ${replica.hostPort}: ${replica.state}${replica.lastProbe && replica.state !== 'healthy' ? ` (${replica.lastProbe.output})` : ''}`);
     } else {
       this.log(`removing orphaned container ${info.Names[0] ?? info.Id} (${info.State})`);
       await this.docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined);

@@ -1,7 +1,12 @@
-// The replica state machine, table-driven: every state change goes through `transition`.
+// The replica state machine, table-driven: every state change goes through `transition`; and the
+// first health check of a replica a restarted agent adopts, which the agent waits for.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { transition, type ReplicaEvent, type ReplicaState } from './replicas.js';
+import http from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type Docker from 'dockerode';
+import { Replica, transition, type ReplicaEvent, type ReplicaState } from './replicas.js';
 
 const pass: ReplicaEvent = { type: 'probe', result: { ok: true, answered: true, output: '200' }, inStartPeriod: false };
 const answered503: ReplicaEvent = { type: 'probe', result: { ok: false, answered: true, output: '503' }, inStartPeriod: false };
@@ -36,4 +41,45 @@ describe('replica transition', () => {
       assert.deepEqual(next.counters, { successes: s2, failures: f2 });
     });
   }
+});
+
+/** An adopted replica whose container runs (its wait() never ends); `exec`: what an exec probe's engine call does. */
+function adoptedReplica(hostPort: number, health: { path: string } | { cmd: string }, timeoutMs: number, exec?: () => Promise<never>): { replica: Replica; docker: Docker } {
+  const container = { id: 'c0ffee', wait: () => new Promise(() => undefined), exec } as unknown as Docker.Container;
+  const docker = { getContainer: () => container } as unknown as Docker;
+  const checks = { intervalMs: 60_000, timeoutMs, healthy: 2, unhealthy: 3, startPeriodMs: 0, ...health };
+  return { replica: new Replica(container, 'web-1', 1, hostPort, 8080, checks, true), docker };
+}
+
+describe('an adopted replica', () => {
+  it('is healthy as soon as its first check, waited for, passes: no interval, one pass', async () => {
+    const server = http.createServer((_req, res) => res.end('ok'));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { replica, docker } = adoptedReplica((server.address() as AddressInfo).port, { path: '/healthz' }, 2000);
+    try {
+      replica.monitor(docker);
+      await replica.firstChecked();
+      assert.equal(replica.state, 'healthy');
+      assert.match(replica.lastProbe?.output ?? '', /HTTP 200/);
+    } finally {
+      replica.apply({ type: 'retire' }); // ends its probe loop
+      server.close();
+    }
+  });
+
+  it('whose first check hangs in the engine is waited for about its health timeout, not more, and stays starting', async () => {
+    const { replica, docker } = adoptedReplica(1, { cmd: 'true' }, 200, () => new Promise<never>(() => undefined));
+    try {
+      const started = Date.now();
+      replica.monitor(docker);
+      await replica.firstChecked();
+      const waitedMs = Date.now() - started;
+      assert.ok(waitedMs >= 200 && waitedMs < 5000, `waited ${waitedMs} ms`);
+      assert.equal(replica.state, 'starting');
+      assert.equal(replica.lastProbe, undefined);
+    } finally {
+      replica.apply({ type: 'retire' });
+    }
+  });
 });

@@ -71,6 +71,9 @@ export function transition(state: ReplicaState, counters: HealthCounters, event:
   }
 }
 
+/** Past its probe's own timeout, how long an adopted replica's first check is still waited for. */
+const FIRST_CHECK_MARGIN_MS = 500;
+
 export interface ReplicaInfo {
   id: string;
   name: string;
@@ -91,6 +94,8 @@ export class Replica extends EventEmitter {
   private timer: NodeJS.Timeout | undefined;
   private readonly probe: Probe;
   private readonly startedAt = Date.now();
+  /** an adopted replica's first check (see monitor); settled at once for a started one */
+  private firstCheck: Promise<void> = Promise.resolve();
 
   constructor(
     readonly container: Docker.Container,
@@ -147,8 +152,14 @@ export class Replica extends EventEmitter {
       this.apply({ type: 'probe', result, inStartPeriod: Date.now() - this.startedAt < this.health.startPeriodMs });
       if (this.isLive || this.state === 'unhealthy') this.timer = setTimeout(() => void tick(), this.health.intervalMs);
     };
-    // The first check soon after start, not a whole interval later: an app up in 200 ms joins sooner.
-    this.timer = setTimeout(() => void tick(), Math.min(this.health.intervalMs, this.adopted ? 0 : 250));
+    if (this.adopted) {
+      // It was serving before the agent restarted: checked at once, and the agent waits for that
+      // check (firstChecked) before it answers, so its status never calls a healthy replica down.
+      this.firstCheck = tick();
+    } else {
+      // The first check soon after start, not a whole interval later: an app up in 200 ms joins sooner.
+      this.timer = setTimeout(() => void tick(), Math.min(this.health.intervalMs, 250));
+    }
     docker
       .getContainer(this.id)
       .wait()
@@ -156,6 +167,17 @@ export class Replica extends EventEmitter {
       .catch(() => {
         // the engine connection dropped (agent shutdown) or the container is gone: nothing to report
       });
+  }
+
+  /**
+   * Resolves once the first health check of an adopted replica was applied, or after the health
+   * timeout (and a little more, so that a probe timing out itself is still applied): the probe's
+   * engine calls (an exec) are not bounded by it, and an agent must not wait on a stuck engine.
+   */
+  async firstChecked(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.firstCheck, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.health.timeoutMs + FIRST_CHECK_MARGIN_MS)))]);
+    clearTimeout(timer);
   }
 
   private stopProbing(): void {

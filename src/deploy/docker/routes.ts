@@ -2,7 +2,7 @@
 // names on the shared front, reaching replicas through their published ports) and the app's mesh
 // proxy on the environment's network (what other apps call by name, reaching replicas by container
 // name). Both are data plane containers; a replica joins both or is counted in neither.
-import type { DataPlaneClient, DataPlaneState } from './dataplane/client.js';
+import type { DataPlaneClient } from './dataplane/client.js';
 import { networkName, type DataPlaneContainers } from './dataplane-containers.js';
 import type { Replica } from './replicas.js';
 
@@ -57,15 +57,11 @@ export class EnvironmentRoutes {
     return drained.every(Boolean);
   }
 
-  private async states(): Promise<DataPlaneState[]> {
-    const [edge, mesh] = await Promise.all([this.edge(), this.meshClient()]);
-    return Promise.all([edge.state(), mesh.state()]);
-  }
-
   /** Requests in flight to this environment now, through the edge and from other apps. */
   async inflight(): Promise<number> {
-    const states = await this.states();
-    return states.reduce((sum, s) => sum + (s.pools[this.pool]?.inflight ?? 0), 0);
+    const [edge, mesh] = await Promise.all([this.edge(), this.meshClient()]);
+    const counts = await Promise.all([edge.inflight(this.pool), mesh.inflight(this.pool)]);
+    return counts[0] + counts[1];
   }
 
   /**

@@ -17,7 +17,7 @@ export interface ScalableEnvironment {
   readonly key: string;
   readonly state: EnvironmentState;
   readonly replicas: ReadonlySet<Replica>;
-  /** requests in flight to the environment right now (later answered by the data plane process) */
+  /** requests in flight to the environment right now (each data plane answers its pool's count alone) */
   inflight(): Promise<number>;
   scale(replicas: number, by: string, progress: (line: string) => void, cause?: string): Promise<ScaleOutcome>;
 }

@@ -43,6 +43,19 @@ export class DataPlaneClient {
     return this.request('GET', '/state') as Promise<DataPlaneState>;
   }
 
+  /** Requests in flight to one pool now (0 for a pool the data plane does not know). */
+  async inflight(pool: string): Promise<number> {
+    try {
+      const answer = (await this.request('GET', `/pools/${encodeURIComponent(pool)}/inflight`)) as { inflight: number };
+      return answer.inflight;
+    } catch (err) {
+      // A data plane started by an earlier release keeps running across an upgrade (that is its
+      // point) and has no such route: its whole state still holds the count.
+      if (!(err instanceof DataPlaneError && err.code === 'DATAPLANE_NOT_FOUND')) throw err;
+      return (await this.state()).pools[pool]?.inflight ?? 0;
+    }
+  }
+
   /**
    * Applies a configuration and answers the plain listeners' bound ports. A port in use rejects
    * with code DATAPLANE_PORT_IN_USE (status 409) and the previous configuration stays in force.

@@ -13,6 +13,7 @@ import { DataPlaneClient, DataPlaneError, type DataPlaneConfig } from './client.
 import { createControlServer, listenControl } from './control.js';
 import { DataPlane } from './server.js';
 import { holdingUpstream, makeCertificate, request, upstream, type TestUpstream } from '../../../../test/support/dataplane.js';
+import { eventually } from '../../../../test/support/wait.js';
 
 describe('control API', () => {
   let dir: string;
@@ -171,10 +172,51 @@ describe('control API', () => {
     assert.equal((await client.state()).pools.slow, undefined);
   });
 
+  it("answers one pool's in-flight count alone: a held request counts until it ends, and a pool it does not know has none", async () => {
+    const held = await holdingUpstream('held');
+    upstreams.push(held);
+    const [bound] = await client.configure({ listeners: [{ pool: 'web/prod', address: '127.0.0.1', port: 0 }] });
+    await client.add('web/prod', { id: 'h1', host: '127.0.0.1', port: held.port });
+    assert.equal(await client.inflight('web/prod'), 0);
+    const pending = request({ port: bound?.port ?? 0 });
+    await held.arrived;
+    assert.equal(await client.inflight('web/prod'), 1);
+    assert.equal(await client.inflight('web/staging'), 0, 'a pool it does not know');
+    assert.deepEqual(await fetchRaw(socketPath, 'GET', `/pools/${encodeURIComponent('web/prod')}/inflight`), { inflight: 1 }, 'the count and nothing else');
+    held.release('done');
+    assert.equal((await pending).body, 'done');
+    await eventually('the finished request no longer counted', async () => (await client.inflight('web/prod')) === 0, 5000, 20);
+    assert.equal((await client.state()).pools['web/staging'], undefined, 'asking made no pool');
+  });
+
   it('an unknown route is a 404 with a code', async () => {
     const err = await refusal(fetchRaw(socketPath, 'GET', '/nothing'));
     assert.equal(err.status, 404);
     assert.equal(err.code, 'DATAPLANE_NOT_FOUND');
+  });
+});
+
+describe('the control client', () => {
+  it("asks a data plane of an earlier release, which has no in-flight route, for its whole state instead", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-control-old-'));
+    const socketPath = path.join(dir, 'ctl.sock');
+    const asked: string[] = [];
+    const old = http.createServer((req, res) => {
+      asked.push(`${req.method} ${req.url}`);
+      const [status, body] = req.url === '/state' ? [200, { config: { listeners: [] }, listeners: [], pools: { 'web/prod': { upstreams: [], inflight: 3, requests: 9 } } }] : [404, { code: 'DATAPLANE_NOT_FOUND', message: `no control route ${req.method} ${req.url}` }];
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    });
+    try {
+      await listenControl(old, socketPath);
+      const client = new DataPlaneClient(socketPath);
+      assert.equal(await client.inflight('web/prod'), 3);
+      assert.equal(await client.inflight('web/staging'), 0);
+      assert.deepEqual(asked, ['GET /pools/web%2Fprod/inflight', 'GET /state', 'GET /pools/web%2Fstaging/inflight', 'GET /state']);
+    } finally {
+      old.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -39,6 +39,8 @@ async function route(plane: DataPlane, req: http.IncomingMessage, res: http.Serv
   }
   if (parts[0] === 'pools' && parts.length >= 2) {
     const pool = poolName(parts[1]);
+    // the autoscaler's sample, several a second: one number, not the whole state of every pool
+    if (method === 'GET' && parts.length === 3 && parts[2] === 'inflight') return sendJson(res, 200, { inflight: plane.inflight(pool) });
     if (method === 'POST' && parts.length === 3 && parts[2] === 'upstreams') {
       await plane.add(pool, parseUpstream(await readJson(req, CONTROL_BODY_LIMIT_BYTES)));
       return sendJson(res, 200, plane.status().pools[pool]);

@@ -129,6 +129,11 @@ export class DataPlane {
     return ok;
   }
 
+  /** Requests and tunnels in flight to one pool now; none to a pool not made (yet). */
+  inflight(pool: string): number {
+    return this.pools.get(pool)?.inflight ?? 0;
+  }
+
   status(): DataPlaneStatus {
     const pools: DataPlaneStatus['pools'] = {};
     for (const [name, pool] of this.pools) pools[name] = pool.stats();
