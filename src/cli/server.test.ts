@@ -25,3 +25,12 @@ test('--replica-timeout takes a duration of 2s or more; less, or not a duration,
   assert.equal(await server(['--help'], { ...io, stdout: out }), 0);
   assert.match(help, /--replica-timeout D {2}a server replica silent this long is taken as gone/);
 });
+
+test('--jobs-schedule-timeout takes a duration up to 24h, or 0; anything else is a usage error before the server starts', async () => {
+  const { PassThrough } = await import('node:stream');
+  const { server } = await import('./server.js');
+  const io = { stdout: new PassThrough(), stderr: new PassThrough(), env: {}, cwd: process.cwd() };
+  for (const value of ['soon', '1 minute', '25h']) {
+    await assert.rejects(server(['--jobs-schedule-timeout', value], io), /--jobs-schedule-timeout takes a duration up to 24h \(or 0\), not/, value);
+  }
+});

@@ -41,6 +41,10 @@ options (flags beat environment variables, which beat the config file):
   --executor E         where jobs without runs-on run: docker (default) or kubernetes, as Pods in the
                        cluster of the server's kubeconfig (SLIPWAY_EXECUTOR)
   --jobs-namespace NS  the namespace job Pods run in (SLIPWAY_JOBS_NAMESPACE; default slipway-jobs)
+  --jobs-schedule-timeout D
+                       how long a job Pod no node fits waits for one (a cluster autoscaler adding
+                       a node, a running job ending) before the job fails
+                       (SLIPWAY_JOBS_SCHEDULE_TIMEOUT; default 3m; 0: fail at once)
   --clone-url URL      how job Pods reach this server (SLIPWAY_CLONE_URL, e.g. http://10.0.0.5:7700):
                        an init container then checks out the commit with a short-lived token;
                        without it the workspace is copied into the Pod
@@ -124,6 +128,7 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
         'warm-containers': { type: 'string' },
         executor: { type: 'string' },
         'jobs-namespace': { type: 'string' },
+        'jobs-schedule-timeout': { type: 'string' },
         'clone-url': { type: 'string' },
         'log-level': { type: 'string' },
         config: { type: 'string' },
@@ -176,6 +181,12 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
   if (retention !== undefined) config.logRetentionMs = longDuration('--log-retention', retention, '30d, 72h');
   const previewTtl = flags['preview-ttl'] ?? env.SLIPWAY_PREVIEW_TTL;
   if (previewTtl !== undefined) config.previewTtlMs = longDuration('--preview-ttl', previewTtl, '7d, 48h');
+  const scheduleTimeout = flags['jobs-schedule-timeout'] ?? env.SLIPWAY_JOBS_SCHEDULE_TIMEOUT;
+  if (scheduleTimeout !== undefined) {
+    const ms = scheduleTimeout === '0' ? 0 : parseDuration(scheduleTimeout);
+    if (ms === undefined || ms > 86_400_000) throw new UsageError(`--jobs-schedule-timeout takes a duration up to 24h (or 0), not '${scheduleTimeout}'`);
+    config.jobsScheduleTimeoutMs = ms;
+  }
   const replicaTimeout = flags['replica-timeout'] ?? env.SLIPWAY_REPLICA_TIMEOUT;
   if (replicaTimeout !== undefined) {
     const ms = parseDuration(replicaTimeout);

@@ -61,6 +61,8 @@ export interface ServerConfig {
   executor?: ExecutorName;
   /** the namespace job Pods run in; default slipway-jobs */
   jobsNamespace?: string;
+  /** how long a job Pod no node fits waits for one; default 3 minutes */
+  jobsScheduleTimeoutMs?: number;
   /** how job Pods reach this server, for their checkout; without it the workspace is copied in */
   cloneUrl?: string;
   /** a replica whose heartbeat is silent this long is taken as gone by the others; default 2 minutes */
@@ -322,7 +324,11 @@ function jobExecutors(config: ServerConfig, docker: Awaited<ReturnType<typeof co
     docker: async () => dockerExecutor,
     kubernetes: async (gone) => {
       const { KubernetesExecutor } = await import('../executors/kubernetes/index.js');
-      const executor = KubernetesExecutor.fromEnvironment({ ...(config.jobsNamespace ? { namespace: config.jobsNamespace } : {}), log });
+      const executor = KubernetesExecutor.fromEnvironment({
+        ...(config.jobsNamespace ? { namespace: config.jobsNamespace } : {}),
+        ...(config.jobsScheduleTimeoutMs !== undefined ? { scheduleTimeoutMs: config.jobsScheduleTimeoutMs } : {}),
+        log,
+      });
       const reaped = await executor.reapOrphans(gone);
       if (reaped.containers > 0) log(`removed ${reaped.containers} job Pods interrupted runs left`);
       return executor;

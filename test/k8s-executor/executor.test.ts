@@ -165,10 +165,33 @@ describe('kubernetes executor', { skip: !onRealCluster && 'needs a real cluster:
     assert.deepEqual(JSON.parse(JSON.stringify(job?.resources)), { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '100m', memory: '64Mi' } });
   });
 
-  test("a job that asks for more than any node has fails at once with the scheduler's reason", async () => {
+  test("a job that asks for more than any node has fails once the schedule timeout has passed, with the scheduler's reason", async () => {
+    const impatient = new KubernetesExecutor({ kubeConfig: cluster.kubeConfig(), namespace, scheduleTimeoutMs: 2000 });
+    const info: string[] = [];
     const started = Date.now();
-    await assert.rejects(sandboxOf(jobSpec({ resources: { cpu: '500', memory: '64Mi' } })), isExecutorError('EXECUTOR_FAILED', /no node can run[^]*Insufficient cpu/));
-    assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
+    await assert.rejects(
+      impatient.createSandbox(jobSpec({ resources: { cpu: '500', memory: '64Mi' } }), { info: (line) => info.push(line) }, new AbortController().signal),
+      isExecutorError('EXECUTOR_FAILED', /no node can run the job's pod \S+ \(waited 2s\): [^]*Insufficient cpu/),
+    );
+    const took = Date.now() - started;
+    assert.ok(took >= 2000 && took < 20_000, `took ${took} ms`);
+    assert.ok(info.some((line) => /^waiting up to 2s for a node to run the job's pod: [^]*Insufficient cpu/.test(line)), info.join('\n'));
+  });
+
+  test('a job Pod no node fits yet waits for one, saying why, and starts when a running job frees the node', async () => {
+    // what the node has left, whatever the suite's other open sandboxes hold
+    const node = (await core.listNode()).items[0];
+    const allocatable = cpuMillis(node?.status?.allocatable?.cpu ?? '0');
+    const pods = (await core.listPodForAllNamespaces()).items.filter((p) => p.status?.phase === 'Running' || p.status?.phase === 'Pending');
+    const requested = pods.flatMap((p) => p.spec?.containers ?? []).reduce((sum, c) => sum + cpuMillis(c.resources?.requests?.cpu ?? '0'), 0);
+    const cpu = `${Math.floor((allocatable - requested) * 0.6)}m`;
+    const hog = await sandboxOf(jobSpec({ resources: { cpu, memory: '32Mi' } }));
+    const info: string[] = [];
+    const second = sandboxOf(jobSpec({ resources: { cpu, memory: '32Mi' } }), info);
+    second.catch(() => undefined);
+    await eventually('the second job to wait for a node', async () => info.some((line) => /^waiting up to 3m for a node to run the job's pod: [^]*Insufficient cpu/.test(line)) || undefined, 60_000);
+    await hog.destroy();
+    assert.equal((await step(await second, 'echo got a node')).stdout, 'got a node\n');
   });
 
   test('an abort during a long step settles the exec within seconds and deletes the Pod', async () => {
@@ -264,3 +287,8 @@ describe('kubernetes executor', { skip: !onRealCluster && 'needs a real cluster:
     assert.deepEqual([result.code, result.stdout], [0, "it's $(id)"], result.stderr);
   });
 });
+
+/** A CPU quantity (2, 500m, 1.5) in millicores. */
+function cpuMillis(quantity: string): number {
+  return quantity.endsWith('m') ? Number(quantity.slice(0, -1)) : Math.round(Number(quantity) * 1000);
+}

@@ -13,6 +13,8 @@ import { KubernetesSandbox, type SandboxContext } from './sandbox.js';
 
 export const DEFAULT_NAMESPACE = 'slipway-jobs';
 export const DEFAULT_HELPER_IMAGE = 'busybox:1.36';
+/** GitLab's kubernetes executor waits as long for its Pods: long enough for a cluster autoscaler to add a node */
+export const DEFAULT_SCHEDULE_TIMEOUT_MS = 180_000;
 
 export interface KubernetesExecutorOptions {
   kubeConfig: KubeConfig;
@@ -20,6 +22,8 @@ export interface KubernetesExecutorOptions {
   namespace?: string;
   /** image of the checkout init container: needs sh, wget and tar; default 'busybox:1.36' */
   helperImage?: string;
+  /** how long a job Pod no node fits may wait for one before the job fails; default 3 minutes, 0: not at all */
+  scheduleTimeoutMs?: number;
   log?: (message: string) => void;
 }
 
@@ -54,6 +58,7 @@ export class KubernetesExecutor implements Executor {
       namespace: this.namespace,
       server: options.kubeConfig.getCurrentCluster()?.server ?? '(no server)',
       helperImage: options.helperImage ?? DEFAULT_HELPER_IMAGE,
+      scheduleTimeoutMs: options.scheduleTimeoutMs ?? DEFAULT_SCHEDULE_TIMEOUT_MS,
       log: options.log ?? (() => undefined),
     };
   }

@@ -21,6 +21,8 @@ export interface SandboxContext {
   namespace: string;
   server: string;
   helperImage: string;
+  /** how long a Pod no node fits may wait for one */
+  scheduleTimeoutMs: number;
   log: (message: string) => void;
 }
 
@@ -84,7 +86,7 @@ export class KubernetesSandbox implements Sandbox {
       throw this.alreadyExists(err) ?? this.apiError(err, `create Pod ${this.objects.pod}`);
     }
     if (secret && uid) await this.adoptSecret(uid);
-    await waitForPodStart(this.ref, signal);
+    await waitForPodStart(this.ref, signal, { scheduleTimeoutMs: this.context.scheduleTimeoutMs, onWaiting: (line) => progress.info(line) });
     await Promise.all(this.spec.services.map((service) => this.awaitHealthy(service, progress, signal)));
   }
 

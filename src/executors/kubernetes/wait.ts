@@ -1,7 +1,8 @@
 // Waiting for a job attempt's Pod to start: polled (a short interval, no fixed sleeps) until the
 // job container runs and every sidecar has started; failing at once, with what to fix, when it
-// cannot: an image that cannot be pulled, no node that fits, a checkout that failed, a container
-// Kubernetes cannot create.
+// cannot: an image that cannot be pulled, a checkout that failed, a container Kubernetes cannot
+// create. A Pod no node fits waits, saying so, for as long as the executor's schedule timeout: a
+// cluster autoscaler may add a node, or a running job free one.
 import type { CoreV1Api, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { ExecutorError } from '../types.js';
 import { delay, toExecutorError } from './api.js';
@@ -21,8 +22,17 @@ export interface PodRef {
   describe(container: string): string;
 }
 
+export interface StartWait {
+  /** how long the Pod may stay unschedulable before the job fails; 0: not at all */
+  scheduleTimeoutMs: number;
+  /** a line for the job's log: why it waits */
+  onWaiting(message: string): void;
+}
+
 /** Polls until the Pod has started (see above); its last state. */
-export async function waitForPodStart(ref: PodRef, signal: AbortSignal): Promise<V1Pod> {
+export async function waitForPodStart(ref: PodRef, signal: AbortSignal, wait: StartWait): Promise<V1Pod> {
+  let unschedulableSince: number | undefined;
+  let told = '';
   for (;;) {
     signal.throwIfAborted();
     let pod: V1Pod;
@@ -35,6 +45,20 @@ export async function waitForPodStart(ref: PodRef, signal: AbortSignal): Promise
     const failure = await podFailure(ref, pod);
     if (failure) throw failure;
     if (hasStarted(pod)) return pod;
+    const unschedulable = unschedulableReason(pod);
+    if (unschedulable === undefined) {
+      unschedulableSince = undefined;
+    } else {
+      unschedulableSince ??= Date.now();
+      const limit = formatDuration(wait.scheduleTimeoutMs);
+      if (Date.now() - unschedulableSince >= wait.scheduleTimeoutMs) {
+        throw new ExecutorError('EXECUTOR_FAILED', `no node can run the job's pod ${ref.name}${wait.scheduleTimeoutMs > 0 ? ` (waited ${limit})` : ''}: ${unschedulable}`);
+      }
+      if (unschedulable !== told) {
+        told = unschedulable;
+        wait.onWaiting(`waiting up to ${limit} for a node to run the job's pod: ${unschedulable}`);
+      }
+    }
     await delay(POLL_MS, signal);
   }
 }
@@ -47,12 +71,18 @@ function hasStarted(pod: V1Pod): boolean {
   return Boolean(job?.state?.running) && statuses.every((s) => s.state?.running || s.state?.terminated);
 }
 
-/** Why the Pod will not start, or undefined while it may still. */
+/** The scheduler's reason when no node fits the Pod (yet), else undefined. */
+export function unschedulableReason(pod: V1Pod): string | undefined {
+  const condition = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
+  return condition ? (condition.message ?? 'the scheduler gave no reason') : undefined;
+}
+
+function formatDuration(ms: number): string {
+  return ms % 60_000 === 0 && ms > 0 ? `${ms / 60_000}m` : `${Math.round(ms / 100) / 10}s`;
+}
+
+/** Why the Pod will not start, or undefined while it may still (an unschedulable Pod may: see waitForPodStart). */
 export async function podFailure(ref: PodRef, pod: V1Pod): Promise<ExecutorError | undefined> {
-  const unschedulable = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
-  if (unschedulable) {
-    return new ExecutorError('EXECUTOR_FAILED', `no node can run the job's pod ${ref.name}: ${unschedulable.message ?? 'the scheduler gave no reason'}`);
-  }
   const specImages = new Map([...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) => [c.name, c.image ?? '']));
   const all = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
   for (const status of all) {
