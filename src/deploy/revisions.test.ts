@@ -26,6 +26,8 @@ test('environments and their newest revisions are listed; folders that are not v
       { app: 'web', environment: 'empty' },
       { app: 'web', environment: 'staging' },
     ]);
+    assert.deepEqual(await store.environments('web'), [{ app: 'web', environment: 'empty' }, { app: 'web', environment: 'staging' }], 'one app only');
+    assert.deepEqual(await store.environments('bad name'), [], 'not a name: none');
     assert.deepEqual((await store.latestOfEach()).map((r) => [r.app, r.environment, r.number, r.target]), [
       ['api', 'prod', 1, 'docker'],
       ['web', 'staging', 2, 'kubernetes'],

@@ -37,10 +37,11 @@ export class RevisionStore {
     }
   }
 
-  /** Every (app, environment) with a folder here, sorted; folders that are not valid names are not ours. */
-  async environments(): Promise<Array<{ app: string; environment: string }>> {
+  /** Every (app, environment) with a folder here (of `app` only, when given), sorted; folders that are not valid names are not ours. */
+  async environments(only?: string): Promise<Array<{ app: string; environment: string }>> {
     const out: Array<{ app: string; environment: string }> = [];
-    for (const app of await folders(path.join(this.dataDir, 'deploy'))) {
+    const apps = only === undefined ? await folders(path.join(this.dataDir, 'deploy')) : isValidName(only) ? [only] : [];
+    for (const app of apps) {
       for (const environment of await folders(path.join(this.dataDir, 'deploy', app))) out.push({ app, environment });
     }
     return out;

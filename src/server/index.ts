@@ -221,19 +221,19 @@ export async function startServer(config: ServerConfig, env: NodeJS.ProcessEnv, 
   const metrics = new Metrics();
   metrics.follow(runner.hub);
   const app = await createApp({
-      store,
-      runner,
-      git,
-      registry,
-      registryHost,
-      metrics,
-      log,
-      logger,
-      reposDir,
-      deployDataDir,
-      changes,
-      previews,
-      // the runner's cache of targets: API rollouts and run deploys go through the same ones
+    store,
+    runner,
+    git,
+    registry,
+    registryHost,
+    metrics,
+    log,
+    logger,
+    reposDir,
+    deployDataDir,
+    changes,
+    previews,
+    // the runner's cache of targets: API rollouts and run deploys go through the same ones
     deployTargets: deployTarget,
     ...(config.uiDir ? { uiDir: config.uiDir } : {}),
   });

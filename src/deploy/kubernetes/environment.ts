@@ -1,7 +1,7 @@
 // What the kubernetes target reads of an environment besides the cluster's answers: the revision
 // that serves (and, through rollbacks, the one whose template it restored), the folders of the
 // history, and the environment's Deployments found by their labels.
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import type { RevisionStore } from '../revisions.js';
@@ -78,7 +78,7 @@ export interface KubernetesEnvironment {
 /** The environments (or those of `app`, `environment`) whose newest revision went to kubernetes and that were not removed since. */
 export async function kubernetesEnvironments(dataDir: string, revisions: RevisionStore, app?: string, environment?: string): Promise<KubernetesEnvironment[]> {
   const out: KubernetesEnvironment[] = [];
-  const all = app && environment ? [{ app, environment }] : (await revisions.environments()).filter((e) => (!app || e.app === app) && (!environment || e.environment === environment));
+  const all = app && environment ? [{ app, environment }] : (await revisions.environments(app)).filter((e) => !environment || e.environment === environment);
   for (const { app: a, environment: e } of all) {
     const history = await revisions.list(a, e);
     const latest = history.at(-1);

@@ -1,7 +1,6 @@
 // The `kubernetes` deploy target: applies the environment's manifests with server-side apply,
 // follows the rollout like `kubectl rollout status`, restores the previous revision like
 // `kubectl rollout undo` when it fails, and keeps Slipway's revision history like the docker target.
-import path from 'node:path';
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { RevisionStore } from '../revisions.js';
 import { replicasForRollout, scaleProblem } from '../autoscale.js';
@@ -465,7 +464,7 @@ export class KubernetesDeployTarget implements DeployTarget {
   }
 
   private async environmentsOf(app: string): Promise<string[]> {
-    return (await this.revisions.environments()).filter((e) => e.app === app).map((e) => e.environment);
+    return (await this.revisions.environments(app)).map((e) => e.environment);
   }
 }
 

@@ -4,6 +4,7 @@
 // create. A Pod no node fits waits, saying so, for as long as the executor's schedule timeout: a
 // cluster autoscaler may add a node, or a running job free one.
 import type { CoreV1Api, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+import { formatDuration } from '../../spec/index.js';
 import { ExecutorError } from '../types.js';
 import { delay, toExecutorError } from './api.js';
 import { CHECKOUT_CONTAINER, JOB_CONTAINER } from './pod.js';
@@ -75,10 +76,6 @@ function hasStarted(pod: V1Pod): boolean {
 export function unschedulableReason(pod: V1Pod): string | undefined {
   const condition = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
   return condition ? (condition.message ?? 'the scheduler gave no reason') : undefined;
-}
-
-function formatDuration(ms: number): string {
-  return ms % 60_000 === 0 && ms > 0 ? `${ms / 60_000}m` : `${Math.round(ms / 100) / 10}s`;
 }
 
 /** Why the Pod will not start, or undefined while it may still (an unschedulable Pod may: see waitForPodStart). */
