@@ -21,6 +21,7 @@ interface Job {
 interface RunDetail {
   id: string;
   status: string;
+  reason?: string;
   jobs: Job[];
 }
 
@@ -29,7 +30,11 @@ const job = (run: RunDetail, name: string): Job | undefined => run.jobs.find((j)
 const logText = async (id: string): Promise<string> =>
   (await server.api<{ lines: Array<{ job: string; line: string }> }>(`/api/runs/${id}/logs`)).body.lines.map((l) => `[${l.job}] ${l.line}`).join('\n');
 
-const ENDED = new Set(['success', 'failed', 'cancelled', 'interrupted']);
+/** A run's status, reason and jobs in one line, for a failed assertion to say what happened. */
+const story = (run: RunDetail): string =>
+  `${run.status}${run.reason ? ` (${run.reason})` : ''}: ${run.jobs.map((j) => `${j.name} ${j.status}${j.reason ? ` (${j.reason})` : ''}`).join(', ')}`;
+
+const ENDED = new Set(['success', 'failure', 'cancelled', 'interrupted']);
 /**
  * The run once it has ended. A resumed run starts its approved job's container and those after it,
  * which on a loaded CI machine takes as long as a run from a push: the same budget as waitForRun,
@@ -43,7 +48,7 @@ async function ended(id: string, timeoutMs = 120_000): Promise<RunDetail> {
       return ENDED.has(last.status) && last;
     }, timeoutMs, 200);
   } catch (err) {
-    throw new Error(`${(err as Error).message}; last seen ${last?.status}: ${last?.jobs.map((j) => `${j.name} ${j.status}`).join(', ')}`);
+    throw new Error(`${(err as Error).message}; last seen ${last ? story(last) : 'nothing'}`);
   }
 }
 
@@ -106,7 +111,7 @@ test('a run waits at a manual job holding no container; slipway approve starts i
   assert.equal(approved.code, 0, approved.stderr);
   assert.match(approved.stdout, /ship approved by admin/);
   const done = await ended(run.id);
-  assert.equal(done.status, 'success');
+  assert.equal(done.status, 'success', story(done));
   assert.equal(job(done, 'ship')?.status, 'success');
   assert.equal(job(done, 'announce')?.status, 'success');
   assert.equal(job(done, 'ship')?.approval?.decision?.by, 'admin');
@@ -128,7 +133,7 @@ test('reject skips the job with the reason, and the jobs that need it; the run e
   const rejected = await runCli(['reject', run.id, 'ship', '--reason', 'not on a Friday'], { cwd: process.cwd(), env });
   assert.equal(rejected.code, 0, rejected.stderr);
   const done = await ended(run.id);
-  assert.equal(done.status, 'success');
+  assert.equal(done.status, 'success', story(done));
   assert.equal(job(done, 'ship')?.status, 'skipped');
   assert.equal(job(done, 'ship')?.reason, 'rejected by admin: not on a Friday');
   assert.equal(job(done, 'announce')?.reason, 'needs ship, which was skipped');
@@ -139,7 +144,7 @@ test('two approvals at once: one wins, the other is 409, and the job runs once',
   const answers = await Promise.all([1, 2, 3].map(() => server.api<{ error?: { code: string } }>(`/api/runs/${run.id}/jobs/ship/approve`, { method: 'POST' })));
   assert.deepEqual(answers.map((a) => a.status).sort(), [200, 409, 409]);
   const done = await ended(run.id);
-  assert.equal(done.status, 'success');
+  assert.equal(done.status, 'success', story(done));
   const shipped = (await logText(done.id)).split('\n').filter((l) => l === '[ship] shipping');
   assert.equal(shipped.length, 1);
 });
@@ -148,7 +153,7 @@ test('a manual job nobody approves within approval.timeout is skipped with that 
   const run = await pushed('timed', GATED.replace('    when: manual\n', '    when: manual\n    approval: { timeout: 1s }\n'));
   assert.equal(job(run, 'ship')?.approval?.deadlineMs !== undefined, true);
   const done = await ended(run.id);
-  assert.equal(done.status, 'success');
+  assert.equal(done.status, 'success', story(done));
   assert.equal(job(done, 'ship')?.reason, 'nobody approved it within 1s (approval.timeout)');
   assert.equal(job(done, 'ship')?.approval?.decision?.kind, 'expired');
 });

@@ -27,7 +27,9 @@ const pipeline = (sleepSeconds: number, cancelInProgress = true): string =>
 let server: TestServer;
 let forge: Awaited<ReturnType<typeof forgeRepository>>;
 let statusApi: http.Server;
-const statuses: Array<{ url: string; state: string; description: string; context?: string; target_url?: string }> = [];
+type ForgeStatus = { url: string; state: string; description: string; context?: string; target_url?: string; receivedAt: number };
+const statuses: ForgeStatus[] = [];
+const answered = new Map<ForgeStatus, number>();
 const repo = tempRepo({ 'slipway.yaml': pipeline(0) });
 
 type RunView = { id: string; number: number; status: string; reason?: string; trigger: { event: string; branch: string; commit: string; pullRequest?: { number: number; base: string; head: string; fork: boolean; url?: string; title?: string } } };
@@ -42,8 +44,14 @@ before(async () => {
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
       const parsed = JSON.parse(body) as { state: string; description: string; context?: string; target_url?: string };
-      statuses.push({ url: req.url ?? '', ...parsed });
-      res.writeHead(201, { 'Content-Type': 'application/json' }).end('{}');
+      const status = { url: req.url ?? '', ...parsed, receivedAt: Date.now() };
+      statuses.push(status);
+      // a slow forge: the parked run's last report keeps its execution going a while after the park
+      const delay = parsed.description.includes('waiting for approval') ? 1500 : 0;
+      setTimeout(() => {
+        res.writeHead(201, { 'Content-Type': 'application/json' }).end('{}');
+        answered.set(status, Date.now());
+      }, delay);
     });
   });
   await new Promise<void>((resolve) => statusApi.listen(0, '127.0.0.1', resolve));
@@ -62,9 +70,9 @@ after(async () => {
 });
 
 /** A commit on its own branch whose pipeline sleeps this long, pushed to the forge as pull request `number`'s head. */
-async function pullRequestHead(number: number, sleepSeconds: number, cancelInProgress = true): Promise<string> {
+async function pullRequestHead(number: number, sleepSeconds: number, cancelInProgress = true, text = pipeline(sleepSeconds, cancelInProgress)): Promise<string> {
   await exec('git', ['checkout', '-q', '-B', `pr-${number}`, 'main'], { cwd: repo.dir });
-  repo.write('slipway.yaml', pipeline(sleepSeconds, cancelInProgress));
+  repo.write('slipway.yaml', text);
   repo.write('change.txt', `pull request ${number} at ${Date.now()} ${Math.random()}\n`);
   repo.commit(`change for #${number}`);
   const sha = (await exec('git', ['rev-parse', 'HEAD'], { cwd: repo.dir })).stdout.trim();
@@ -124,6 +132,25 @@ test('a pull request opened runs its head commit as event pull_request and repor
   assert.match(await logOf(run.id), new RegExp(`token length ${TOKEN.length}`), 'a same-repository pull request gets the secrets by default');
   const listed = await server.api<{ runs: RunView[] }>('/api/runs?project=prs&event=pull_request');
   assert.ok(listed.body.runs.some((r) => r.id === run.id));
+});
+
+test('a manual job approved the moment its run parks runs in a whole workspace, and the forge hears of it in order', async () => {
+  const gated =
+    'version: 1\nname: prs\non:\n  pull_request: { branches: [main] }\njobs:\n  check:\n    image: busybox:latest\n    steps: [{ run: cat change.txt }]\n' +
+    '  ship:\n    needs: [check]\n    when: manual\n    image: busybox:latest\n    steps: [{ run: cat change.txt slipway.yaml > /dev/null && echo shipping }]\n';
+  const sha = await pullRequestHead(9, 0, true, gated);
+  const id = (await deliver(githubDelivery('opened', 9, sha))).body.runs![0]!;
+  await runWhen(id, 'to wait', (r) => r.status === 'waiting');
+  // approved while the parked execution is still reporting "waiting for approval" to the slow forge
+  assert.equal((await server.api(`/api/runs/${id}/jobs/ship/approve`, { method: 'POST' })).status, 200);
+  const run = await ended(id);
+  const detail = (await server.api<{ jobs: Array<{ name: string; status: string; reason?: string }> }>(`/api/runs/${id}`)).body;
+  assert.equal(run.status, 'success', `${run.reason ?? ''} ${JSON.stringify(detail.jobs)}`);
+  assert.match(await logOf(id), /shipping/);
+  const onHead = statuses.filter((s) => s.url === `/repos/team/prs/statuses/${sha}`);
+  assert.deepEqual(onHead.map((s) => `${s.state} ${s.description.replace(/^.*?: /, '')}`), ['pending running', 'pending waiting for approval: ship', 'pending running', 'success passed']);
+  const waited = answered.get(onHead[1]!);
+  assert.ok(waited !== undefined && onHead[2]!.receivedAt >= waited, 'the resumed run starts once the parked execution has ended, its last report answered');
 });
 
 test('a newer push to a pull request cancels its older run that is still going', async () => {

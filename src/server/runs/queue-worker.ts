@@ -26,6 +26,8 @@ const BEATS_PER_TIMEOUT = 8;
 export class Runner {
   readonly hub = new RunHub();
   private readonly active = new Map<string, AbortController>();
+  /** each run's execution here, until it has ended: the next claim of a run waits for the one before */
+  private readonly executions = new Map<string, Promise<void>>();
   private stopped = false;
   private poller?: NodeJS.Timeout;
   private sweeper?: NodeJS.Timeout;
@@ -101,10 +103,18 @@ export class Runner {
           if (!run) break;
           const controller = new AbortController();
           this.active.set(run.id, controller);
-          void executeClaimedRun(this.options, this.hub, run, controller.signal).finally(() => {
-            this.active.delete(run.id);
+          // a run approved the moment it parked is claimed again while its parked execution still
+          // reports and tidies the run's folder: the new one starts once that is over
+          const previous = this.executions.get(run.id);
+          const execution: Promise<void> = (async () => {
+            await previous?.catch(() => undefined);
+            await executeClaimedRun(this.options, this.hub, run, controller.signal);
+          })().finally(() => {
+            if (this.active.get(run.id) === controller) this.active.delete(run.id);
+            if (this.executions.get(run.id) === execution) this.executions.delete(run.id);
             this.wake();
           });
+          this.executions.set(run.id, execution);
         }
       } catch (err) {
         this.options.logger.warn(`claiming runs: ${(err as Error).message}`);
