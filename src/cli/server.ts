@@ -32,7 +32,8 @@ options (flags beat environment variables, which beat the config file):
   --log-retention D    delete the logs of runs finished longer ago, e.g. 30d or 72h
                        (SLIPWAY_LOG_RETENTION; default: keep them)
   --preview-ttl D      take down a pull request's preview environment after this long
-                       without a deploy (default 7d; closing the pull request does at once)
+                       without a deploy (SLIPWAY_PREVIEW_TTL; default 7d; closing the pull
+                       request does at once)
   --replica-timeout D  a server replica silent this long is taken as gone by the others on the
                        same database: its running runs become interrupted and its job containers
                        or Pods are removed (SLIPWAY_REPLICA_TIMEOUT; default 2m; at least 2s)
@@ -50,7 +51,8 @@ options (flags beat environment variables, which beat the config file):
                        without it the workspace is copied into the Pod
   --log-level L        debug, info, warn or error (SLIPWAY_LOG_LEVEL; default info); the log
                        goes to stderr: JSON lines, or one readable line each on a terminal
-  --config FILE        a YAML or JSON file with the same keys (port, host, data, database, logLevel, …)
+  --config FILE        a YAML or JSON file with the same keys in camelCase (port, host, data,
+                       database, pollInterval, replicaTimeout, jobsScheduleTimeout, logLevel, …)
   -h, --help           this help
 
 On first start it prints an admin token once and keeps it in DATA/admin-token (0600);
@@ -58,7 +60,12 @@ SLIPWAY_ADMIN_TOKEN sets it instead.
 `;
 
 type FileConfig = Partial<
-  Record<'port' | 'host' | 'data' | 'database' | 'concurrency' | 'autoCreate' | 'retryInterrupted' | 'registry' | 'warmContainers' | 'executor' | 'jobsNamespace' | 'cloneUrl' | 'logLevel', string | number | boolean>
+  Record<
+    | 'port' | 'host' | 'data' | 'database' | 'concurrency' | 'autoCreate' | 'retryInterrupted' | 'registry' | 'warmContainers'
+    | 'executor' | 'jobsNamespace' | 'jobsScheduleTimeout' | 'cloneUrl' | 'logLevel'
+    | 'pollInterval' | 'logRetention' | 'previewTtl' | 'replicaTimeout',
+    string | number | boolean
+  >
 >;
 
 function toInt(value: string | number | boolean | undefined, name: string, fallback: number): number {
@@ -177,30 +184,19 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
     throw new UsageError((err as Error).message);
   }
   Object.assign(config, executorConfig(pick(flags.executor, 'SLIPWAY_EXECUTOR', 'executor'), pick(flags['jobs-namespace'], 'SLIPWAY_JOBS_NAMESPACE', 'jobsNamespace'), pick(flags['clone-url'], 'SLIPWAY_CLONE_URL', 'cloneUrl')));
-  const retention = flags['log-retention'] ?? env.SLIPWAY_LOG_RETENTION;
-  if (retention !== undefined) config.logRetentionMs = longDuration('--log-retention', retention, '30d, 72h');
-  const previewTtl = flags['preview-ttl'] ?? env.SLIPWAY_PREVIEW_TTL;
-  if (previewTtl !== undefined) config.previewTtlMs = longDuration('--preview-ttl', previewTtl, '7d, 48h');
-  const scheduleTimeout = flags['jobs-schedule-timeout'] ?? env.SLIPWAY_JOBS_SCHEDULE_TIMEOUT;
-  if (scheduleTimeout !== undefined) {
-    const ms = scheduleTimeout === '0' ? 0 : parseDuration(scheduleTimeout);
-    if (ms === undefined || ms > 86_400_000) throw new UsageError(`--jobs-schedule-timeout takes a duration up to 24h (or 0), not '${scheduleTimeout}'`);
-    config.jobsScheduleTimeoutMs = ms;
-  }
-  const replicaTimeout = flags['replica-timeout'] ?? env.SLIPWAY_REPLICA_TIMEOUT;
-  if (replicaTimeout !== undefined) {
-    const ms = parseDuration(replicaTimeout);
-    if (ms === undefined || ms < 2000) throw new UsageError(`--replica-timeout takes a duration of 2s or more, not '${replicaTimeout}'`);
-    config.replicaTimeoutMs = ms;
-  }
+  const duration = (flag: string | undefined, envName: string, key: keyof FileConfig, rule: DurationRule): number | undefined => durationSetting(pick(flag, envName, key), rule);
+  const logRetentionMs = duration(flags['log-retention'], 'SLIPWAY_LOG_RETENTION', 'logRetention', { flag: '--log-retention', minMs: 60_000, days: true, accepts: 'a duration of 1m or more (e.g. 30d, 72h)' });
+  if (logRetentionMs !== undefined) config.logRetentionMs = logRetentionMs;
+  const previewTtlMs = duration(flags['preview-ttl'], 'SLIPWAY_PREVIEW_TTL', 'previewTtl', { flag: '--preview-ttl', minMs: 60_000, days: true, accepts: 'a duration of 1m or more (e.g. 7d, 48h)' });
+  if (previewTtlMs !== undefined) config.previewTtlMs = previewTtlMs;
+  const scheduleTimeoutMs = duration(flags['jobs-schedule-timeout'], 'SLIPWAY_JOBS_SCHEDULE_TIMEOUT', 'jobsScheduleTimeout', { flag: '--jobs-schedule-timeout', zero: true, maxMs: 86_400_000, accepts: 'a duration up to 24h (or 0)' });
+  if (scheduleTimeoutMs !== undefined) config.jobsScheduleTimeoutMs = scheduleTimeoutMs;
+  const replicaTimeoutMs = duration(flags['replica-timeout'], 'SLIPWAY_REPLICA_TIMEOUT', 'replicaTimeout', { flag: '--replica-timeout', minMs: 2000, accepts: 'a duration of 2s or more' });
+  if (replicaTimeoutMs !== undefined) config.replicaTimeoutMs = replicaTimeoutMs;
+  const pollIntervalMs = duration(flags['poll-interval'], 'SLIPWAY_POLL_INTERVAL', 'pollInterval', { flag: '--poll-interval', minMs: 1000, accepts: 'a duration of 1s or more' });
+  if (pollIntervalMs !== undefined) config.pollIntervalMs = pollIntervalMs;
   const logLevel = pick(flags['log-level'], 'SLIPWAY_LOG_LEVEL', 'logLevel') ?? 'info';
   if (!isLogLevel(logLevel)) throw new UsageError(`--log-level takes one of ${LOG_LEVELS.join(', ')}, not '${String(logLevel)}'`);
-  const interval = flags['poll-interval'] ?? env.SLIPWAY_POLL_INTERVAL;
-  if (interval !== undefined) {
-    const ms = parseDuration(interval);
-    if (ms === undefined || ms < 1000) throw new UsageError(`--poll-interval takes a duration of 1s or more, not '${interval}'`);
-    config.pollIntervalMs = ms;
-  }
 
   const { startServer, checkAdminSecret, AdminTokenError } = await import('../server/index.js');
   const asUsageError = (err: unknown): never => {
@@ -245,10 +241,27 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
   return EXIT_OK;
 };
 
-/** A duration of a minute or more, in days (`30d`) as well as what the pipeline file takes (`72h`). */
-function longDuration(flag: string, text: string, examples: string): number {
-  const days = /^(\d+)d$/.exec(text);
-  const ms = days ? Number(days[1]) * 86_400_000 : parseDuration(text);
-  if (ms === undefined || ms < 60_000) throw new UsageError(`${flag} takes a duration of 1m or more (e.g. ${examples}), not '${text}'`);
+/** What a duration setting accepts. */
+export interface DurationRule {
+  /** the flag, as errors name it */
+  flag: string;
+  minMs?: number;
+  maxMs?: number;
+  /** `0` is accepted too (none, at once) */
+  zero?: boolean;
+  /** whole days (`30d`) as well as what the pipeline file takes (`72h`, `90s`) */
+  days?: boolean;
+  /** what a usage error says the flag takes */
+  accepts: string;
+}
+
+/** A duration flag, variable or config key, checked: undefined when unset, a usage error (exit 2) when out of its bounds. */
+export function durationSetting(value: ConfigValue, rule: DurationRule): number | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value).trim();
+  const days = rule.days ? /^(\d{1,5})d$/.exec(text) : null;
+  const ms = rule.zero && text === '0' ? 0 : days ? Number(days[1]) * 86_400_000 : parseDuration(text);
+  const inBounds = ms !== undefined && ((rule.zero && ms === 0) || ((rule.minMs === undefined || ms >= rule.minMs) && (rule.maxMs === undefined || ms <= rule.maxMs)));
+  if (!inBounds) throw new UsageError(`${rule.flag} takes ${rule.accepts}, not '${text.slice(0, 80)}'`);
   return ms;
 }
