@@ -74,6 +74,7 @@ export async function executeClaimedRun(options: RunExecutionOptions, hub: RunHu
   const storage = new RunStorage(options.dataDir, run.id);
   const startedAt = Date.now();
   let passed = false;
+  let parked = false;
   try {
     const prepared = await prepareRun(scoped, run, storage, recorder);
     if (!prepared) {
@@ -82,6 +83,7 @@ export async function executeClaimedRun(options: RunExecutionOptions, hub: RunHu
     }
     const result = await executeRun(engineOptions(scoped, hub, run, prepared, storage, recorder, signal));
     passed = result.status === 'success';
+    parked = result.status === 'waiting';
     await recordResult(store, run, result, recorder, prepared.report, cancelReason(signal));
     if (result.status === 'waiting') {
       const waiting = result.jobs.filter((j) => j.status === 'waiting').map((j) => j.name);
@@ -96,7 +98,9 @@ export async function executeClaimedRun(options: RunExecutionOptions, hub: RunHu
       .updateRunStatus(run.id, signal.aborted ? 'cancelled' : 'failure', { reason: signal.aborted ? (cancelReason(signal) ?? 'cancelled') : `the server could not run it: ${(err as Error).message}` })
       .catch(() => undefined);
   } finally {
-    await tidyRunFolder(storage.runDir, passed);
+    // a parked run's folder is its resumed execution's (on any replica sharing the data
+    // directory, which may claim it at once): that one prepares it again and tidies it at the end
+    if (!parked) await tidyRunFolder(storage.runDir, passed);
     hub.emit(`end:${run.id}`);
   }
 }

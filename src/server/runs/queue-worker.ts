@@ -16,6 +16,8 @@ export interface RunnerOptions extends RunExecutionOptions {
 }
 
 const SWEEP_INTERVAL_MS = 3_600_000;
+/** The states of a run whose folder an execution, here or on another replica, still uses. */
+const UNFINISHED = new Set<string>(['queued', 'running', 'waiting']);
 const POLL_INTERVAL_MS = 1000;
 /** How often approvals past their timeout are looked for (a parked run has no engine to notice). */
 const EXPIRY_INTERVAL_MS = 5000;
@@ -52,7 +54,8 @@ export class Runner {
     await reapLeftovers(this.options.executor, logger);
     // the first push after a restart need not wait for a container: the images of recent runs
     this.options.executor.prewarm?.(await recentJobImages(store).catch(() => []));
-    const sweep = (): Promise<void> => sweepRunFolders(this.options.dataDir, new Set(this.active.keys())).catch((err: unknown) => logger.warn(`runs folder: ${(err as Error).message}`));
+    const unfinished = async (runId: string): Promise<boolean> => this.active.has(runId) || UNFINISHED.has((await store.getRun(runId))?.status ?? 'gone');
+    const sweep = (): Promise<void> => sweepRunFolders(this.options.dataDir, unfinished).catch((err: unknown) => logger.warn(`runs folder: ${(err as Error).message}`));
     await sweep();
     this.sweeper = setInterval(() => void sweep(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();

@@ -22,12 +22,14 @@ export async function tidyRunFolder(runDir: string, passed: boolean): Promise<vo
 
 /**
  * What runs left in the data directory's runs/ folder: a killed server's whole folders lose all
- * but their artifacts, and artifacts kept longer than KEPT_ARTIFACTS_MS go.
+ * but their artifacts, and artifacts kept longer than KEPT_ARTIFACTS_MS go. The folders of runs
+ * not finished — running here or on a replica sharing the data directory, queued, or waiting for
+ * an approval — are left as they are: their executions use them.
  */
-export async function sweepRunFolders(dataDir: string, active: ReadonlySet<string>, now = Date.now()): Promise<void> {
+export async function sweepRunFolders(dataDir: string, unfinished: (runId: string) => Promise<boolean>, now = Date.now()): Promise<void> {
   const root = runsRoot(dataDir);
   for (const name of await readdir(root).catch(() => [] as string[])) {
-    if (active.has(name)) continue;
+    if (await unfinished(name)) continue;
     const dir = path.join(root, name);
     const info = await stat(dir).catch(() => undefined);
     if (!info) continue;
