@@ -17,9 +17,11 @@ export interface ServerGateOptions {
   runId: string;
   /** resolves once the recorder has stored every event so far (the waiting jobs' rows above all) */
   flush: () => Promise<void>;
+  /** tells the forge how the run is going (a report that fails is logged, never thrown) */
+  report: (state: 'pending', description: string) => Promise<void>;
 }
 
-export function serverApprovalGate({ store, hub, runId, flush }: ServerGateOptions): ApprovalGate {
+export function serverApprovalGate({ store, hub, runId, flush, report }: ServerGateOptions): ApprovalGate {
   const decisionOf = async (job: WaitingJob): Promise<ApprovalDecision | undefined> => {
     const record = (await store.listJobs(runId)).find((j) => j.name === job.name);
     const decided = record ? decisionFrom(record, job) : undefined;
@@ -50,9 +52,15 @@ export function serverApprovalGate({ store, hub, runId, flush }: ServerGateOptio
         signal.addEventListener('abort', done, { once: true });
         if (signal.aborted) done();
       }),
-    async park() {
+    async park(waiting) {
       await flush();
-      return store.parkRun(runId);
+      // the forge hears of the wait before the run can be claimed again, by any replica: its
+      // "running" then always comes after, whoever resumes it
+      await report('pending', `waiting for approval: ${waiting.map((job) => job.name).join(', ')}`);
+      if (await store.parkRun(runId)) return true;
+      // a decision came meanwhile: this engine goes on with it
+      await report('pending', 'running');
+      return false;
     },
   };
 }

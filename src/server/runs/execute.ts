@@ -207,7 +207,7 @@ function engineOptions(options: RunExecutionOptions, hub: RunHub, run: Run, prep
       : {}),
     ...(prepared.reuse ? { reuse: prepared.reuse } : {}),
     ...(prepared.resume ? { resume: prepared.resume } : {}),
-    approvals: serverApprovalGate({ store: options.store, hub, runId: run.id, flush: () => recorder.flushLogs() }),
+    approvals: serverApprovalGate({ store: options.store, hub, runId: run.id, flush: () => recorder.flushLogs(), report: prepared.report }),
     // the engine skips, with these reasons, the jobs that need what the run may not have
     untrusted: { secrets: prepared.trust.secretsWithheld, release: prepared.trust.releaseWithheld },
     signal,
@@ -218,12 +218,8 @@ function engineOptions(options: RunExecutionOptions, hub: RunHub, run: Run, prep
 /** Records how the engine's run ended, once every event and log line of it is in the store. */
 async function recordResult(store: Store, run: Run, result: RunResult, recorder: RunRecorder, report: ReportCommitStatus, cancelledBecause: string | undefined): Promise<void> {
   await recorder.close();
-  if (result.status === 'waiting') {
-    // parked by the engine's gate already: the store says waiting, and the forge hears why
-    const waiting = result.jobs.filter((j) => j.status === 'waiting').map((j) => j.name);
-    await report('pending', `waiting for approval: ${waiting.join(', ')}`);
-    return;
-  }
+  // parked by the engine's gate already, which told the forge: the store says waiting
+  if (result.status === 'waiting') return;
   const reason = (result.status === 'cancelled' ? cancelledBecause : undefined) ?? result.jobs.find((j) => j.status === 'failure')?.reason;
   await store.updateRunStatus(run.id, result.status, reason ? { reason } : {});
   await report(result.status === 'success' ? 'success' : 'failure', result.status === 'success' ? 'passed' : (reason ?? result.status));

@@ -106,8 +106,8 @@ export class Runner {
           if (!run) break;
           const controller = new AbortController();
           this.active.set(run.id, controller);
-          // a run approved the moment it parked is claimed again while its parked execution still
-          // reports and tidies the run's folder: the new one starts once that is over
+          // a run approved the moment it parked is claimed again while its parked execution is
+          // still closing (its last events recorded): the new one starts once that is over
           const previous = this.executions.get(run.id);
           const execution: Promise<void> = (async () => {
             await previous?.catch(() => undefined);
