@@ -121,20 +121,28 @@ test('a step env reaches the shell exactly as written, and names that are not id
   env['x; touch /tmp/pwned-slipway #'] = 'nope';
   env['A-B'] = 'nope';
   const script = `printf '%s\\000' ${values.map((_, i) => `"$V${i}"`).join(' ')}`;
-  const { command, skipped } = stepCommand(script, env);
+  const { command, stdin, skipped } = stepCommand(script, env);
   assert.deepEqual(skipped, ['x; touch /tmp/pwned-slipway #', 'A-B']);
   assert.deepEqual(command.slice(0, 3), ['sh', '-e', '-c']);
-  const out = execFileSync(command[0] ?? 'sh', command.slice(1), { encoding: 'utf8', env: {} });
+  const out = execFileSync(command[0] ?? 'sh', command.slice(1), { encoding: 'utf8', env: {}, input: stdin });
   assert.deepEqual(out.split('\0').slice(0, -1), values);
 });
 
-test('secrets equal to the sandbox secrets stay out of the exec command line; other values are exported', () => {
-  const { command } = stepCommand('echo', { TOKEN: 's3cret', OTHER: 'plain', SHADOW: 'changed' }, { TOKEN: 's3cret', SHADOW: 'orig' });
-  const line = command[3] ?? '';
-  assert.ok(!line.includes('s3cret'));
-  assert.match(line, /OTHER='plain'/);
-  assert.match(line, /SHADOW='changed'/);
-  assert.deepEqual(stepCommand('exit 3', {}).command, ['sh', '-e', '-c', 'exit 3'], 'no env: the script as it is');
+test('no env value is on the exec command line (an audit log records it): the values go to stdin, secrets the Pod has not even there', () => {
+  const { command, stdin } = stepCommand('echo', { TOKEN: 's3cret', OTHER: 'plain', SHADOW: 'changed' }, { TOKEN: 's3cret', SHADOW: 'orig' });
+  const line = command.join(' ');
+  for (const value of ['s3cret', 'plain', 'changed']) assert.ok(!line.includes(value), `${value} is not in ${line}`);
+  const input = stdin?.toString() ?? '';
+  assert.ok(!input.includes('s3cret'), 'a secret the Pod has from its Secret is not sent at all');
+  assert.match(input, /OTHER='plain'/);
+  assert.match(input, /SHADOW='changed'/);
+  assert.deepEqual(stepCommand('exit 3', {}), { command: ['sh', '-e', '-c', 'exit 3'], skipped: [] }, 'no env: the script as it is, no stdin');
+});
+
+test('after the env line the step reads an empty stdin, as under docker, whatever else was sent', () => {
+  const { command, stdin } = stepCommand('cat; echo "[$A]"\necho done', { A: 'x' });
+  const out = execFileSync(command[0] ?? 'sh', command.slice(1), { encoding: 'utf8', env: {}, input: Buffer.concat([stdin ?? Buffer.alloc(0), Buffer.from('not for the step\n')]) });
+  assert.equal(out, '[x]\ndone\n');
 });
 
 test('archive paths stay inside the workspace', () => {

@@ -187,16 +187,19 @@ function base64(value: string): string {
 
 export interface StepCommand {
   command: string[];
+  /** the step's env as an `export` line, for the command's stdin; undefined when there is none */
+  stdin?: Buffer;
   /** env names not passed because the shell cannot export them */
   skipped: string[];
 }
 
 /**
  * The argv of a step: `sh -e -c` as the docker executor runs it. The exec API takes no
- * environment, so the step's env goes first as one `export` line (values single-quoted; names
- * the shell cannot export are skipped, never spliced into it). Secrets are left out when they
- * equal the sandbox's (the container has them from the Secret): the command line of an exec can
- * be read in the API server's audit log, the Pod's spec by anyone who may list pods.
+ * environment, and the command line of an exec can be read in the API server's audit log: the
+ * step's env goes to its stdin as one `export` line (values single-quoted; names the shell cannot
+ * export are skipped, never spliced into it), which the shell reads and evaluates before the
+ * script, its stdin then `/dev/null` as under docker. Secrets are left out when they equal the
+ * sandbox's (the container has them from the Secret).
  */
 export function stepCommand(script: string, env: Record<string, string>, secrets: Record<string, string> = {}): StepCommand {
   const words: string[] = [];
@@ -209,7 +212,10 @@ export function stepCommand(script: string, env: Record<string, string>, secrets
     }
     words.push(`${name}=${shellQuote(value)}`);
   }
-  // on the script's first line, so that the shell's line numbers in errors stay the script's
-  const prologue = words.length > 0 ? `export ${words.join(' ')}; ` : '';
-  return { command: ['sh', '-e', '-c', `${prologue}${script}`], skipped };
+  if (words.length === 0) return { command: ['sh', '-e', '-c', script], skipped };
+  const stdin = Buffer.from(`export ${words.join(' ')}\n`, 'utf8');
+  // on the script's first line, so that the shell's line numbers in errors stay the script's;
+  // stdin is never closed (see exec.ts): `head -c` reads exactly the line
+  const prologue = `eval "$(head -c ${stdin.length})" && exec </dev/null; `;
+  return { command: ['sh', '-e', '-c', `${prologue}${script}`], stdin, skipped };
 }

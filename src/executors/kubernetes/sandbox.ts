@@ -4,7 +4,7 @@ import { createReadStream, createWriteStream, ReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ownerIdentity } from '../docker/labels.js';
@@ -204,12 +204,13 @@ export class KubernetesSandbox implements Sandbox {
 
   async exec(script: string, env: Record<string, string>, output: ExecOutput, signal: AbortSignal): Promise<number> {
     signal.throwIfAborted();
-    const { command } = stepCommand(script, env, this.spec.secrets);
+    const { command, stdin } = stepCommand(script, env, this.spec.secrets);
     // Closing the socket does not stop the command: on abort the Pod goes, at once.
     const onAbort = (): void => void this.destroy().catch((err: unknown) => this.context.log(`removing pod ${this.objects.pod}: ${(err as Error).message}`));
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      return await podExec(this.context.kubeConfig, this.request(JOB_CONTAINER, command, { stdout: output.stdout, stderr: output.stderr, signal }));
+      const input = stdin ? { stdin: { stream: Readable.from([stdin]), length: stdin.length } } : {};
+      return await podExec(this.context.kubeConfig, this.request(JOB_CONTAINER, command, { stdout: output.stdout, stderr: output.stderr, signal, ...input }));
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
