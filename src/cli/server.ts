@@ -68,6 +68,21 @@ type FileConfig = Partial<
   >
 >;
 
+/** The duration settings: each flag, its variable and config key, the config field it sets and what it accepts. */
+const DURATION_SETTINGS: ReadonlyArray<{
+  name: 'log-retention' | 'preview-ttl' | 'jobs-schedule-timeout' | 'replica-timeout' | 'poll-interval';
+  envName: string;
+  key: keyof FileConfig;
+  into: 'logRetentionMs' | 'previewTtlMs' | 'jobsScheduleTimeoutMs' | 'replicaTimeoutMs' | 'pollIntervalMs';
+  rule: Omit<DurationRule, 'flag'>;
+}> = [
+  { name: 'log-retention', envName: 'SLIPWAY_LOG_RETENTION', key: 'logRetention', into: 'logRetentionMs', rule: { minMs: 60_000, days: true, accepts: 'a duration of 1m or more (e.g. 30d, 72h)' } },
+  { name: 'preview-ttl', envName: 'SLIPWAY_PREVIEW_TTL', key: 'previewTtl', into: 'previewTtlMs', rule: { minMs: 60_000, days: true, accepts: 'a duration of 1m or more (e.g. 7d, 48h)' } },
+  { name: 'jobs-schedule-timeout', envName: 'SLIPWAY_JOBS_SCHEDULE_TIMEOUT', key: 'jobsScheduleTimeout', into: 'jobsScheduleTimeoutMs', rule: { zero: true, maxMs: 86_400_000, accepts: 'a duration up to 24h (or 0)' } },
+  { name: 'replica-timeout', envName: 'SLIPWAY_REPLICA_TIMEOUT', key: 'replicaTimeout', into: 'replicaTimeoutMs', rule: { minMs: 2000, accepts: 'a duration of 2s or more' } },
+  { name: 'poll-interval', envName: 'SLIPWAY_POLL_INTERVAL', key: 'pollInterval', into: 'pollIntervalMs', rule: { minMs: 1000, accepts: 'a duration of 1s or more' } },
+];
+
 function toInt(value: string | number | boolean | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -184,17 +199,10 @@ export const server: Command = async (argv: string[], io: CliIO): Promise<number
     throw new UsageError((err as Error).message);
   }
   Object.assign(config, executorConfig(pick(flags.executor, 'SLIPWAY_EXECUTOR', 'executor'), pick(flags['jobs-namespace'], 'SLIPWAY_JOBS_NAMESPACE', 'jobsNamespace'), pick(flags['clone-url'], 'SLIPWAY_CLONE_URL', 'cloneUrl')));
-  const duration = (flag: string | undefined, envName: string, key: keyof FileConfig, rule: DurationRule): number | undefined => durationSetting(pick(flag, envName, key), rule);
-  const logRetentionMs = duration(flags['log-retention'], 'SLIPWAY_LOG_RETENTION', 'logRetention', { flag: '--log-retention', minMs: 60_000, days: true, accepts: 'a duration of 1m or more (e.g. 30d, 72h)' });
-  if (logRetentionMs !== undefined) config.logRetentionMs = logRetentionMs;
-  const previewTtlMs = duration(flags['preview-ttl'], 'SLIPWAY_PREVIEW_TTL', 'previewTtl', { flag: '--preview-ttl', minMs: 60_000, days: true, accepts: 'a duration of 1m or more (e.g. 7d, 48h)' });
-  if (previewTtlMs !== undefined) config.previewTtlMs = previewTtlMs;
-  const scheduleTimeoutMs = duration(flags['jobs-schedule-timeout'], 'SLIPWAY_JOBS_SCHEDULE_TIMEOUT', 'jobsScheduleTimeout', { flag: '--jobs-schedule-timeout', zero: true, maxMs: 86_400_000, accepts: 'a duration up to 24h (or 0)' });
-  if (scheduleTimeoutMs !== undefined) config.jobsScheduleTimeoutMs = scheduleTimeoutMs;
-  const replicaTimeoutMs = duration(flags['replica-timeout'], 'SLIPWAY_REPLICA_TIMEOUT', 'replicaTimeout', { flag: '--replica-timeout', minMs: 2000, accepts: 'a duration of 2s or more' });
-  if (replicaTimeoutMs !== undefined) config.replicaTimeoutMs = replicaTimeoutMs;
-  const pollIntervalMs = duration(flags['poll-interval'], 'SLIPWAY_POLL_INTERVAL', 'pollInterval', { flag: '--poll-interval', minMs: 1000, accepts: 'a duration of 1s or more' });
-  if (pollIntervalMs !== undefined) config.pollIntervalMs = pollIntervalMs;
+  for (const setting of DURATION_SETTINGS) {
+    const ms = durationSetting(pick(flags[setting.name], setting.envName, setting.key), { flag: `--${setting.name}`, ...setting.rule });
+    if (ms !== undefined) config[setting.into] = ms;
+  }
   const logLevel = pick(flags['log-level'], 'SLIPWAY_LOG_LEVEL', 'logLevel') ?? 'info';
   if (!isLogLevel(logLevel)) throw new UsageError(`--log-level takes one of ${LOG_LEVELS.join(', ')}, not '${String(logLevel)}'`);
 

@@ -2,7 +2,7 @@
 // (unless the pipeline file turns that off), and closing the pull request ends them all.
 import { parsePipeline, pullRequestConcurrency } from '../spec/index.js';
 import { hasCommit, isCommitId } from '../git/index.js';
-import { StoreError, type Project, type Run, type RunSummary, type Store } from '../store/index.js';
+import { isFinishedRunState, StoreError, type Project, type Run, type RunSummary, type Store } from '../store/index.js';
 import { repositoryPath } from './repositories.js';
 import { PIPELINE_FILE } from './triggers.js';
 import { readFileAtCommit } from './workspace.js';
@@ -53,12 +53,10 @@ export async function pullRequestClosed(ctx: PullRequestRuns, project: Project, 
   return cancelled;
 }
 
-const GOING = new Set(['queued', 'running', 'waiting']);
-
 async function runsGoing(store: Store, projectId: string, number: number): Promise<RunSummary[]> {
   // a pull request has few runs still going; 500 is the store's page and far more than enough
   const page = await store.listRuns({ projectId, pullRequest: number, limit: 500 });
-  return page.runs.filter((run) => GOING.has(run.status) && run.trigger.event === 'pull_request');
+  return page.runs.filter((run) => !isFinishedRunState(run.status) && run.trigger.event === 'pull_request');
 }
 
 /** The pipeline file's concurrency setting at a commit, or undefined when the commit or a valid file is not here. */

@@ -102,6 +102,8 @@ export type RunState = 'queued' | 'running' | 'waiting' | 'success' | 'failure' 
 /** every RunState, in the order a run goes through them: the API, metrics and CLI list them from here */
 export const RUN_STATES: readonly RunState[] = ['queued', 'running', 'waiting', 'success', 'failure', 'cancelled', 'interrupted'];
 export type FinishedRunState = 'success' | 'failure' | 'cancelled' | 'interrupted';
+/** A run in such a state has ended: queued, running and waiting ones are still going. */
+export const isFinishedRunState = (status: RunState): status is FinishedRunState => status !== 'queued' && status !== 'running' && status !== 'waiting';
 
 export interface Run {
   id: string;

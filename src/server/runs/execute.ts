@@ -73,8 +73,8 @@ export async function executeClaimedRun(options: RunExecutionOptions, hub: RunHu
   const recorder = new RunRecorder(store, hub, run.id, messageLog(logger, 'warn'));
   const storage = new RunStorage(options.dataDir, run.id);
   const startedAt = Date.now();
-  let passed = false;
-  let parked = false;
+  // how the engine's run ended; undefined when it never started or the server failed it
+  let outcome: RunResult['status'] | undefined;
   try {
     const prepared = await prepareRun(scoped, run, storage, recorder);
     if (!prepared) {
@@ -82,8 +82,7 @@ export async function executeClaimedRun(options: RunExecutionOptions, hub: RunHu
       return;
     }
     const result = await executeRun(engineOptions(scoped, hub, run, prepared, storage, recorder, signal));
-    passed = result.status === 'success';
-    parked = result.status === 'waiting';
+    outcome = result.status;
     await recordResult(store, run, result, recorder, prepared.report, cancelReason(signal));
     if (result.status === 'waiting') {
       const waiting = result.jobs.filter((j) => j.status === 'waiting').map((j) => j.name);
@@ -100,7 +99,7 @@ export async function executeClaimedRun(options: RunExecutionOptions, hub: RunHu
   } finally {
     // a parked run's folder is its resumed execution's (on any replica sharing the data
     // directory, which may claim it at once): that one prepares it again and tidies it at the end
-    if (!parked) await tidyRunFolder(storage.runDir, passed);
+    if (outcome !== 'waiting') await tidyRunFolder(storage.runDir, outcome === 'success');
     hub.emit(`end:${run.id}`);
   }
 }

@@ -1,6 +1,7 @@
 // The server's run queue worker: claims queued runs from the store (never the same run twice,
 // even across server replicas) while there is room, cancels them on request, and at start
 // recovers what a killed server left running.
+import { isFinishedRunState } from '../../store/types.js';
 import { CancelRequest, executeClaimedRun, type RunExecutionOptions } from './execute.js';
 import { decidedEvent } from './approvals.js';
 import { RunHub } from './hub.js';
@@ -16,8 +17,6 @@ export interface RunnerOptions extends RunExecutionOptions {
 }
 
 const SWEEP_INTERVAL_MS = 3_600_000;
-/** The states of a run whose folder an execution, here or on another replica, still uses. */
-const UNFINISHED = new Set<string>(['queued', 'running', 'waiting']);
 const POLL_INTERVAL_MS = 1000;
 /** How often approvals past their timeout are looked for (a parked run has no engine to notice). */
 const EXPIRY_INTERVAL_MS = 5000;
@@ -54,7 +53,12 @@ export class Runner {
     await reapLeftovers(this.options.executor, logger);
     // the first push after a restart need not wait for a container: the images of recent runs
     this.options.executor.prewarm?.(await recentJobImages(store).catch(() => []));
-    const unfinished = async (runId: string): Promise<boolean> => this.active.has(runId) || UNFINISHED.has((await store.getRun(runId))?.status ?? 'gone');
+    // a run not finished (queued, running here or on a replica sharing the data directory, waiting) still uses its folder
+    const unfinished = async (runId: string): Promise<boolean> => {
+      if (this.active.has(runId)) return true;
+      const run = await store.getRun(runId);
+      return run !== undefined && !isFinishedRunState(run.status);
+    };
     const sweep = (): Promise<void> => sweepRunFolders(this.options.dataDir, unfinished).catch((err: unknown) => logger.warn(`runs folder: ${(err as Error).message}`));
     await sweep();
     this.sweeper = setInterval(() => void sweep(), SWEEP_INTERVAL_MS);

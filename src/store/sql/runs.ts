@@ -1,6 +1,7 @@
 // Runs: the durable queue (enqueue, claim, recover) and each run's life from queued to finished.
 import { newId } from '../ids.js';
 import {
+  isFinishedRunState,
   StoreError,
   type EnqueueRun,
   type PullRequestRef,
@@ -155,7 +156,6 @@ const FROM: Record<RunState, RunState[]> = {
   // parking has its own path (parkRun), which checks for decisions under the run's lock
   waiting: [],
 };
-const isFinished = (status: RunState): boolean => status !== 'queued' && status !== 'running' && status !== 'waiting';
 
 export async function updateRunStatus(
   ctx: Context,
@@ -171,7 +171,7 @@ export async function updateRunStatus(
     sets.push('started_at = ?');
     params.push(at);
   }
-  if (isFinished(status)) {
+  if (isFinishedRunState(status)) {
     sets.push('finished_at = ?');
     params.push(at);
   }
