@@ -34,6 +34,7 @@ export interface StartWait {
 export async function waitForPodStart(ref: PodRef, signal: AbortSignal, wait: StartWait): Promise<V1Pod> {
   let unschedulableSince: number | undefined;
   let told = '';
+  const limit = formatDuration(wait.scheduleTimeoutMs);
   for (;;) {
     signal.throwIfAborted();
     let pod: V1Pod;
@@ -51,7 +52,6 @@ export async function waitForPodStart(ref: PodRef, signal: AbortSignal, wait: St
       unschedulableSince = undefined;
     } else {
       unschedulableSince ??= Date.now();
-      const limit = formatDuration(wait.scheduleTimeoutMs);
       if (Date.now() - unschedulableSince >= wait.scheduleTimeoutMs) {
         throw new ExecutorError('EXECUTOR_FAILED', `no node can run the job's pod ${ref.name}${wait.scheduleTimeoutMs > 0 ? ` (waited ${limit})` : ''}: ${unschedulable}`);
       }
